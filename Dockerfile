@@ -1,0 +1,24 @@
+# Slim, non-root image of the orchestration service.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /srv
+COPY pyproject.toml README.md constraints.txt ./
+COPY app ./app
+RUN pip install -c constraints.txt . \
+    && useradd --system --uid 10001 --no-create-home orchestrator
+
+USER orchestrator
+# Inside a container the service must listen on all interfaces; outside, the default is 127.0.0.1.
+ENV HOST=0.0.0.0 \
+    PORT=8000
+EXPOSE 8000
+
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+
+CMD ["python", "-m", "app"]

@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make run` (the service) and `make test` (every check).
+# Both create .venv and install from pyproject.toml + constraints.txt on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint types unit fake-upstream lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)  ## Serve on HOST:PORT (default 127.0.0.1:8000), configured from the environment/.env
+	$(BIN)/python -m app
+
+test: lint types unit  ## Format, lint, types and tests: what CI runs
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check app tests
+	$(BIN)/ruff check app tests
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+fake-upstream: $(STAMP)  ## A fake provider server on 127.0.0.1:9100 for curl sessions without keys
+	$(BIN)/python -m tests.fakes.upstream --port 9100
+
+lock:  ## Refresh constraints.txt from the current venv
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^orchestrator' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,36 @@
+"""The OpenAPI document, with the hand-parsed request body registered as a real component."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.api.schemas import OrchestrateRequest
+
+_REF = "#/components/schemas/{model}"
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Build the schema once, on first request of /openapi.json."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        body_schema = OrchestrateRequest.model_json_schema(ref_template=_REF)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(body_schema.pop("$defs", {}))
+        components["OrchestrateRequest"] = body_schema
+        for path in schema.get("paths", {}).values():
+            body = path.get("post", {}).get("requestBody", {})
+            content = body.get("content", {}).get("application/json")
+            if content is not None:
+                content["schema"] = {"$ref": _REF.format(model="OrchestrateRequest")}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,149 @@
+"""Turns pipeline results and outcomes into the public response bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from app.api.schemas import (
+    ModelName,
+    ModelOutputOut,
+    ModelRecord,
+    OrchestrateResponse,
+    TimingsOut,
+    UpstreamOrchestration,
+    UsageOut,
+    VotesOut,
+    WildIdeaOut,
+)
+from app.domain import Failure, Outcome, Success, Usage
+from app.pipeline import PhaseResult
+
+
+def record(outcome: Outcome, *, label: str | None = None, include_raw: bool = False) -> ModelRecord:
+    """One model's record; raw text only on request."""
+    ref = outcome.model
+    if isinstance(outcome, Success):
+        usage = outcome.completion.usage
+        return ModelRecord(
+            model=ref.alias,
+            model_id=ref.model_id,
+            provider=ref.provider,
+            role=outcome.role,
+            status="ok",
+            latency_ms=round(outcome.latency_ms),
+            tokens_in=usage.input_tokens,
+            tokens_out=usage.output_tokens,
+            tokens_estimated=usage.estimated,
+            cost_usd=round(outcome.cost_usd, 8),
+            answer_label=label,
+            output_errors=list(outcome.output_errors),
+            raw=outcome.completion.text if include_raw else None,
+        )
+    return ModelRecord(
+        model=ref.alias,
+        model_id=ref.model_id,
+        provider=ref.provider,
+        role=outcome.role,
+        status=outcome.status,
+        latency_ms=round(outcome.latency_ms),
+        tokens_in=outcome.usage.input_tokens,
+        tokens_out=outcome.usage.output_tokens,
+        tokens_estimated=outcome.usage.estimated,
+        cost_usd=round(outcome.cost_usd, 8),
+        error=outcome.error,
+        error_kind=outcome.error_kind,
+    )
+
+
+def records(
+    outcomes: Sequence[Outcome],
+    labels: Mapping[str, str] | None = None,
+    *,
+    include_raw: bool = False,
+) -> list[ModelRecord]:
+    """Records for every outcome; parallel answers carry the label the judge saw."""
+    label_of = {alias: label for label, alias in (labels or {}).items()}
+    return [
+        record(
+            o,
+            label=label_of.get(o.model.alias) if o.role == "parallel" else None,
+            include_raw=include_raw,
+        )
+        for o in outcomes
+    ]
+
+
+def response(result: PhaseResult, *, request_id: str, include_raw: bool) -> OrchestrateResponse:
+    """The body of a successful orchestrate call."""
+    usage = sum((_usage(o) for o in result.outcomes), Usage())
+    cost = sum(o.cost_usd for o in result.outcomes)
+    stages = result.stopwatch.stages_ms
+    total_ms = round(result.stopwatch.total_ms())
+    synth = result.synthesizer
+    failed = any(isinstance(o, Failure) and o.status in ("error", "timeout") for o in result.outcomes)
+    wild = [
+        WildIdeaOut(model=w.model, wildIdea=w.wild_idea, reasoning=w.reasoning) for w in result.wild_ideas
+    ]
+    return OrchestrateResponse(
+        request_id=request_id,
+        phase=result.phase,
+        mode=result.mode,
+        degraded=failed or result.mode == "fallback",
+        warnings=result.warnings,
+        output=result.output,
+        synthesizer=ModelName(model=synth.alias, model_id=synth.model_id, provider=synth.provider)
+        if synth
+        else None,
+        models=records(result.outcomes, result.labels, include_raw=include_raw),
+        wild_ideas=wild,
+        votes=VotesOut(
+            field=result.tally.field,
+            choices=result.tally.choices,
+            weighted=result.tally.weighted,
+            leader=result.tally.leader,
+        )
+        if result.tally
+        else None,
+        usage=UsageOut(
+            tokens_in=usage.input_tokens,
+            tokens_out=usage.output_tokens,
+            cost_usd=round(cost, 8),
+            estimated=usage.estimated,
+        ),
+        timings=TimingsOut(
+            fanout_ms=round(stages.get("fanout", 0.0)),
+            synthesis_ms=round(stages.get("synthesis", 0.0)),
+            fallback_ms=round(stages.get("fallback", 0.0) + stages.get("single", 0.0)),
+            total_ms=total_ms,
+            overhead_ms=round(result.stopwatch.overhead_ms()),
+        ),
+        orchestration=UpstreamOrchestration(
+            modelOutputs=[_model_output(o) for o in result.outcomes if o.role == "parallel"],
+            wildIdeas=wild,
+            synthesizerModel=synth.model_id if synth else None,
+            totalDurationMs=total_ms,
+            finalText=result.final_text,
+        ),
+    )
+
+
+def _usage(outcome: Outcome) -> Usage:
+    return outcome.completion.usage if isinstance(outcome, Success) else outcome.usage
+
+
+def _model_output(outcome: Outcome) -> ModelOutputOut:
+    usage = _usage(outcome)
+    if isinstance(outcome, Success):
+        return ModelOutputOut(
+            model=outcome.model.model_id,
+            text=outcome.completion.text,
+            durationMs=round(outcome.latency_ms),
+            tokensUsed=usage.input_tokens + usage.output_tokens,
+        )
+    return ModelOutputOut(
+        model=outcome.model.model_id,
+        text="",
+        durationMs=round(outcome.latency_ms),
+        tokensUsed=usage.input_tokens + usage.output_tokens,
+        error=outcome.error,
+    )

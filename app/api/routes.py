@@ -1,0 +1,170 @@
+"""HTTP routes: parse, call the pipeline, return a response model. Nothing else lives here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from app.api.deps import RequestIdDep, Services, ServicesDep
+from app.api.examples import request_examples
+from app.api.present import response
+from app.api.schemas import (
+    ErrorResponse,
+    ModelInfo,
+    OrchestrateRequest,
+    OrchestrateResponse,
+    PhaseDetail,
+    PhaseList,
+    PhaseSummary,
+    ProviderStatus,
+    Readiness,
+)
+from app.pipeline import PhaseRequest
+
+router = APIRouter()
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "Unknown phase; the body lists the valid ones."},
+    422: {"model": ErrorResponse, "description": "Invalid body; names the field and the fix."},
+    502: {"model": ErrorResponse, "description": "Every model failed; each model's error listed."},
+    503: {"model": ErrorResponse, "description": "No provider configured; names the variables."},
+    504: {"model": ErrorResponse, "description": "The phase deadline passed."},
+}
+
+
+@router.get("/healthz", tags=["operations"], summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    tags=["operations"],
+    summary="Config loaded; which providers are usable",
+    response_model=Readiness,
+    responses={503: {"model": Readiness}},
+)
+async def readyz(services: ServicesDep, response: Response) -> Readiness:
+    providers = {
+        name: ProviderStatus(available=p.available, missing_settings=list(p.missing_settings))
+        for name in services.registry.names()
+        if (p := services.registry.get(name))
+    }
+    usable = any(s.available for s in providers.values())
+    if not usable:
+        response.status_code = 503
+    return Readiness(
+        status="ready" if usable else "not_ready",
+        phases_loaded=len(services.catalog.names()),
+        orchestration_enabled=services.settings.orchestration_enabled,
+        providers=providers,
+        reason=None
+        if usable
+        else "no provider has credentials; set at least one provider's "
+        "variables (see providers.*.missing_settings)",
+    )
+
+
+@router.get("/phases", tags=["phases"], summary="Every phase, in workflow order", response_model=PhaseList)
+async def list_phases(services: ServicesDep) -> PhaseList:
+    return PhaseList(phases=[_summary(services, phase.name) for phase in services.catalog])
+
+
+@router.get(
+    "/phases/{name}",
+    tags=["phases"],
+    response_model=PhaseDetail,
+    summary="A phase's config, prompt and output JSON Schema",
+    responses={404: _ERRORS[404]},
+)
+async def get_phase(name: str, services: ServicesDep) -> PhaseDetail:
+    phase = services.catalog.get(name)
+    config, roster = phase.config, services.roster
+    synthesizer = roster.first_usable(config.synthesis.models)
+    return PhaseDetail(
+        name=phase.name,
+        order=config.order,
+        summary=config.summary,
+        orchestration_enabled=_orchestrated(services, name),
+        synthesizer=synthesizer.ref.alias if synthesizer else None,
+        config=config.model_dump(mode="json"),
+        models={
+            alias: ModelInfo(
+                provider=(m := roster.member(alias)).ref.provider,
+                model_id=m.ref.model_id,
+                usable=m.usable,
+                price_per_million=m.spec.price.model_dump(),
+            )
+            for alias in sorted(config.aliases())
+        },
+        system_prompt=phase.system_prompt,
+        output_schema=phase.output.schema,
+    )
+
+
+@router.post(
+    "/phases/{name}/orchestrate",
+    tags=["phases"],
+    summary="Run a phase across several models and return validated JSON",
+    response_model=OrchestrateResponse,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {},  # replaced by app.api.openapi with a component reference
+                    "examples": request_examples(),
+                }
+            },
+        }
+    },
+)
+async def orchestrate(
+    name: str, request: Request, services: ServicesDep, request_id: RequestIdDep
+) -> OrchestrateResponse:
+    phase = services.catalog.get(name)
+    body = await _parse_body(request)
+    result = await services.orchestrator.orchestrate(
+        phase,
+        PhaseRequest(
+            idea=body.idea,
+            context=body.context,
+            instructions=body.instructions,
+            models=tuple(body.options.models) if body.options.models else None,
+            single_model=body.options.single_model,
+        ),
+    )
+    return response(result, request_id=request_id, include_raw=body.options.include_raw)
+
+
+async def _parse_body(request: Request) -> OrchestrateRequest:
+    # Parsed by hand so that `curl -d '{...}'` works without a JSON content type: curl sends
+    # form encoding by default, and a debugging session should not fail on that.
+    raw = await request.body()
+    try:
+        return OrchestrateRequest.model_validate_json(raw or b"")
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+
+
+def _orchestrated(services: Services, name: str) -> bool:
+    config = services.catalog.get(name).config
+    return services.settings.orchestration_enabled and config.orchestration_enabled
+
+
+def _summary(services: Services, name: str) -> PhaseSummary:
+    config = services.catalog.get(name).config
+    aliases = [c.model for c in config.parallel]
+    return PhaseSummary(
+        name=name,
+        order=config.order,
+        summary=config.summary,
+        orchestration_enabled=_orchestrated(services, name),
+        parallel_models=aliases,
+        usable_parallel_models=[a for a in aliases if services.roster.member(a).usable],
+    )

@@ -1,0 +1,206 @@
+"""The public contract: request and response bodies of every endpoint."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class OrchestrateOptions(BaseModel):
+    """Per-request choices, all optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="A subset of the phase's parallel model aliases to ask (see GET /phases/{name}).",
+    )
+    single_model: bool = Field(
+        default=False, description="Skip orchestration: ask the phase's single model only."
+    )
+    include_raw: bool = Field(
+        default=False, description="Include each model's raw answer text in its record."
+    )
+
+
+class OrchestrateRequest(BaseModel):
+    """The body of POST /phases/{name}/orchestrate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    idea: str = Field(min_length=1, max_length=20_000, description="The startup idea, in prose.")
+    context: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Earlier phases' outputs keyed by phase name, plus free-form extras "
+        "(search results, constraints).",
+    )
+    instructions: str | None = Field(
+        default=None, max_length=20_000, description="Extra guidance for this run."
+    )
+    options: OrchestrateOptions = Field(default_factory=OrchestrateOptions)
+
+    @field_validator("idea")
+    @classmethod
+    def _idea_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("idea must contain text, not only whitespace")
+        return value
+
+
+class ModelRecord(BaseModel):
+    """What one model call did."""
+
+    model: str = Field(description="The model alias from the phase config.")
+    model_id: str
+    provider: str
+    role: Literal["parallel", "synthesizer", "repair", "single", "fallback", "wild_ideas"]
+    status: Literal["ok", "error", "timeout", "skipped"]
+    latency_ms: int
+    tokens_in: int
+    tokens_out: int
+    tokens_estimated: bool = Field(description="True when the provider reported no usage.")
+    cost_usd: float
+    error: str | None = Field(default=None, description="The upstream's own error text.")
+    error_kind: str | None = None
+    output_errors: list[str] = Field(
+        default_factory=list,
+        description="Why this answer's JSON was rejected against the phase schema, if it was.",
+    )
+    answer_label: str | None = Field(
+        default=None, description="The anonymous label ('A', 'B', …) the judge saw this answer as."
+    )
+    raw: str | None = Field(default=None, description="The answer text, with options.include_raw.")
+
+
+class ModelName(BaseModel):
+    model: str
+    model_id: str
+    provider: str
+
+
+class WildIdeaOut(BaseModel):
+    model: str
+    wildIdea: str
+    reasoning: str
+
+
+class VotesOut(BaseModel):
+    field: str
+    choices: dict[str, str] = Field(description="Model alias -> the option its answer chose.")
+    weighted: dict[str, float]
+    leader: str | None
+
+
+class UsageOut(BaseModel):
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    estimated: bool = Field(description="True when some usage was estimated, not reported.")
+
+
+class TimingsOut(BaseModel):
+    fanout_ms: int
+    synthesis_ms: int
+    fallback_ms: int
+    total_ms: int
+    overhead_ms: int = Field(description="Time the service spent outside model calls.")
+
+
+class ModelOutputOut(BaseModel):
+    """Upstream's ``ModelResponse``, so the workflow can persist it unchanged."""
+
+    model: str
+    text: str
+    durationMs: int
+    tokensUsed: int
+    error: str | None = None
+
+
+class UpstreamOrchestration(BaseModel):
+    """Upstream's ``OrchestrationResult`` shape."""
+
+    modelOutputs: list[ModelOutputOut]
+    wildIdeas: list[WildIdeaOut]
+    synthesizerModel: str | None
+    totalDurationMs: int
+    finalText: str
+
+
+class OrchestrateResponse(BaseModel):
+    """A validated phase output and the record of how it was made."""
+
+    request_id: str
+    phase: str
+    mode: Literal["orchestrated", "single", "fallback"]
+    degraded: bool = Field(description="True when a model failed or a fallback produced the output.")
+    warnings: list[str] = Field(description="Plain statements of what went wrong, if anything.")
+    output: dict[str, Any] = Field(description="Valid against GET /phases/{name} output_schema.")
+    synthesizer: ModelName | None
+    models: list[ModelRecord]
+    wild_ideas: list[WildIdeaOut]
+    votes: VotesOut | None = None
+    usage: UsageOut
+    timings: TimingsOut
+    orchestration: UpstreamOrchestration
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    hint: str | None = None
+    request_id: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    models: list[ModelRecord] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    """Every error, whatever its status."""
+
+    error: ErrorBody
+
+
+class PhaseSummary(BaseModel):
+    name: str
+    order: int
+    summary: str
+    orchestration_enabled: bool
+    parallel_models: list[str]
+    usable_parallel_models: list[str]
+
+
+class PhaseList(BaseModel):
+    phases: list[PhaseSummary]
+
+
+class ModelInfo(BaseModel):
+    provider: str
+    model_id: str
+    usable: bool
+    price_per_million: dict[str, float]
+
+
+class PhaseDetail(BaseModel):
+    name: str
+    order: int
+    summary: str
+    orchestration_enabled: bool
+    synthesizer: str | None = Field(description="The model that will judge now, given the keys set.")
+    config: dict[str, Any]
+    models: dict[str, ModelInfo]
+    system_prompt: str
+    output_schema: dict[str, Any]
+
+
+class ProviderStatus(BaseModel):
+    available: bool
+    missing_settings: list[str]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    phases_loaded: int
+    orchestration_enabled: bool
+    providers: dict[str, ProviderStatus]
+    reason: str | None = None

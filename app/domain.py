@@ -1,0 +1,102 @@
+"""The vocabulary shared by every layer: prompts, completions, usage and per-model outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FinishReason = Literal["stop", "length", "other"]
+Role = Literal["parallel", "synthesizer", "repair", "single", "fallback", "wild_ideas"]
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A system and a user message: every phase call has exactly this shape."""
+
+    system: str
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRequest:
+    """What a provider adapter needs to make one call; vendor-neutral."""
+
+    model: str
+    """The provider's own model id, e.g. ``@cf/meta/llama-4-scout-17b-16e-instruct``."""
+    prompt: Prompt
+    max_tokens: int
+    timeout_s: float
+    """Read timeout for this call; the caller also bounds it by wall clock."""
+    temperature: float | None = None
+    """``None`` means: do not send one (some models reject sampling parameters)."""
+    json_schema: dict[str, Any] | None = None
+    """Ask for schema-constrained output where the model supports it."""
+    seed: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one call; ``estimated`` when the provider reported none."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    estimated: bool = False
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.estimated or other.estimated,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A provider's answer, normalised: reasoning already separated from the text."""
+
+    text: str
+    usage: Usage
+    finish_reason: FinishReason = "stop"
+    reasoning: str | None = None
+    """Chain-of-thought the model emitted; kept out of synthesis and JSON extraction."""
+    upstream_request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRef:
+    """A configured model: the alias phases use, its provider and the provider's model id."""
+
+    alias: str
+    provider: str
+    model_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Success:
+    """One model call that returned an answer."""
+
+    model: ModelRef
+    role: Role
+    completion: Completion
+    latency_ms: float
+    cost_usd: float = 0.0
+    status: Literal["ok"] = "ok"
+    output_errors: tuple[str, ...] = ()
+    """Why the answer's JSON was rejected against the phase schema (empty when it validated)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One model call that did not return a usable answer, and why."""
+
+    model: ModelRef
+    role: Role
+    status: Literal["error", "timeout", "skipped"]
+    error: str
+    latency_ms: float = 0.0
+    error_kind: str = "error"
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+
+
+Outcome = Success | Failure

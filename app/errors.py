@@ -1,0 +1,97 @@
+"""The service's errors, one tree; each HTTP-facing error knows its status and how to explain itself.
+
+    OrchestratorError                 base of everything this service raises on purpose
+    ├── ConfigError                   bad settings or phase config: stops start-up, never a request
+    ├── RequestError                  the caller can fix it (4xx)
+    │   ├── PhaseNotFound             404, lists the valid phase names
+    │   └── InvalidOptions            422, an option names a model the phase does not configure, …
+    └── OrchestrationError            the models could not produce an answer (5xx)
+        ├── NoUsableProvider          503, names the environment variables to set
+        ├── AllModelsFailed           502, carries every model's error
+        └── DeadlineExceeded          504, the phase deadline passed
+
+Model-level failures are not in this tree: they are ``providers.errors.ProviderError``s, recorded
+per model in the response, and only become an ``OrchestrationError`` when too few models answered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain import Outcome
+
+
+class OrchestratorError(Exception):
+    """Base class; ``message`` is safe to show to callers."""
+
+    status_code: int = 500
+    code: str = "internal_error"
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details or {}
+
+
+class ConfigError(OrchestratorError):
+    """The configuration is invalid; the message names the file, the entry and the field."""
+
+    code = "config_error"
+
+
+class RequestError(OrchestratorError):
+    status_code = 400
+    code = "bad_request"
+
+
+class PhaseNotFound(RequestError):
+    status_code = 404
+    code = "phase_not_found"
+
+    def __init__(self, name: str, valid: list[str]) -> None:
+        super().__init__(
+            f"unknown phase {name!r}",
+            hint=f"use one of: {', '.join(valid)}",
+            details={"valid_phases": valid},
+        )
+
+
+class InvalidOptions(RequestError):
+    status_code = 422
+    code = "invalid_options"
+
+
+class OrchestrationError(OrchestratorError):
+    """The phase could not be answered; ``outcomes`` records what every model did."""
+
+    status_code = 502
+    code = "orchestration_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        details: dict[str, Any] | None = None,
+        outcomes: list[Outcome] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.outcomes = outcomes or []
+
+
+class NoUsableProvider(OrchestrationError):
+    status_code = 503
+    code = "no_usable_provider"
+
+
+class AllModelsFailed(OrchestrationError):
+    status_code = 502
+    code = "all_models_failed"
+
+
+class DeadlineExceeded(OrchestrationError):
+    status_code = 504
+    code = "deadline_exceeded"

@@ -1,0 +1,86 @@
+"""create_app(): settings in, a ready FastAPI app out; the lifespan owns the shared HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import httpx
+import structlog
+from fastapi import FastAPI
+
+from app.api.deps import Services
+from app.api.errors import install_error_handlers
+from app.api.middleware import RequestIdMiddleware
+from app.api.openapi import install_openapi
+from app.api.routes import router
+from app.logs import configure_logging
+from app.phases.catalog import load_catalog
+from app.pipeline import Orchestrator
+from app.providers.base import Provider
+from app.providers.registry import PROVIDER_NAMES, ProviderRegistry
+from app.roster import Roster
+from app.settings import Settings
+
+log = structlog.get_logger("app")
+
+DESCRIPTION = """\
+Runs each planning phase across several LLMs in parallel, reconciles their answers with a
+synthesizer model, and returns JSON that validates against the phase's published schema, with a
+record of what every model did. `GET /phases` lists the phases; `GET /phases/{name}` shows one
+phase's models and output schema.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    providers: Mapping[str, Provider] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Build the app. ``providers`` replaces adapters by name and ``transport`` the HTTP layer
+    (both for tests); a bad phase config raises ``ConfigError`` here, before anything serves."""
+    settings = settings or Settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    overrides = dict(providers or {})
+    catalog = load_catalog(settings.phases_config_file, known_providers=set(PROVIDER_NAMES) | set(overrides))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limits = httpx.Limits(
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_connections,
+        )
+        async with httpx.AsyncClient(
+            transport=transport,
+            limits=limits,
+            timeout=httpx.Timeout(60.0, connect=settings.connect_timeout_s),
+        ) as client:
+            registry = ProviderRegistry.from_settings(settings, client).with_overrides(overrides)
+            roster = Roster(catalog.models, registry)
+            app.state.services = Services(
+                settings=settings,
+                catalog=catalog,
+                registry=registry,
+                roster=roster,
+                orchestrator=Orchestrator(roster, orchestration_enabled=settings.orchestration_enabled),
+            )
+            log.info(
+                "started",
+                phases=len(catalog.names()),
+                providers={n: registry.get(n).available for n in registry.names()},
+                orchestration_enabled=settings.orchestration_enabled,
+            )
+            yield
+
+    app = FastAPI(
+        title="LLM orchestration service",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(router)
+    install_openapi(app)
+    return app

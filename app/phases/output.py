@@ -1,0 +1,124 @@
+"""A phase's output contract: the published JSON Schema, its validator and a null-pruning pass.
+
+The schemas are the upstream planning machine's output fields as JSON Schema, checked against
+upstream's own validator (shared/reference/phase-schemas.json): any instance valid here is accepted
+upstream. The service only ever tightens them (``always_emit``), so that stays true.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+_MAX_ERRORS = 20
+
+
+def _forbid_null(subschema: dict[str, Any]) -> dict[str, Any]:
+    """The same subschema without null among its accepted values."""
+    result = dict(subschema)
+    types = result.get("type")
+    if isinstance(types, list) and "null" in types:
+        result["type"] = [t for t in types if t != "null"]
+    if isinstance(result.get("enum"), list):
+        result["enum"] = [v for v in result["enum"] if v is not None]
+    if isinstance(result.get("anyOf"), list):
+        result["anyOf"] = [s for s in result["anyOf"] if s != {"type": "null"}]
+    return result
+
+
+def tighten(schema: dict[str, Any], always_emit: tuple[str, ...]) -> dict[str, Any]:
+    """Require ``always_emit`` keys and forbid null for them; leaves the input untouched."""
+    if not always_emit:
+        return schema
+    tightened = copy.deepcopy(schema)
+    properties = tightened.setdefault("properties", {})
+    for key in always_emit:
+        properties[key] = _forbid_null(properties.get(key, {}))
+    required = list(tightened.get("required", []))
+    tightened["required"] = required + [k for k in always_emit if k not in required]
+    return tightened
+
+
+def _path(error: ValidationError) -> str:
+    parts = [f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path]
+    return "$" + "".join(parts)
+
+
+class OutputSchema:
+    """Validates one phase's output; compiled once at start-up."""
+
+    def __init__(self, phase: str, schema: dict[str, Any], always_emit: tuple[str, ...] = ()):
+        Draft202012Validator.check_schema(schema)
+        self.phase = phase
+        self.schema = tighten(schema, always_emit)
+        self._validator = Draft202012Validator(self.schema)
+        for key in always_emit:
+            if key not in schema.get("properties", {}):
+                raise ValueError(f"always_emit names {key!r}, which the schema does not define")
+        # What models are shown: the contract without upstream bookkeeping keys.
+        self.prompt_text = json.dumps(_without_annotations(self.schema), separators=(",", ":"))
+
+    def errors(self, instance: Any) -> list[str]:
+        """Every validation error as ``$.path: message``, most relevant first, capped."""
+        found = sorted(self._validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+        lines = [f"{_path(e)}: {_short(e.message)}" for e in found[:_MAX_ERRORS]]
+        if len(found) > _MAX_ERRORS:
+            lines.append(f"... and {len(found) - _MAX_ERRORS} more")
+        return lines
+
+    def is_valid(self, instance: Any) -> bool:
+        """Whether ``instance`` satisfies the published schema."""
+        return bool(self._validator.is_valid(instance))
+
+    def prune_nulls(self, instance: Any) -> Any:
+        """A copy without the null-valued keys the schema forbids.
+
+        Models often write ``"block": null`` for an optional block they skipped; upstream rejects
+        that but accepts the key's absence, so dropping it is a lossless fix, not a guess.
+        """
+        if not isinstance(instance, dict):
+            return instance
+        pruned = copy.deepcopy(instance)
+        for _ in range(10):  # each pass removes the nulls it can see; nesting needs a few.
+            removed = False
+            for error in self._validator.iter_errors(pruned):
+                if error.instance is None and _delete_at(pruned, list(error.absolute_path)):
+                    removed = True
+            if not removed:
+                break
+        return pruned
+
+
+def _delete_at(root: Any, path: list[str | int]) -> bool:
+    if not path or not isinstance(path[-1], str):
+        return False
+    parent = root
+    for part in path[:-1]:
+        try:
+            parent = parent[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if isinstance(parent, dict) and parent.get(path[-1], 0) is None:
+        del parent[path[-1]]
+        return True
+    return False
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= 200 else message[:197] + "..."
+
+
+def _without_annotations(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: _without_annotations(v)
+            for k, v in node.items()
+            if not k.startswith("x-") and k not in ("$schema", "$id")
+        }
+    if isinstance(node, list):
+        return [_without_annotations(v) for v in node]
+    return node

@@ -1,0 +1,224 @@
+"""orchestrate(): one phase, top to bottom — prompt, fan-out, synthesis, fallback, result."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from app.deadline import Deadline
+from app.domain import Failure, ModelRef, Outcome, Prompt, Success
+from app.errors import AllModelsFailed, DeadlineExceeded, InvalidOptions, NoUsableProvider
+from app.fanout import Call, fan_out
+from app.phases.catalog import Phase
+from app.phases.config import ModelCall
+from app.prompts import phase_prompt
+from app.roster import Roster
+from app.synthesis.single import Attempt, request_for, run_single
+from app.synthesis.synthesize import Judged, best_parallel_answer, judge, parse_answers
+from app.synthesis.validate import annotate
+from app.synthesis.votes import Tally
+from app.synthesis.wild_ideas import WildIdea
+from app.timing import Stopwatch
+
+Mode = Literal["orchestrated", "single", "fallback"]
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseRequest:
+    """What the caller asked for, already validated by the API layer."""
+
+    idea: str
+    context: dict[str, Any] = field(default_factory=dict)
+    instructions: str | None = None
+    models: tuple[str, ...] | None = None
+    single_model: bool = False
+
+
+@dataclass(slots=True)
+class PhaseResult:
+    """A validated output and the record of how it was made."""
+
+    phase: str
+    output: dict[str, Any]
+    mode: Mode
+    synthesizer: ModelRef | None
+    outcomes: list[Outcome]
+    stopwatch: Stopwatch
+    labels: dict[str, str] = field(default_factory=dict)
+    wild_ideas: list[WildIdea] = field(default_factory=list)
+    tally: Tally | None = None
+    warnings: list[str] = field(default_factory=list)
+    final_text: str = ""
+
+
+class Orchestrator:
+    """Runs phases against a roster; holds nothing per request."""
+
+    def __init__(self, roster: Roster, *, orchestration_enabled: bool, rng: random.Random | None = None):
+        self.roster = roster
+        self.orchestration_enabled = orchestration_enabled
+        self.rng = rng or random.Random()  # shuffles answer order; not security
+
+    async def orchestrate(self, phase: Phase, request: PhaseRequest) -> PhaseResult:
+        """Run ``phase`` for ``request``; raise an ``OrchestrationError`` when nothing valid came back."""
+        config, roster = phase.config, self.roster
+        clock = Stopwatch(Deadline(config.deadline_s))
+        prompt = phase_prompt(
+            phase, idea=request.idea, context=request.context, instructions=request.instructions
+        )
+        members = _members(phase, request.models)
+        orchestrate = self.orchestration_enabled and config.orchestration_enabled and not request.single_model
+        _ensure_usable(phase, roster, members if orchestrate else [])
+        if not orchestrate:
+            with clock.models("single"):
+                attempt = await run_single(phase, prompt, roster, deadline=clock.deadline, role="single")
+            return _finish_single(phase, attempt, clock, [], mode="single")
+
+        calls = [_parallel_call(phase, roster, prompt, c) for c in members]
+        with clock.models("fanout"):
+            outcomes = await fan_out(calls, deadline=clock.deadline)
+        successes = [o for o in outcomes if isinstance(o, Success)]
+        with clock.models("synthesis"):
+            if len(successes) >= config.min_successes:
+                judged = await judge(phase, prompt, successes, roster, deadline=clock.deadline, rng=self.rng)
+            else:  # no quorum, no judge: the answers are still parsed for the fallback
+                judged = Judged(Attempt(), {}, parse_answers(phase, successes))
+        outcomes = [annotate(o, judged.answers.get(o.model.alias)) for o in outcomes] + judged.outcomes
+        result = PhaseResult(
+            phase.name,
+            {},
+            "orchestrated",
+            None,
+            outcomes,
+            clock,
+            judged.labels,
+            judged.wild_ideas,
+            judged.tally,
+            _warnings(outcomes),
+        )
+        if (accepted := judged.attempt.accepted()) is not None:
+            result.output, member = accepted
+            result.synthesizer, result.final_text = member.ref, judged.attempt.text
+            return result
+
+        if len(successes) < config.min_successes:
+            result.warnings.append(
+                f"only {len(successes)} of {len(calls)} parallel models answered; "
+                f"min_successes is {config.min_successes}"
+            )
+        else:
+            result.warnings.append(_synthesis_failure(judged.attempt))
+        best = best_parallel_answer(judged)
+        if best is not None:
+            alias, result.output = best
+            result.mode, result.final_text = "fallback", _text_of(outcomes, alias)
+            result.warnings.append(f"fallback: returned {alias}'s schema-valid answer without synthesis")
+            return result
+        with clock.models("fallback"):
+            attempt = await run_single(phase, prompt, roster, deadline=clock.deadline, role="fallback")
+        return _finish_single(phase, attempt, clock, outcomes, mode="fallback", warnings=result.warnings)
+
+
+def _members(phase: Phase, chosen: tuple[str, ...] | None) -> list[ModelCall]:
+    """The parallel calls to make: all configured, or the caller's subset of them."""
+    configured = [c.model for c in phase.config.parallel]
+    unknown = [m for m in chosen or () if m not in configured]
+    if unknown:
+        raise InvalidOptions(
+            f"options.models names {unknown}, not configured for phase {phase.name!r}",
+            hint=f"choose among: {', '.join(configured)}",
+            details={"field": "options.models", "allowed": configured},
+        )
+    return [c for c in phase.config.parallel if chosen is None or c.model in chosen]
+
+
+def _ensure_usable(phase: Phase, roster: Roster, members: list[ModelCall]) -> None:
+    """503 before any work when neither the parallel models nor a single model can be called."""
+    if any(roster.member(c.model).usable for c in members):
+        return
+    if roster.first_usable(phase.config.single_model) is not None:
+        return
+    aliases = [c.model for c in members] + list(phase.config.single_model)
+    raise NoUsableProvider(
+        f"no provider is configured for phase {phase.name!r}",
+        hint="set the credentials of at least one provider: " + ", ".join(roster.missing_settings(aliases)),
+    )
+
+
+def _parallel_call(phase: Phase, roster: Roster, prompt: Prompt, call: ModelCall) -> Call:
+    member = roster.member(call.model)
+    request = request_for(
+        member,
+        prompt,
+        temperature=call.temperature,
+        max_tokens=call.max_tokens,
+        timeout_s=phase.config.model_timeout_s,
+        schema=phase.output.schema,
+    )
+    return Call(member, request, "parallel")
+
+
+def _finish_single(
+    phase: Phase,
+    attempt: Attempt,
+    clock: Stopwatch,
+    earlier: list[Outcome],
+    *,
+    mode: Mode,
+    warnings: list[str] | None = None,
+) -> PhaseResult:
+    outcomes = earlier + attempt.outcomes
+    warnings = (warnings or []) + _warnings(attempt.outcomes)
+    if (accepted := attempt.accepted()) is not None:
+        output, member = accepted
+        if mode == "fallback":
+            warnings.append(f"fallback: answered by the single model {member.ref.alias}")
+        return PhaseResult(
+            phase.name,
+            output,
+            mode,
+            None,
+            outcomes,
+            clock,
+            warnings=warnings,
+            final_text=attempt.text,
+        )
+    if clock.deadline.expired:
+        raise DeadlineExceeded(
+            f"phase {phase.name!r} passed its {phase.config.deadline_s:g}s deadline without a valid answer",
+            hint="raise deadline_s for this phase, or retry: every model's outcome is listed",
+            outcomes=outcomes,
+        )
+    raise AllModelsFailed(
+        f"no model produced a valid {phase.name!r} output",
+        hint="see each model's error; check the providers' status and credentials",
+        outcomes=outcomes,
+        details={"validation_errors": attempt.parsed.errors if attempt.parsed else []},
+    )
+
+
+def _warnings(outcomes: list[Outcome]) -> list[str]:
+    return [
+        f"{o.model.alias} ({o.role}) {o.status}: {o.error}"
+        for o in outcomes
+        if isinstance(o, Failure) and o.status != "skipped"
+    ]
+
+
+def _synthesis_failure(attempt: Attempt) -> str:
+    if attempt.member is None:
+        return "synthesis: no synthesizer was usable or every synthesizer failed"
+    errors = attempt.parsed.errors[:3] if attempt.parsed else []
+    return f"synthesis by {attempt.member.ref.alias} did not validate: {'; '.join(errors)}"
+
+
+def _text_of(outcomes: list[Outcome], alias: str) -> str:
+    return next(
+        (
+            o.completion.text
+            for o in outcomes
+            if isinstance(o, Success) and o.model.alias == alias and o.role == "parallel"
+        ),
+        "",
+    )

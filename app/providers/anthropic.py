@@ -1,0 +1,177 @@
+"""Anthropic's Messages API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from app.domain import Completion, CompletionRequest, FinishReason, Usage
+from app.providers.base import (
+    error_body,
+    estimate_usage,
+    lenient_json,
+    parse_json,
+    post_json,
+    request_timeout,
+    secret_values,
+    status_error,
+)
+from app.providers.errors import (
+    AuthenticationError,
+    BadRequest,
+    Overloaded,
+    ProviderResponseError,
+    ProviderStatusError,
+    QuotaExceeded,
+    RateLimited,
+    UpstreamServerError,
+    error_class_for_status,
+)
+from app.settings import AnthropicSettings
+
+# ``error.type`` refines the status; ``invalid_request_error`` is sent for many 4xx statuses,
+# so it (and any type not listed) leaves the status-based class.
+_TYPE_CLASSES: dict[str, type[ProviderStatusError]] = {
+    "rate_limit_error": RateLimited,
+    "overloaded_error": Overloaded,
+    "api_error": UpstreamServerError,
+    "timeout_error": UpstreamServerError,
+    "billing_error": QuotaExceeded,
+    "authentication_error": AuthenticationError,
+    "permission_error": AuthenticationError,
+    "not_found_error": BadRequest,
+    "request_too_large": BadRequest,
+}
+
+_STOP: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+}
+
+
+class AnthropicProvider:
+    """``POST /v1/messages`` with a top-level system prompt; thinking blocks become reasoning."""
+
+    name = "anthropic"
+
+    def __init__(
+        self,
+        settings: AnthropicSettings,
+        client: httpx.AsyncClient,
+        *,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        self._settings = settings
+        self._client = client
+        self._connect_s = connect_timeout_s
+        self._secrets = secret_values(settings.api_key)
+
+    @property
+    def available(self) -> bool:
+        return bool(self._secrets and self._secrets[0])
+
+    @property
+    def missing_settings(self) -> tuple[str, ...]:
+        return () if self.available else ("ANTHROPIC_API_KEY",)
+
+    @property
+    def default_model(self) -> str | None:
+        return None
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        if not self.available:
+            raise AuthenticationError("not configured (set ANTHROPIC_API_KEY)", provider=self.name)
+        response = await post_json(
+            self._client,
+            f"{self._settings.base_url.rstrip('/')}/v1/messages",
+            provider=self.name,
+            headers={
+                "x-api-key": self._secrets[0],
+                "anthropic-version": self._settings.version,
+                "content-type": "application/json",
+            },
+            body=self._body(request),
+            timeout=request_timeout(request, connect_s=self._connect_s),
+        )
+        if response.is_error:
+            raise self._error(response)
+        body = parse_json(response, provider=self.name, secrets=self._secrets)
+        return self._completion(response, body, request)
+
+    @staticmethod
+    def _body(request: CompletionRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": request.max_tokens,
+            "messages": [{"role": "user", "content": request.prompt.user}],
+        }
+        if request.prompt.system:
+            body["system"] = request.prompt.system
+        # Never top_p: several models reject temperature and top_p together, and the newest
+        # reject any sampling parameter, which the caller signals with temperature=None.
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.json_schema is not None:
+            body["output_config"] = {"format": {"type": "json_schema", "schema": request.json_schema}}
+        return body
+
+    def _completion(self, response: httpx.Response, body: Any, request: CompletionRequest) -> Completion:
+        blocks = body.get("content") if isinstance(body, Mapping) else None
+        if not isinstance(blocks, list):
+            raise ProviderResponseError(
+                "the message has no content list",
+                provider=self.name,
+                status_code=response.status_code,
+            )
+        texts: list[str] = []
+        thoughts: list[str] = []
+        for block in blocks:
+            if not isinstance(block, Mapping):
+                continue
+            kind = block.get("type")
+            if kind == "text" and isinstance(block.get("text"), str):
+                texts.append(block["text"])
+            elif kind == "thinking" and isinstance(block.get("thinking"), str):
+                thoughts.append(block["thinking"])
+            elif kind == "redacted_thinking":
+                thoughts.append("[redacted thinking]")  # the payload is encrypted, not text
+        text = "".join(texts)
+        reasoning = "\n\n".join(t.strip() for t in thoughts if t.strip()) or None
+        stop = body.get("stop_reason")
+        return Completion(
+            text=text.strip(),
+            usage=_usage(body.get("usage"), request, output=text + "".join(thoughts)),
+            finish_reason=_STOP.get(stop, "other") if isinstance(stop, str) else "other",
+            reasoning=reasoning,
+            upstream_request_id=response.headers.get("request-id"),
+        )
+
+    def _error(self, response: httpx.Response) -> ProviderStatusError:
+        body = lenient_json(response)
+        upstream = error_body(body)
+        cls = _TYPE_CLASSES.get(upstream.type or "") or error_class_for_status(response.status_code)
+        return status_error(
+            cls,
+            upstream.message or response.text,
+            provider=self.name,
+            response=response,
+            secrets=self._secrets,
+            code=upstream.type,
+        )
+
+
+def _usage(usage: Any, request: CompletionRequest, *, output: str) -> Usage:
+    """Input counts cached tokens too: ``input_tokens`` alone excludes them."""
+    if not isinstance(usage, Mapping):
+        return estimate_usage(request, output)
+
+    def count(key: str) -> int:
+        value = usage.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    prompt = sum(count(k) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+    return Usage(prompt, count("output_tokens"))

@@ -1,0 +1,136 @@
+"""Any OpenAI-compatible chat-completions server: OpenAI, DeepSeek, vLLM, llama.cpp, Ollama."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import httpx
+
+from app.domain import Completion, CompletionRequest
+from app.providers.base import (
+    error_body,
+    lenient_json,
+    parse_json,
+    post_json,
+    request_timeout,
+    secret_values,
+    status_error,
+)
+from app.providers.errors import (
+    BadRequest,
+    Overloaded,
+    ProviderStatusError,
+    QuotaExceeded,
+    error_class_for_status,
+)
+from app.providers.openai_shape import chat_messages, parse_chat_completion
+from app.settings import OpenAICompatSettings
+
+# ``error.code`` / ``error.type`` values that refine the status-based class.
+_CODE_CLASSES: dict[str, type[ProviderStatusError]] = {
+    "insufficient_quota": QuotaExceeded,  # a 429 that no retry will fix
+    "unavailable_error": Overloaded,  # llama.cpp while it loads the model
+    "context_length_exceeded": BadRequest,
+    "exceed_context_size_error": BadRequest,  # llama.cpp
+}
+
+
+class OpenAICompatProvider:
+    """``POST {base_url}/chat/completions``; the key is optional (local servers need none)."""
+
+    name = "openai_compat"
+
+    def __init__(
+        self,
+        settings: OpenAICompatSettings,
+        client: httpx.AsyncClient,
+        *,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        self._settings = settings
+        self._client = client
+        self._connect_s = connect_timeout_s
+        self._secrets = secret_values(settings.api_key)
+
+    @property
+    def available(self) -> bool:
+        return bool(self._settings.base_url)
+
+    @property
+    def missing_settings(self) -> tuple[str, ...]:
+        return () if self.available else ("OPENAI_COMPAT_BASE_URL",)
+
+    @property
+    def default_model(self) -> str | None:
+        return self._settings.model
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        if not self._settings.base_url:
+            raise BadRequest("not configured (set OPENAI_COMPAT_BASE_URL)", provider=self.name)
+        headers = {}
+        if self._secrets and self._secrets[0]:
+            headers["Authorization"] = f"Bearer {self._secrets[0]}"
+        response = await post_json(
+            self._client,
+            f"{self._settings.base_url.rstrip('/')}/chat/completions",
+            provider=self.name,
+            headers=headers,
+            body=self._body(request),
+            timeout=request_timeout(request, connect_s=self._connect_s),
+        )
+        if response.is_error:
+            raise self._error(response)
+        body = parse_json(response, provider=self.name, secrets=self._secrets)
+        completion = parse_chat_completion(
+            body,
+            request,
+            provider=self.name,
+            secrets=self._secrets,
+            status_code=response.status_code,
+        )
+        if completion.upstream_request_id is None:
+            request_id = response.headers.get("x-request-id")
+            completion = dataclasses.replace(completion, upstream_request_id=request_id)
+        return completion
+
+    @staticmethod
+    def _body(request: CompletionRequest) -> dict[str, Any]:
+        # max_tokens, not max_completion_tokens: vLLM, llama.cpp and Ollama know only the former.
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": chat_messages(request.prompt),
+            "max_tokens": request.max_tokens,
+        }
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if request.json_schema is not None:
+            # strict=False: OpenAI's strict mode rejects schemas that do not close every object.
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "phase_output",
+                    "schema": request.json_schema,
+                    "strict": False,
+                },
+            }
+        return body
+
+    def _error(self, response: httpx.Response) -> ProviderStatusError:
+        upstream = error_body(lenient_json(response))
+        cls = (
+            _CODE_CLASSES.get(upstream.code or "")
+            or _CODE_CLASSES.get(upstream.type or "")
+            or error_class_for_status(response.status_code)
+        )
+        return status_error(
+            cls,
+            upstream.message or response.text,
+            provider=self.name,
+            response=response,
+            secrets=self._secrets,
+            # vLLM's integer code just repeats the status; the type says more.
+            code=upstream.type if (upstream.code or "0").isdigit() else upstream.code,
+        )

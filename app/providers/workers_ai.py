@@ -1,0 +1,197 @@
+"""Cloudflare Workers AI through its native ``/ai/run`` API, directly or through AI Gateway."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from app.domain import Completion, CompletionRequest, FinishReason
+from app.providers.base import (
+    error_body,
+    lenient_json,
+    parse_json,
+    post_json,
+    request_timeout,
+    secret_values,
+    status_error,
+    upstream_text,
+)
+from app.providers.errors import (
+    AuthenticationError,
+    BadRequest,
+    ProviderResponseError,
+    ProviderStatusError,
+    QuotaExceeded,
+    RateLimited,
+    UpstreamServerError,
+    error_class_for_status,
+)
+from app.providers.openai_shape import chat_messages, parse_chat_completion, parse_usage
+from app.providers.reasoning import split_reasoning
+from app.settings import WorkersAISettings
+
+# Cloudflare's own codes (``errors[].code``) say more than the HTTP status: 3040 and 3036 are
+# both 429, but only the first goes away if we retry.
+_CODE_CLASSES: dict[int, type[ProviderStatusError]] = {
+    3040: RateLimited,  # out of capacity right now
+    3036: QuotaExceeded,  # daily free neurons used up until 00:00 UTC
+    5035: QuotaExceeded,  # the model needs the Workers Paid plan: a billing fix, not a retry
+    3007: UpstreamServerError,  # upstream timeout
+    3008: UpstreamServerError,  # upstream aborted
+    10000: AuthenticationError,
+    5007: BadRequest,  # no such model or task
+    3042: BadRequest,  # invalid model id
+}
+
+
+class WorkersAIProvider:
+    """Text generation with ``messages``; accepts both result shapes (legacy and OpenAI)."""
+
+    name = "workers_ai"
+
+    def __init__(
+        self,
+        settings: WorkersAISettings,
+        client: httpx.AsyncClient,
+        *,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        self._settings = settings
+        self._client = client
+        self._connect_s = connect_timeout_s
+        self._secrets = secret_values(settings.api_token, settings.gateway_token)
+
+    @property
+    def available(self) -> bool:
+        return not self.missing_settings
+
+    @property
+    def missing_settings(self) -> tuple[str, ...]:
+        missing = []
+        if not self._settings.account_id:
+            missing.append("WORKERS_AI_ACCOUNT_ID")
+        if self._settings.api_token is None or not self._settings.api_token.get_secret_value():
+            missing.append("WORKERS_AI_API_TOKEN")
+        return tuple(missing)
+
+    @property
+    def default_model(self) -> str | None:
+        return None
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        if not self.available:
+            raise AuthenticationError(
+                f"not configured (set {', '.join(self.missing_settings)})", provider=self.name
+            )
+        response = await post_json(
+            self._client,
+            self._url(request.model),
+            provider=self.name,
+            headers=self._headers(),
+            body=self._body(request),
+            timeout=request_timeout(request, connect_s=self._connect_s),
+        )
+        if response.is_error:
+            raise self._error(response, lenient_json(response))
+        body = parse_json(response, provider=self.name, secrets=self._secrets)
+        if isinstance(body, Mapping) and body.get("success") is False:
+            raise self._error(response, body)  # Cloudflare may say no with HTTP 200
+        return self._completion(response, body, request)
+
+    def _url(self, model: str) -> str:
+        account = self._settings.account_id or ""
+        base = self._settings.base_url.replace("{account_id}", account).rstrip("/")
+        return f"{base}/{model}"  # ids like @cf/meta/... go in unescaped, as Cloudflare documents
+
+    def _headers(self) -> dict[str, str]:
+        token = self._settings.api_token
+        headers = {"Authorization": f"Bearer {token.get_secret_value() if token else ''}"}
+        if self._settings.gateway_token is not None:
+            gateway = self._settings.gateway_token.get_secret_value()
+            headers["cf-aig-authorization"] = f"Bearer {gateway}"
+        return headers
+
+    @staticmethod
+    def _body(request: CompletionRequest) -> dict[str, Any]:
+        # max_tokens always: every legacy model defaults to 256 and truncates silently.
+        body: dict[str, Any] = {
+            "messages": chat_messages(request.prompt),
+            "max_tokens": request.max_tokens,
+        }
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if request.json_schema is not None:
+            # The native endpoint takes the schema itself, without OpenAI's {name, schema} wrapper.
+            body["response_format"] = {"type": "json_schema", "json_schema": request.json_schema}
+        return body
+
+    def _completion(self, response: httpx.Response, body: Any, request: CompletionRequest) -> Completion:
+        result = body.get("result") if isinstance(body, Mapping) else None
+        if not isinstance(result, Mapping):
+            raise self._malformed(response, "the envelope has no result object")
+        ray = response.headers.get("cf-ray")
+        if "choices" in result:
+            completion = parse_chat_completion(
+                result,
+                request,
+                provider=self.name,
+                secrets=self._secrets,
+                status_code=response.status_code,
+            )
+            if completion.upstream_request_id is None:
+                completion = dataclasses.replace(completion, upstream_request_id=ray)
+            return completion
+
+        answer = result.get("response")
+        reasoning: str | None = None
+        if isinstance(answer, str):
+            raw = answer
+            text, reasoning = split_reasoning(answer)
+        elif isinstance(answer, dict | list):  # JSON mode returns the object itself
+            raw = text = json.dumps(answer, ensure_ascii=False)
+        else:
+            raise self._malformed(response, "result has neither choices nor a response")
+        usage = parse_usage(result.get("usage"), request, output=raw)
+        # The legacy shape has no finish reason: a reply that used every token was cut off.
+        hit_limit = not usage.estimated and usage.output_tokens >= request.max_tokens
+        finish: FinishReason = "length" if hit_limit else "stop"
+        return Completion(text, usage, finish, reasoning, upstream_request_id=ray)
+
+    def _error(self, response: httpx.Response, body: Any) -> ProviderStatusError:
+        entries = body.get("errors") if isinstance(body, Mapping) else None
+        errors = [e for e in entries if isinstance(e, Mapping)] if isinstance(entries, list) else []
+        codes = [c for c in (_as_int(e.get("code")) for e in errors) if c is not None]
+        known = next((c for c in codes if c in _CODE_CLASSES), None)
+        cls = _CODE_CLASSES[known] if known else error_class_for_status(response.status_code)
+        texts = [str(e["message"]) for e in errors if e.get("message")]
+        detail = "; ".join(texts) or error_body(body).message or response.text
+        code = known or (codes[0] if codes else None)
+        return status_error(
+            cls,
+            detail,
+            provider=self.name,
+            response=response,
+            secrets=self._secrets,
+            code=str(code) if code is not None else None,
+        )
+
+    def _malformed(self, response: httpx.Response, why: str) -> ProviderResponseError:
+        return ProviderResponseError(
+            upstream_text(why, self._secrets), provider=self.name, status_code=response.status_code
+        )
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None

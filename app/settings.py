@@ -1,0 +1,97 @@
+"""All configuration, read once from the environment (and ``.env``) in ``create_app``.
+
+Each provider has its own sub-model with its own environment prefix, so the variable names are the
+ones operators already know (``ANTHROPIC_API_KEY``). Keys are ``SecretStr`` end to end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix,
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        case_sensitive=False,
+        env_ignore_empty=True,  # `KEY=` in .env means unset, not an empty credential
+    )
+
+
+class WorkersAISettings(BaseSettings):
+    """Cloudflare Workers AI, native ``/ai/run`` API (directly or through AI Gateway)."""
+
+    model_config = _config("WORKERS_AI_")
+
+    account_id: str | None = None
+    api_token: SecretStr | None = None
+    base_url: str = "https://api.cloudflare.com/client/v4/accounts/{account_id}/ai/run"
+    """``{account_id}`` is filled in; the model id is appended. For AI Gateway use
+    ``https://gateway.ai.cloudflare.com/v1/{account_id}/<gateway>/workers-ai``."""
+    gateway_token: SecretStr | None = None
+    """Sent as ``cf-aig-authorization`` when the AI Gateway is authenticated."""
+
+
+class AnthropicSettings(BaseSettings):
+    """Anthropic Messages API."""
+
+    model_config = _config("ANTHROPIC_")
+
+    api_key: SecretStr | None = None
+    base_url: str = "https://api.anthropic.com"
+    version: str = "2023-06-01"
+
+
+class MiniMaxSettings(BaseSettings):
+    """MiniMax chat completion (OpenAI-compatible path, international host by default)."""
+
+    model_config = _config("MINIMAX_")
+
+    api_key: SecretStr | None = None
+    base_url: str = "https://api.minimax.io/v1"
+    """Keys are region-bound: mainland-China keys need the China host."""
+
+
+class OpenAICompatSettings(BaseSettings):
+    """Any OpenAI-compatible chat-completions server: OpenAI, DeepSeek, vLLM, llama.cpp, Ollama."""
+
+    model_config = _config("OPENAI_COMPAT_")
+
+    base_url: str | None = None
+    """Including the ``/v1`` part, e.g. ``http://127.0.0.1:8080/v1``. Unset: provider unavailable."""
+    api_key: SecretStr | None = None
+    """Optional: local servers need none."""
+    model: str = "gpt-4.1-mini"
+    """The model id sent for catalog entries that name none."""
+
+
+class Settings(BaseSettings):
+    """Service-wide settings; provider settings live in their own sub-models."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, case_sensitive=False, env_ignore_empty=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    orchestration_enabled: bool = True
+    """``false`` runs every phase on its single model, as upstream's ORCHESTRATION_ENABLED."""
+    phases_config_file: Path | None = None
+    """A TOML or JSON file whose ``models`` and ``phases`` tables replace or extend the defaults."""
+
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    max_connections: int = Field(default=200, ge=1)
+
+    workers_ai: WorkersAISettings = Field(default_factory=WorkersAISettings)
+    anthropic: AnthropicSettings = Field(default_factory=AnthropicSettings)
+    minimax: MiniMaxSettings = Field(default_factory=MiniMaxSettings)
+    openai_compat: OpenAICompatSettings = Field(default_factory=OpenAICompatSettings)

@@ -1,0 +1,144 @@
+"""The ``synthesize`` strategy's second half: judge the parallel answers, with wild ideas alongside."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from app.deadline import Deadline
+from app.domain import Outcome, Prompt, Success
+from app.fanout import Call, call_model
+from app.phases.catalog import Phase
+from app.roster import Member, Roster
+from app.synthesis.judge import AnswerForJudge, answer_text, build_judge_prompt, label_answers
+from app.synthesis.single import Attempt, ask_validated, request_for
+from app.synthesis.validate import Parsed, parse_output
+from app.synthesis.votes import Tally, tally
+from app.synthesis.wild_ideas import WildIdea, parse_wild_ideas, wild_ideas_prompt
+
+WILD_IDEAS_TIMEOUT_S = 30.0
+WILD_IDEAS_MAX_TOKENS = 1024
+
+
+@dataclass(slots=True)
+class Judged:
+    """Everything the synthesis step produced, valid output or not."""
+
+    attempt: Attempt
+    labels: dict[str, str]
+    answers: dict[str, Parsed]
+    """Model alias -> its parsed answer (valid or with errors)."""
+    tally: Tally | None = None
+    wild_ideas: list[WildIdea] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def parse_answers(phase: Phase, successes: Sequence[Success]) -> dict[str, Parsed]:
+    """Each parallel answer parsed against the phase schema, by model alias."""
+    return {s.model.alias: parse_output(s.completion.text, phase.output) for s in successes}
+
+
+async def judge(
+    phase: Phase,
+    task: Prompt,
+    successes: Sequence[Success],
+    roster: Roster,
+    *,
+    deadline: Deadline,
+    rng: random.Random,
+) -> Judged:
+    """Ask the first usable synthesizer (then its backups, if it fails) to reconcile ``successes``."""
+    config = phase.config
+    answers = parse_answers(phase, successes)
+    for_judge = [
+        AnswerForJudge(s.model.alias, answer_text(answers[s.model.alias].value, s.completion.text))
+        for s in successes
+    ]
+    votes = tally(config.decision, {a: p.value for a, p in answers.items()}) if config.decision else None
+    labelled = label_answers(for_judge, rng)
+    summary = None
+    if votes is not None and config.decision is not None:
+        summary = votes.describe(config.decision, {k: v.alias for k, v in labelled.items()})
+    built = build_judge_prompt(phase, task=task, labelled=labelled, vote_summary=summary)
+    result = Judged(Attempt(), built.labels, answers, votes)
+
+    wild = _start_wild_ideas(phase, for_judge, built.labels, roster, deadline)
+    synth = config.synthesis
+    for alias in synth.models:
+        member = roster.member(alias)
+        if not member.usable or deadline.expired:
+            continue
+        attempt = await ask_validated(
+            member,
+            built.prompt,
+            phase,
+            role="synthesizer",
+            temperature=synth.temperature,
+            max_tokens=synth.max_tokens,
+            timeout_s=synth.timeout_s,
+            deadline=deadline,
+            repair=synth.repair,
+        )
+        result.outcomes.extend(attempt.outcomes)
+        result.attempt = attempt
+        if attempt.parsed is not None:
+            break  # it answered: a still-invalid output goes to the fallback, not another judge
+    if wild is not None:
+        ideas, outcome = await wild
+        result.wild_ideas = ideas
+        result.outcomes.append(outcome)
+    return result
+
+
+def _start_wild_ideas(
+    phase: Phase,
+    answers: Sequence[AnswerForJudge],
+    labels: dict[str, str],
+    roster: Roster,
+    deadline: Deadline,
+) -> asyncio.Task[tuple[list[WildIdea], Outcome]] | None:
+    """Run wild-ideas extraction beside the judge when two or more answers exist."""
+    alias = phase.config.wild_ideas_model
+    if alias is None or len(answers) < 2:
+        return None
+    member = roster.member(alias)
+    if not member.usable:
+        return None
+    by_alias = {a.alias: a.text for a in answers}
+    prompt = wild_ideas_prompt(phase.name, {label: by_alias[a] for label, a in labels.items()})
+    return asyncio.create_task(_wild_ideas(member, prompt, labels, deadline))
+
+
+async def _wild_ideas(
+    member: Member, prompt: Prompt, labels: dict[str, str], deadline: Deadline
+) -> tuple[list[WildIdea], Outcome]:
+    request = request_for(
+        member,
+        prompt,
+        temperature=0.3,
+        max_tokens=WILD_IDEAS_MAX_TOKENS,
+        timeout_s=WILD_IDEAS_TIMEOUT_S,
+        schema=None,
+    )
+    outcome = await call_model(Call(member, request, "wild_ideas"), deadline=deadline)
+    if isinstance(outcome, Success):
+        return parse_wild_ideas(outcome.completion.text, labels), outcome
+    return [], outcome
+
+
+def best_parallel_answer(judged: Judged) -> tuple[str, dict[str, object]] | None:
+    """The fallback when synthesis fails: a schema-valid parallel answer, the majority's if voted."""
+    valid = {alias: p.value for alias, p in judged.answers.items() if p.valid and p.value}
+    if not valid:
+        return None
+    leader = judged.tally.leader if judged.tally else None
+
+    def rank(item: tuple[str, dict[str, object]]) -> tuple[bool, int]:
+        alias, value = item
+        agrees = leader is not None and judged.tally is not None and judged.tally.choices.get(alias) == leader
+        return agrees, len(json.dumps(value))  # richer answers carry more for later phases
+
+    return max(valid.items(), key=rank)

@@ -1,0 +1,78 @@
+"""Keys never reach a response or a log line, even when an upstream echoes them back."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+from pydantic import SecretStr
+
+from app.main import create_app
+from app.settings import AnthropicSettings, MiniMaxSettings, OpenAICompatSettings, WorkersAISettings
+from tests.support import client_for, make_settings
+
+SENTINELS = {
+    "workers_ai": "cfSENTINELtoken0001",
+    "gateway": "gwSENTINELtoken0002",
+    "anthropic": "antSENTINELkey0003",
+    "minimax": "mmSENTINELkey0004",
+    "openai": "oaSENTINELkey0005",
+}
+
+
+def echo_key(request: httpx.Request) -> httpx.Response:
+    # The worst upstream: it quotes the credentials it was sent in its error message.
+    sent = " ".join(
+        f"{k}={v}"
+        for k, v in request.headers.items()
+        if k in ("authorization", "x-api-key", "cf-aig-authorization")
+    )
+    return httpx.Response(
+        401,
+        json={
+            "error": {"message": f"invalid key: {sent}", "type": "authentication_error"},
+            "errors": [{"code": 10000, "message": f"Authentication error for {sent}"}],
+            "success": False,
+        },
+        headers={"www-authenticate": sent},
+    )
+
+
+@pytest.fixture
+def sentinel_settings() -> object:
+    return make_settings(
+        workers_ai=WorkersAISettings(  # type: ignore[call-arg]
+            _env_file=None,
+            account_id="acct",
+            api_token=SecretStr(SENTINELS["workers_ai"]),
+            gateway_token=SecretStr(SENTINELS["gateway"]),
+        ),
+        anthropic=AnthropicSettings(_env_file=None, api_key=SecretStr(SENTINELS["anthropic"])),  # type: ignore[call-arg]
+        minimax=MiniMaxSettings(_env_file=None, api_key=SecretStr(SENTINELS["minimax"])),  # type: ignore[call-arg]
+        openai_compat=OpenAICompatSettings(  # type: ignore[call-arg]
+            _env_file=None, base_url="https://llm.invalid/v1", api_key=SecretStr(SENTINELS["openai"])
+        ),
+        log_level="DEBUG",
+    )
+
+
+async def test_no_key_in_any_response_or_log(
+    sentinel_settings: object, capfd: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(sentinel_settings)  # type: ignore[arg-type]
+    with respx.mock(assert_all_called=False) as upstream:
+        upstream.route().mock(side_effect=echo_key)
+        async with client_for(app) as client:
+            failed = await client.post("/phases/kill-test/orchestrate", json={"idea": "freight audit agent"})
+            pages = [
+                await client.get(p) for p in ("/phases", "/phases/kill-test", "/readyz", "/openapi.json")
+            ]
+        assert upstream.calls.call_count >= 5  # the keys really were sent upstream
+    assert failed.status_code == 502
+    models = failed.json()["error"]["models"]
+    assert models and all(m["error_kind"] == "auth_error" for m in models if m["status"] == "error")
+    assert any("invalid key" in m["error"] or "Authentication error" in m["error"] for m in models)
+    logs = capfd.readouterr()
+    for text in [failed.text, *(p.text for p in pages), logs.out, logs.err]:
+        for secret in SENTINELS.values():
+            assert secret not in text

@@ -1,0 +1,1 @@
+"""Test doubles that run as real HTTP servers (see ``tests.fakes.upstream``)."""

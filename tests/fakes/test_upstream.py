@@ -1,0 +1,465 @@
+"""The fake upstream, exercised through the real provider adapters over real HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from app.domain import CompletionRequest, Prompt
+from app.providers.errors import (
+    AuthenticationError,
+    BadRequest,
+    Overloaded,
+    ProviderResponseError,
+    ProviderTimeout,
+    QuotaExceeded,
+    RateLimited,
+    UpstreamServerError,
+)
+from app.providers.registry import ProviderRegistry
+from app.settings import AnthropicSettings, MiniMaxSettings, OpenAICompatSettings, Settings, WorkersAISettings
+from tests.fakes.upstream import Call, FakeUpstream, Reply, default_responder, dress, env_lines, running
+
+PHASE = "kill-test"
+ANSWER = {"verdict": "GO", "reasons": ["freight brokers overpay"]}
+ANSWER_TEXT = json.dumps(ANSWER, indent=2)
+SYSTEM = "You are a planning analyst."
+USER = f"Planning phase: {PHASE}\n\nIdea: AI agent that audits freight invoices"
+
+R1 = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"
+SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
+QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"
+GLM = "@cf/zai-org/glm-4.7-flash"
+CLAUDE = "claude-sonnet-4-5"
+MINIMAX = "MiniMax-M2.7"
+LOCAL = "local-gemma"
+MODELS = {"workers_ai": QWEN3, "anthropic": CLAUDE, "minimax": MINIMAX, "openai_compat": LOCAL}
+WIRES = tuple(MODELS)
+
+
+def request(model: str, *, timeout_s: float = 10, **fields: Any) -> CompletionRequest:
+    return CompletionRequest(
+        model=model,
+        prompt=Prompt(SYSTEM, USER),
+        max_tokens=900,
+        timeout_s=timeout_s,
+        temperature=0.5,
+        **fields,
+    )
+
+
+def settings_for(urls: dict[str, str], *, openai_key: str | None = None) -> Settings:
+    return Settings(
+        _env_file=None,
+        workers_ai=WorkersAISettings(
+            _env_file=None, account_id="acct-1", api_token=SecretStr("cf-key"), base_url=urls["workers_ai"]
+        ),
+        anthropic=AnthropicSettings(_env_file=None, api_key=SecretStr("ant-key"), base_url=urls["anthropic"]),
+        minimax=MiniMaxSettings(_env_file=None, api_key=SecretStr("mm-key"), base_url=urls["minimax"]),
+        openai_compat=OpenAICompatSettings(
+            _env_file=None,
+            base_url=urls["openai_compat"],
+            api_key=SecretStr(openai_key) if openai_key else None,
+            model=LOCAL,
+        ),
+    )
+
+
+@pytest.fixture
+def fixtures(tmp_path: Path) -> Path:
+    """A phase-output fixture of our own, so these tests do not depend on the shared ones."""
+    folder = tmp_path / "phase_outputs"
+    folder.mkdir()
+    (folder / f"{PHASE}.json").write_text(ANSWER_TEXT + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def upstream(fixtures: Path) -> Iterator[FakeUpstream]:
+    fake = FakeUpstream(fixtures=fixtures)
+    with running(fake):
+        yield fake
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as shared:
+        yield shared
+
+
+@pytest.fixture
+def registry(upstream: FakeUpstream, client: httpx.AsyncClient) -> ProviderRegistry:
+    """The adapters exactly as the service builds them."""
+    return ProviderRegistry.from_settings(settings_for(upstream.base_urls()), client)
+
+
+# ---- success on every wire --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wire", WIRES)
+async def test_each_wire_answers_with_the_fixture_and_usage(
+    wire: str, upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    completion = await registry.get(wire).complete(request(MODELS[wire]))
+
+    assert json.loads(completion.text) == ANSWER
+    assert completion.usage.input_tokens > 0 and completion.usage.output_tokens > 0
+    assert not completion.usage.estimated
+    assert completion.finish_reason == "stop"
+    assert completion.upstream_request_id
+    [call] = upstream.calls
+    assert (call.wire, call.model, call.system, call.user) == (wire, MODELS[wire], SYSTEM, USER)
+    assert upstream.problems == []
+
+
+async def test_r1_reasoning_arrives_without_the_opening_tag_and_is_split_off(
+    upstream: FakeUpstream, registry: ProviderRegistry, client: httpx.AsyncClient
+) -> None:
+    completion = await registry.get("workers_ai").complete(request(R1))
+
+    assert json.loads(completion.text) == ANSWER
+    assert completion.reasoning and "think" not in completion.reasoning
+    raw = await client.post(
+        upstream.base_urls()["workers_ai"].replace("{account_id}", "acct-1") + f"/{R1}",
+        headers={"Authorization": "Bearer cf-key"},
+        json={"messages": [{"role": "user", "content": USER}], "max_tokens": 100},
+    )
+    text = raw.json()["result"]["response"]
+    assert "</think>" in text and "<think>" not in text
+    assert text.rstrip().endswith(ANSWER_TEXT)
+
+
+async def test_llama_wraps_the_json_in_prose_and_a_fence(registry: ProviderRegistry) -> None:
+    completion = await registry.get("workers_ai").complete(request(SCOUT))
+
+    assert completion.text.startswith("Here is the kill-test analysis")
+    assert f"```json\n{ANSWER_TEXT}\n```" in completion.text
+
+
+async def test_minimax_thinking_goes_to_reasoning_details(
+    upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    completion = await registry.get("minimax").complete(request(MINIMAX))
+
+    assert upstream.calls[0].body["reasoning_split"] is True
+    assert completion.reasoning and "<think>" not in completion.text
+
+
+async def test_workers_ai_openai_shaped_model_and_json_mode(registry: ProviderRegistry) -> None:
+    provider = registry.get("workers_ai")
+
+    glm = await provider.complete(request(GLM))
+    json_mode = await provider.complete(request(QWEN3, json_schema={"type": "object"}))
+
+    assert json.loads(glm.text) == ANSWER and glm.upstream_request_id  # cf-ray
+    assert json.loads(json_mode.text) == ANSWER
+
+
+@pytest.mark.parametrize("wire", WIRES)
+async def test_truncated_reply_reports_length(
+    wire: str, upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(MODELS[wire], Reply(text='{"verdict": "GO", "rea', truncated=True))
+
+    completion = await registry.get(wire).complete(request(MODELS[wire]))
+
+    assert completion.finish_reason == "length"
+    assert completion.usage.output_tokens == 900
+
+
+# ---- scripting --------------------------------------------------------------------------------
+
+
+async def test_script_is_fifo_per_model_then_the_responder(
+    upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(CLAUDE, Reply(text="first", usage=(11, 3)), Reply(text="second"))
+    anthropic = registry.get("anthropic")
+
+    answers = [await anthropic.complete(request(CLAUDE)) for _ in range(3)]
+
+    assert [a.text for a in answers[:2]] == ["first", "second"]
+    assert (answers[0].usage.input_tokens, answers[0].usage.output_tokens) == (11, 3)
+    assert json.loads(answers[2].text) == ANSWER
+    assert upstream.pending(CLAUDE) == 0
+    assert len(upstream.calls_for(CLAUDE)) == 3
+
+
+async def test_custom_responder_and_text_none(fixtures: Path, client: httpx.AsyncClient) -> None:
+    seen: list[Call] = []
+
+    def responder(call: Call) -> str:
+        seen.append(call)
+        return f"echo {call.model}"
+
+    fake = FakeUpstream(responder)
+    fake.script(LOCAL, Reply(text=None, delay_s=0.05))
+    with running(fake):
+        registry = ProviderRegistry.from_settings(settings_for(fake.base_urls()), client)
+        completion = await registry.get("openai_compat").complete(request(LOCAL))
+
+    assert completion.text == f"echo {LOCAL}"
+    assert [c.wire for c in seen] == ["openai_compat"]
+    assert fake.origin is None  # stopped
+
+
+def test_default_responder_forms(fixtures: Path) -> None:
+    def call(model: str, user: str = USER) -> Call:
+        return Call("workers_ai", model, SYSTEM, user, {}, {})
+
+    assert default_responder(call(QWEN3), fixtures=fixtures) == ANSWER_TEXT
+    assert default_responder(call(R1), fixtures=fixtures) == dress(R1, ANSWER_TEXT, PHASE)
+    assert default_responder(call(QWEN3, "Wild ideas: 3 analysts answered"), fixtures=fixtures) == "[]"
+    judge = f"Planning phase: {PHASE}\n\n## The task every analyst was given\n..."
+    assert default_responder(call(CLAUDE, judge), fixtures=fixtures) == ANSWER_TEXT
+    with pytest.raises(LookupError):
+        default_responder(call(QWEN3, "no marker here"), fixtures=fixtures)
+
+
+# ---- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wire", WIRES)
+async def test_scripted_429_with_retry_after_is_a_rate_limit(
+    wire: str, upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(MODELS[wire], Reply(status=429, headers={"Retry-After": "7"}))
+
+    with pytest.raises(RateLimited) as caught:
+        await registry.get(wire).complete(request(MODELS[wire]))
+
+    assert caught.value.status_code == 429
+    assert caught.value.retry_after_s == 7
+    assert caught.value.retryable
+
+
+async def test_workers_ai_capacity_code_and_daily_quota(
+    upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(QWEN3, Reply(status=429, error_code=3040), Reply(status=429, error_code=3036))
+    provider = registry.get("workers_ai")
+
+    with pytest.raises(RateLimited) as capacity:
+        await provider.complete(request(QWEN3))
+    with pytest.raises(QuotaExceeded) as quota:
+        await provider.complete(request(QWEN3))
+
+    assert capacity.value.code == "3040" and "Capacity temporarily exceeded" in str(capacity.value)
+    assert quota.value.code == "3036" and not quota.value.retryable
+
+
+async def test_workers_ai_success_false_with_http_200(
+    upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(QWEN3, Reply(error_code=5007))
+
+    with pytest.raises(BadRequest) as caught:
+        await registry.get("workers_ai").complete(request(QWEN3))
+
+    assert caught.value.status_code == 200 and caught.value.code == "5007"
+
+
+@pytest.mark.parametrize(
+    ("code", "error"), [(1002, RateLimited), (1008, QuotaExceeded), (2049, AuthenticationError)]
+)
+async def test_minimax_base_resp_error_with_http_200(
+    code: int, error: type[Exception], upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(MINIMAX, Reply(error_code=code))
+
+    with pytest.raises(error) as caught:
+        await registry.get("minimax").complete(request(MINIMAX))
+
+    assert f"[{code}]" in str(caught.value) and "HTTP 200" in str(caught.value)
+
+
+async def test_minimax_http_error_carries_the_code_at_the_end_of_the_message(
+    upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(MINIMAX, Reply(status=500, error_code=1008))
+
+    with pytest.raises(QuotaExceeded) as caught:  # the code, not the 500, decides
+        await registry.get("minimax").complete(request(MINIMAX))
+
+    assert caught.value.status_code == 500 and caught.value.code == "1008"
+
+
+async def test_anthropic_overloaded_and_openai_error_body_verbatim(
+    upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(CLAUDE, Reply(status=529))
+    body = {
+        "error": {"message": "You exceeded your current quota", "type": "x", "code": "insufficient_quota"}
+    }
+    upstream.script(LOCAL, Reply(status=429, error_body=body))
+
+    with pytest.raises(Overloaded, match="Overloaded") as overloaded:
+        await registry.get("anthropic").complete(request(CLAUDE))
+    with pytest.raises(QuotaExceeded, match="exceeded your current quota"):
+        await registry.get("openai_compat").complete(request(LOCAL))
+
+    assert overloaded.value.status_code == 529 and overloaded.value.code == "overloaded_error"
+
+
+@pytest.mark.parametrize("wire", WIRES)
+async def test_raw_malformed_body_is_a_response_error(
+    wire: str, upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(MODELS[wire], Reply(raw_body='{"result": {"response": "cut of'))
+
+    with pytest.raises(ProviderResponseError, match="not JSON"):
+        await registry.get(wire).complete(request(MODELS[wire]))
+
+
+async def test_delay_beyond_the_timeout_is_a_timeout(
+    upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(CLAUDE, Reply(delay_s=30))
+    started = time.monotonic()
+
+    with pytest.raises(ProviderTimeout):
+        await registry.get("anthropic").complete(request(CLAUDE, timeout_s=0.3))
+
+    assert time.monotonic() - started < 5  # and the fixture's shutdown does not wait 30 s either
+
+
+async def test_broken_responder_is_a_500_and_a_problem(
+    upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    bad = request(QWEN3)
+    bad = dataclasses.replace(bad, prompt=Prompt(SYSTEM, "no phase marker"))
+
+    with pytest.raises(UpstreamServerError, match="responder failed"):
+        await registry.get("workers_ai").complete(bad)
+
+    assert len(upstream.problems) == 1 and "LookupError" in upstream.problems[0]
+
+
+# ---- requests the real APIs would reject ------------------------------------------------------
+
+
+async def test_missing_credentials_get_each_wires_401(
+    upstream: FakeUpstream, client: httpx.AsyncClient
+) -> None:
+    urls = upstream.base_urls()
+    chat = {"model": "m", "messages": [{"role": "user", "content": USER}], "max_tokens": 10}
+
+    workers = await client.post(urls["workers_ai"].replace("{account_id}", "a") + f"/{QWEN3}", json=chat)
+    anthropic = await client.post(urls["anthropic"] + "/v1/messages", json=chat)
+    no_version = await client.post(urls["anthropic"] + "/v1/messages", json=chat, headers={"x-api-key": "k"})
+    minimax = await client.post(urls["minimax"] + "/chat/completions", json=chat)
+    openai = await client.post(urls["openai_compat"] + "/chat/completions", json=chat)
+
+    assert workers.status_code == 401 and workers.json()["errors"][0]["code"] == 10000
+    assert workers.json()["success"] is False
+    assert anthropic.status_code == 401 and anthropic.json()["error"]["type"] == "authentication_error"
+    assert no_version.status_code == 400 and no_version.json()["error"]["type"] == "invalid_request_error"
+    assert minimax.status_code == 401 and minimax.json()["error"]["message"].endswith("(1004)")
+    assert openai.status_code == 200  # local servers need no key
+    assert len(upstream.problems) == 4 and len(upstream.calls) == 5
+
+
+async def test_minimax_rejects_a_late_system_message(
+    upstream: FakeUpstream, client: httpx.AsyncClient
+) -> None:
+    body = {
+        "model": MINIMAX,
+        "messages": [{"role": "user", "content": USER}, {"role": "system", "content": SYSTEM}],
+    }
+
+    response = await client.post(
+        upstream.base_urls()["minimax"] + "/chat/completions",
+        json=body,
+        headers={"Authorization": "Bearer k"},
+    )
+
+    assert response.status_code == 400 and response.json()["error"]["message"].endswith("(2013)")
+
+
+async def test_requests_carry_what_the_adapters_send(
+    upstream: FakeUpstream, client: httpx.AsyncClient
+) -> None:
+    registry = ProviderRegistry.from_settings(settings_for(upstream.base_urls(), openai_key="oa-key"), client)
+    for wire in WIRES:
+        await registry.get(wire).complete(request(MODELS[wire]))
+
+    calls = {c.wire: c for c in upstream.calls}
+    assert calls["workers_ai"].headers["authorization"] == "Bearer cf-key"
+    assert calls["workers_ai"].path == f"/client/v4/accounts/acct-1/ai/run/{QWEN3}"
+    assert calls["workers_ai"].body["max_tokens"] == 900
+    assert calls["anthropic"].headers["x-api-key"] == "ant-key"
+    assert calls["anthropic"].headers["anthropic-version"] == "2023-06-01"
+    assert calls["anthropic"].body["system"] == SYSTEM
+    assert calls["minimax"].headers["authorization"] == "Bearer mm-key"
+    assert calls["minimax"].body["max_completion_tokens"] == 900
+    assert calls["openai_compat"].headers["authorization"] == "Bearer oa-key"
+    assert all((c.system, c.user) == (SYSTEM, USER) for c in upstream.calls)
+    assert upstream.problems == []
+
+
+# ---- the command line -------------------------------------------------------------------------
+
+
+def test_env_lines_name_the_settings_variables() -> None:
+    lines = dict(line.split("=", 1) for line in env_lines("http://127.0.0.1:9100"))
+
+    assert lines["WORKERS_AI_BASE_URL"] == "http://127.0.0.1:9100/client/v4/accounts/{account_id}/ai/run"
+    assert lines["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9100/anthropic"
+    assert lines["MINIMAX_BASE_URL"] == "http://127.0.0.1:9100/minimax/v1"
+    assert lines["OPENAI_COMPAT_BASE_URL"] == "http://127.0.0.1:9100/openai/v1"
+    assert {"WORKERS_AI_ACCOUNT_ID", "WORKERS_AI_API_TOKEN", "ANTHROPIC_API_KEY", "MINIMAX_API_KEY"} <= set(
+        lines
+    )
+
+
+def test_cli_serves_and_prints_the_base_urls() -> None:
+    from tests.fakes.upstream import _free_port
+
+    port = _free_port()
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    with subprocess.Popen(  # noqa: S603 -- a fixed argv: this interpreter and module
+        [sys.executable, "-m", "tests.fakes.upstream", "--port", str(port)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            banner = ""
+            while "OPENAI_COMPAT_MODEL" not in banner:
+                line = process.stdout.readline()
+                assert line, f"the CLI exited early: {banner!r}"
+                banner += line
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    response = httpx.post(
+                        f"http://127.0.0.1:{port}/openai/v1/chat/completions",
+                        json={"model": LOCAL, "messages": [{"role": "user", "content": "Wild ideas: x"}]},
+                    )
+                    break
+                except httpx.ConnectError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+    assert f"http://127.0.0.1:{port}/anthropic" in banner
+    assert f"ANTHROPIC_BASE_URL=http://127.0.0.1:{port}/anthropic" in banner
+    assert response.json()["choices"][0]["message"]["content"] == "[]"

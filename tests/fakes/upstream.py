@@ -1,0 +1,770 @@
+"""A fake LLM upstream: one HTTP server on 127.0.0.1 speaking all four providers' wire formats.
+
+The shapes follow ``shared/reference/provider-apis.md`` and what the adapters in
+``app/providers/`` send and parse, so the real adapters (and the whole service) can run against it:
+
+    wire           the adapter posts to                    ``base_urls()`` gives
+    workers_ai     …/client/v4/accounts/<acct>/ai/run/<model>    …/client/v4/accounts/{account_id}/ai/run
+    anthropic      …/anthropic/v1/messages                       …/anthropic
+    minimax        …/minimax/v1/chat/completions                 …/minimax/v1
+                   (also …/minimax/v1/text/chatcompletion_v2)
+    openai_compat  …/openai/v1/chat/completions                  …/openai/v1
+
+Every request is recorded as a ``Call``. The answer is the next ``Reply`` scripted for the model id
+(FIFO), else the responder's text: by default the phase fixture the prompt names, dressed the way
+that model family really answers (R1's reasoning with the opening ``<think>`` missing, Llama's
+prose and a fenced block). Auth headers and the request body are checked as the real APIs do; a
+rejected request gets that wire's error shape and a line in ``problems``.
+
+Run it by hand with ``python -m tests.fakes.upstream --port 9100``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import re
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+Wire = Literal["workers_ai", "anthropic", "minimax", "openai_compat"]
+WIRES: tuple[Wire, ...] = ("workers_ai", "anthropic", "minimax", "openai_compat")
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "phase_outputs"
+PHASE_LINE = re.compile(r"Planning phase: ([a-z-]+)")  # as tests.support (kept free of app imports)
+WILD_IDEAS = "Wild ideas:"
+
+WORKERS_AI_ACCOUNT = "fake-account"
+FAKE_KEY = "fake-key"
+
+
+@dataclass
+class Reply:
+    """One scripted answer. Precedence: ``raw_body``, ``error_body``, an error (``status`` >= 400
+    or ``error_code``), else a success carrying ``text``."""
+
+    text: str | None = None
+    """The answer text; ``None`` means the responder's text."""
+    status: int = 200
+    error_body: dict[str, Any] | None = None
+    """Sent verbatim as JSON with ``status``."""
+    error_code: int | None = None
+    """The provider's own code: Workers AI ``errors[].code`` (with ``success: false``), MiniMax
+    ``base_resp.status_code`` (HTTP 200 when ``status`` is 200, else the OpenAI-like body whose
+    message ends in ``(code)``), OpenAI-compatible ``error.code`` as an integer (vLLM, llama.cpp).
+    Anthropic has no numeric codes: its ``error.type`` follows the status."""
+    delay_s: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra response headers, e.g. ``{"Retry-After": "7"}``."""
+    raw_body: str | None = None
+    """Sent verbatim (``application/json`` content type unless ``headers`` says otherwise)."""
+    usage: tuple[int, int] | None = None
+    """(input, output) tokens; by default about four characters a token, at least 1 each."""
+    truncated: bool = False
+    """Report the answer as cut off at ``max_tokens`` (``length`` / ``max_tokens`` stop reason)."""
+
+
+@dataclass
+class Call:
+    """One request the fake received."""
+
+    wire: Wire
+    model: str
+    system: str
+    user: str
+    body: dict[str, Any]
+    """The parsed JSON body (``{}`` when it was not a JSON object)."""
+    headers: dict[str, str]
+    """Request headers, names lower-cased."""
+    path: str = ""
+
+
+Responder = Callable[[Call], str]
+
+
+def phase_of(call: Call) -> str | None:
+    """The phase the prompt names (phase, judge and repair prompts all carry the marker line)."""
+    match = PHASE_LINE.search(call.user)
+    return match.group(1) if match else None
+
+
+def dress(model: str, text: str, phase: str = "planning") -> str:
+    """``text`` as the model family really writes it: R1-distill on Workers AI thinks first and
+    loses the opening ``<think>``; Llama chats before a fenced block; the rest answer bare."""
+    if "deepseek-r1" in model:
+        return (
+            f"Okay, the planner wants the {phase} phase as one JSON object. Let me go through the idea, "
+            "weigh the evidence in the context and check every field against the schema.\n"
+            "</think>\n\n" + text
+        )
+    if "llama" in model:
+        return f"Here is the {phase} analysis as a single JSON object.\n\n```json\n{text}\n```"
+    return text
+
+
+def default_responder(call: Call, *, fixtures: Path = FIXTURES) -> str:
+    """``[]`` for wild-ideas prompts; else the fixture of the phase the prompt names, dressed."""
+    if call.user.startswith(WILD_IDEAS):
+        return "[]"
+    phase = phase_of(call)
+    if phase is None:
+        raise LookupError(f"the prompt names no phase: {call.user[:80]!r}")
+    text = (fixtures / f"{phase}.json").read_text(encoding="utf-8").strip()
+    return dress(call.model, text, phase)
+
+
+class FakeUpstream:
+    """An ASGI app answering as Workers AI, Anthropic, MiniMax and any OpenAI-compatible server.
+
+    Thread-safe where it matters: tests script and read ``calls`` from their thread while the
+    server runs in another (see ``running``).
+    """
+
+    def __init__(self, responder: Responder | None = None, *, fixtures: Path = FIXTURES) -> None:
+        self.calls: list[Call] = []
+        self.problems: list[str] = []
+        """Requests the fake rejected (auth, body) and responder failures, in order."""
+        self.origin: str | None = None
+        self._responder = responder
+        self._fixtures = fixtures
+        self._queues: dict[str, deque[Reply]] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._ids = itertools.count(1)
+        self._app = Starlette(
+            routes=[
+                Route(
+                    "/client/v4/accounts/{account_id}/ai/run/{model:path}",
+                    self._workers_ai,
+                    methods=["POST"],
+                ),
+                Route("/anthropic/v1/messages", self._anthropic, methods=["POST"]),
+                Route("/minimax/v1/chat/completions", self._minimax, methods=["POST"]),
+                Route("/minimax/v1/text/chatcompletion_v2", self._minimax, methods=["POST"]),
+                Route("/openai/v1/chat/completions", self._openai_compat, methods=["POST"]),
+            ]
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+    # ---- test-facing API ---------------------------------------------------------------------
+
+    def script(self, model: str, *replies: Reply) -> None:
+        """Queue replies for ``model`` (the provider's model id); used FIFO, then the responder."""
+        with self._lock:
+            self._queues.setdefault(model, deque()).extend(replies)
+
+    def pending(self, model: str) -> int:
+        """Scripted replies not used yet."""
+        with self._lock:
+            return len(self._queues.get(model, ()))
+
+    def calls_for(self, model: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.model == model]
+
+    def base_urls(self) -> dict[str, str]:
+        """Base URLs in the form each adapter's settings take (the adapters append the rest)."""
+        if self.origin is None:
+            raise RuntimeError("the fake upstream is not running (use `with running(upstream):`)")
+        return base_urls(self.origin)
+
+    # ---- routes ------------------------------------------------------------------------------
+
+    async def _workers_ai(self, request: Request) -> Response:
+        return await self._handle(request, "workers_ai")
+
+    async def _anthropic(self, request: Request) -> Response:
+        return await self._handle(request, "anthropic")
+
+    async def _minimax(self, request: Request) -> Response:
+        return await self._handle(request, "minimax")
+
+    async def _openai_compat(self, request: Request) -> Response:
+        return await self._handle(request, "openai_compat")
+
+    async def _handle(self, request: Request, wire: Wire) -> Response:
+        try:
+            parsed: Any = json.loads(await request.body())
+        except ValueError:
+            parsed = None
+        body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+        model = request.path_params["model"] if wire == "workers_ai" else body.get("model")
+        system, user = _prompt_of(wire, body)
+        call = Call(
+            wire=wire,
+            model=model if isinstance(model, str) else "",
+            system=system,
+            user=user,
+            body=body,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            path=request.url.path,
+        )
+        with self._lock:
+            self.calls.append(call)
+
+        rejected = _check_auth(wire, call.headers) or _check_body(wire, parsed)
+        if rejected is not None:
+            status, code, message = rejected
+            self._problem(f"{wire} {call.model or '?'}: HTTP {status}: {message}")
+            return self._error(wire, call, status=status, code=code, message=message)
+
+        reply = self._next_reply(call.model)
+        await self._pause(reply.delay_s)
+        if reply.raw_body is not None:
+            headers = {"content-type": "application/json", **reply.headers}
+            return Response(reply.raw_body, status_code=reply.status, headers=headers)
+        if reply.error_body is not None:
+            return JSONResponse(reply.error_body, status_code=reply.status, headers=reply.headers)
+        if reply.status >= 400 or reply.error_code is not None:
+            return self._error(wire, call, status=reply.status, code=reply.error_code, headers=reply.headers)
+
+        text = reply.text
+        if text is None:
+            try:
+                text = self._respond(call)
+            except Exception as exc:  # a broken responder is a wire-shaped 500, and a problem
+                message = f"fake upstream responder failed: {type(exc).__name__}: {exc}"
+                self._problem(f"{wire} {call.model}: {message}")
+                return self._error(wire, call, status=500, message=message)
+        return self._success(wire, call, text, reply)
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _next_reply(self, model: str) -> Reply:
+        with self._lock:
+            queue = self._queues.get(model)
+            return queue.popleft() if queue else Reply()
+
+    def _respond(self, call: Call) -> str:
+        if self._responder is not None:
+            return self._responder(call)
+        return default_responder(call, fixtures=self._fixtures)
+
+    def _problem(self, line: str) -> None:
+        with self._lock:
+            self.problems.append(line)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but let a stopping server finish the request at once."""
+        end = time.monotonic() + seconds
+        # A threading.Event, set from the test's thread, so polled rather than awaited.
+        while not self._stopping.is_set() and (left := end - time.monotonic()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(min(left, 0.05))
+
+    def _next_id(self) -> int:
+        with self._lock:
+            return next(self._ids)
+
+    def _success(self, wire: Wire, call: Call, text: str, reply: Reply) -> Response:
+        n = self._next_id()
+        max_tokens = _max_tokens(call.body)
+        if wire == "workers_ai":
+            return _workers_ai_success(call, text, reply, n, max_tokens)
+        if wire == "anthropic":
+            tokens_in, tokens_out = _usage(call, text, reply, max_tokens)
+            payload = {
+                "id": f"msg_fake{n:06d}",
+                "type": "message",
+                "role": "assistant",
+                "model": call.model,
+                "content": [{"type": "text", "text": text}],
+                "stop_reason": "max_tokens" if reply.truncated else "end_turn",
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": tokens_in,
+                    "output_tokens": tokens_out,
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": 0,
+                },
+            }
+            return JSONResponse(payload, headers={"request-id": f"req_fake{n:06d}", **reply.headers})
+        if wire == "minimax":
+            return _minimax_success(call, text, reply, n, max_tokens)
+        payload = _chat_completion(call, f"chatcmpl-fake{n:06d}", {"content": text}, text, reply, max_tokens)
+        payload["system_fingerprint"] = "fp_fake"
+        return JSONResponse(payload, headers={"x-request-id": f"req_fake{n:06d}", **reply.headers})
+
+    def _error(
+        self,
+        wire: Wire,
+        call: Call,
+        *,
+        status: int,
+        code: int | None = None,
+        message: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        n = self._next_id()
+        extra = dict(headers or {})
+        if wire == "workers_ai":
+            cf_code = (
+                code if code is not None else _CF_STATUS_CODES.get(status, 3043 if status >= 500 else 3003)
+            )
+            body: dict[str, Any] = {
+                "result": None,
+                "success": False,
+                "errors": [{"code": cf_code, "message": message or _CF_MESSAGES.get(cf_code, "AiError")}],
+                "messages": [],
+            }
+            return JSONResponse(body, status_code=status, headers={"cf-ray": _cf_ray(n), **extra})
+        if wire == "anthropic":
+            kind = _ANTHROPIC_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+            text = message or _ANTHROPIC_MESSAGES.get(kind, "error")
+            if code is not None:
+                text = f"{text} ({code})"
+            body = {
+                "type": "error",
+                "error": {"type": kind, "message": text},
+                "request_id": f"req_fake{n:06d}",
+            }
+            return JSONResponse(body, status_code=status, headers={"request-id": f"req_fake{n:06d}", **extra})
+        if wire == "minimax":
+            mm_code = (
+                code
+                if code is not None
+                else _MINIMAX_STATUS_CODES.get(status, 1000 if status >= 500 else 2013)
+            )
+            text = message or _MINIMAX_MESSAGES.get(mm_code, "error")
+            if status < 400:  # the in-body error of HTTP 200: choices absent, base_resp says why
+                body = {
+                    "id": f"fake{n:06d}",
+                    "choices": None,
+                    "created": int(time.time()),
+                    "model": call.model,
+                    "object": "chat.completion",
+                    "usage": {"total_tokens": 0},
+                    "input_sensitive": False,
+                    "output_sensitive": False,
+                    "base_resp": {"status_code": mm_code, "status_msg": text},
+                }
+            else:
+                kind = _MINIMAX_TYPES.get(status, "api_error" if status >= 500 else "bad_request_error")
+                body = {"error": {"message": f"{text} ({mm_code})", "type": kind, "param": "", "code": None}}
+            return JSONResponse(body, status_code=status, headers={"trace-id": f"trace-fake{n:06d}", **extra})
+        kind, oa_code = _OPENAI_ERRORS.get(
+            status, ("server_error" if status >= 500 else "invalid_request_error", None)
+        )
+        text = message or _OPENAI_MESSAGES.get(status, "The server could not process the request.")
+        body = {
+            "error": {
+                "message": text.replace("{model}", call.model),
+                "type": kind,
+                "param": None,
+                "code": code if code is not None else oa_code,
+            }
+        }
+        return JSONResponse(body, status_code=status, headers={"x-request-id": f"req_fake{n:06d}", **extra})
+
+
+# ---- request checks ----------------------------------------------------------------------------
+
+Rejection = tuple[int, int | None, str]  # (HTTP status, provider code, message)
+
+
+def _bearer(headers: Mapping[str, str]) -> str:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _check_auth(wire: Wire, headers: Mapping[str, str]) -> Rejection | None:
+    if wire == "workers_ai" and not _bearer(headers):
+        return 401, 10000, "Authentication error"
+    if wire == "anthropic":
+        if not headers.get("x-api-key"):
+            return 401, None, "x-api-key header is required"
+        if not headers.get("anthropic-version"):
+            return 400, None, "anthropic-version: header is required"
+    if wire == "minimax" and not _bearer(headers):
+        return 401, 1004, _MINIMAX_MESSAGES[1004]
+    if wire == "openai_compat" and "authorization" in headers and not _bearer(headers):
+        return 401, None, "Incorrect API key provided."  # optional, but well-formed when sent
+    return None
+
+
+def _check_body(wire: Wire, parsed: Any) -> Rejection | None:
+    """What the real APIs reject outright (not everything they reject)."""
+    if not isinstance(parsed, dict):
+        return 400, _BAD_BODY_CODES[wire], "the request body is not a JSON object"
+    messages = parsed.get("messages")
+    if wire == "workers_ai":
+        if not isinstance(parsed.get("prompt"), str) and not _is_message_list(messages):
+            return 400, 3003, "Bad input: must have required property 'prompt' or 'messages'"
+        return None
+    if not isinstance(parsed.get("model"), str):
+        return 400, _BAD_BODY_CODES[wire], "model: field required"
+    if not _is_message_list(messages) or not messages:
+        return 400, _BAD_BODY_CODES[wire], "messages: at least one message is required"
+    roles = [m.get("role") for m in messages]
+    temperature = parsed.get("temperature")
+    if wire == "anthropic":
+        if not isinstance(parsed.get("max_tokens"), int) or parsed["max_tokens"] < 1:
+            return 400, None, "max_tokens: field required"
+        if any(r not in ("user", "assistant") for r in roles):
+            return 400, None, "messages: roles must be 'user' or 'assistant' (system is top-level)"
+        if temperature is not None and "top_p" in parsed:
+            return (
+                400,
+                None,
+                "temperature and top_p cannot both be specified for this model. Please use only one.",
+            )
+        if temperature is not None and not 0 <= temperature <= 1:
+            return 400, None, "temperature: range: 0..1"
+    if wire == "minimax":
+        if roles.count("system") > 1:
+            return 400, 2013, "invalid params, invalid chat setting"
+        if "system" in roles[1:]:
+            return 400, 2013, "invalid params, chat content has invalid message role: system"
+        if temperature is not None and not 0 < temperature <= 1:
+            return 400, 2013, "invalid params, temperature must be in (0, 1]"
+    return None
+
+
+_BAD_BODY_CODES: dict[Wire, int | None] = {
+    "workers_ai": 3003,
+    "anthropic": None,
+    "minimax": 2013,
+    "openai_compat": None,
+}
+
+
+def _is_message_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(m, dict) for m in value)
+
+
+def _content_text(content: Any) -> str:
+    """A message's content: a string, or a list of text blocks / parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def _prompt_of(wire: Wire, body: Mapping[str, Any]) -> tuple[str, str]:
+    """(system, user) as the wire carries them."""
+    messages = body.get("messages")
+    turns = [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+
+    def joined(role: str) -> str:
+        return "\n\n".join(_content_text(m.get("content")) for m in turns if m.get("role") == role)
+
+    user = joined("user")
+    if wire == "workers_ai" and not turns and isinstance(body.get("prompt"), str):
+        user = body["prompt"]
+    system = _content_text(body.get("system")) if wire == "anthropic" else joined("system")
+    return system, user
+
+
+def _max_tokens(body: Mapping[str, Any]) -> int | None:
+    for key in ("max_tokens", "max_completion_tokens"):
+        value = body.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+# ---- success bodies ----------------------------------------------------------------------------
+
+
+def _usage(call: Call, output: str, reply: Reply, max_tokens: int | None) -> tuple[int, int]:
+    if reply.usage is not None:
+        return reply.usage
+    tokens_in = max(1, (len(call.system) + len(call.user)) // 4)
+    tokens_out = max(1, len(output) // 4)
+    if reply.truncated and max_tokens is not None:
+        tokens_out = max_tokens
+    return tokens_in, tokens_out
+
+
+def _chat_completion(
+    call: Call,
+    completion_id: str,
+    message: dict[str, Any],
+    output: str,
+    reply: Reply,
+    max_tokens: int | None,
+) -> dict[str, Any]:
+    """OpenAI's ``chat.completion`` object (also MiniMax's and Workers AI's newer models')."""
+    tokens_in, tokens_out = _usage(call, output, reply, max_tokens)
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": call.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "refusal": None, **message},
+                "finish_reason": "length" if reply.truncated else "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": tokens_in,
+            "completion_tokens": tokens_out,
+            "total_tokens": tokens_in + tokens_out,
+        },
+    }
+
+
+# Workers AI models whose result is a whole chat completion rather than ``{"response": …}``.
+_WORKERS_AI_OPENAI_SHAPE = ("@cf/zai-org/",)
+
+
+def _workers_ai_success(call: Call, text: str, reply: Reply, n: int, max_tokens: int | None) -> Response:
+    headers = {"cf-ray": _cf_ray(n), **reply.headers}
+    if call.model.startswith(_WORKERS_AI_OPENAI_SHAPE):
+        result = _chat_completion(call, f"chatcmpl-fake{n:06d}", {"content": text}, text, reply, max_tokens)
+    else:
+        answer: Any = text
+        if "response_format" in call.body:  # JSON mode answers with the object itself
+            try:
+                answer = json.loads(text)
+            except ValueError:
+                answer = text
+            if not isinstance(answer, dict | list):
+                answer = text
+        tokens_in, tokens_out = _usage(call, text, reply, max_tokens)
+        result = {
+            "response": answer,
+            "tool_calls": [],
+            "usage": {
+                "prompt_tokens": tokens_in,
+                "completion_tokens": tokens_out,
+                "total_tokens": tokens_in + tokens_out,
+            },
+        }
+    payload = {"result": result, "success": True, "errors": [], "messages": []}
+    return JSONResponse(payload, headers=headers)
+
+
+MINIMAX_THOUGHT = "The planner asked for one JSON object that fits the schema; I will write exactly that."
+
+
+def _minimax_success(call: Call, text: str, reply: Reply, n: int, max_tokens: int | None) -> Response:
+    """M2.x/M3 think: inline ``<think>`` in content, or ``reasoning_details`` with ``reasoning_split``."""
+    message: dict[str, Any] = {"content": text, "name": "MiniMax AI"}
+    output = text
+    if call.model.startswith("MiniMax-M"):
+        output = MINIMAX_THOUGHT + text
+        if call.body.get("reasoning_split") is True:
+            message["reasoning_details"] = [
+                {
+                    "type": "reasoning.text",
+                    "id": "reasoning-text-1",
+                    "format": "MiniMax-response-v1",
+                    "index": 0,
+                    "text": MINIMAX_THOUGHT,
+                }
+            ]
+        else:
+            message["content"] = f"<think>\n{MINIMAX_THOUGHT}\n</think>\n\n{text}"
+    payload = _chat_completion(call, f"fake{n:06d}", message, output, reply, max_tokens)
+    payload["input_sensitive"] = False
+    payload["output_sensitive"] = False
+    payload["base_resp"] = {"status_code": 0, "status_msg": "success"}
+    return JSONResponse(payload, headers={"trace-id": f"trace-fake{n:06d}", **reply.headers})
+
+
+def _cf_ray(n: int) -> str:
+    return f"{n:016x}-SJC"
+
+
+# ---- error vocabularies ------------------------------------------------------------------------
+
+_CF_STATUS_CODES = {401: 10000, 403: 3023, 404: 3042, 408: 3007, 413: 3006, 429: 3040}
+_CF_MESSAGES = {
+    3003: "Bad input: incomplete request",
+    3006: "Request is too large",
+    3007: "Request timeout",
+    3008: "Request aborted",
+    3023: "Account blocked",
+    3036: "You have used up your daily free allocation of 10,000 neurons, please upgrade to "
+    "Cloudflare's Workers Paid plan if you would like to continue usage.",
+    3040: "Capacity temporarily exceeded, please try again.",
+    3042: "Invalid model ID",
+    3043: "Internal server error",
+    5007: "No such model or task",
+    5035: "This model requires the Workers Paid plan",
+    10000: "Authentication error",
+}
+
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+_ANTHROPIC_MESSAGES = {
+    "invalid_request_error": "Invalid request",
+    "authentication_error": "invalid x-api-key",
+    "billing_error": "Your credit balance is too low to access the Anthropic API.",
+    "permission_error": "Your API key does not have permission to use the specified resource.",
+    "not_found_error": "model not found",
+    "request_too_large": "Request exceeds the maximum allowed number of bytes.",
+    "rate_limit_error": "This request would exceed the rate limit for your organization.",
+    "api_error": "Internal server error",
+    "timeout_error": "Request timed out",
+    "overloaded_error": "Overloaded",
+}
+
+_MINIMAX_STATUS_CODES = {400: 2013, 401: 1004, 402: 1008, 408: 1001, 429: 1002, 500: 1000, 503: 1033}
+_MINIMAX_TYPES = {400: "bad_request_error", 401: "authentication_error", 429: "rate_limit_error"}
+_MINIMAX_MESSAGES = {
+    1000: "unknown error",
+    1001: "request timeout",
+    1002: "rate limit exceeded, please retry later",
+    1004: "login fail: Please carry the API secret key in the 'Authorization' field of the request header",
+    1008: "insufficient balance",
+    1024: "internal error",
+    1026: "input new_sensitive",
+    1027: "output new_sensitive",
+    1033: "system error",
+    1039: "token limit exceeded",
+    1041: "connection limit exceeded",
+    1042: "illegal characters in input",
+    2013: "invalid params",
+    2049: "invalid api key",
+    2056: "usage limit exceeded",
+}
+
+_OPENAI_ERRORS: dict[int, tuple[str, str | None]] = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("invalid_request_error", "unsupported_country_region_territory"),
+    404: ("invalid_request_error", "model_not_found"),
+    429: ("requests", "rate_limit_exceeded"),
+}
+_OPENAI_MESSAGES = {
+    400: "Invalid request.",
+    401: "Incorrect API key provided.",
+    403: "Country, region, or territory not supported.",
+    404: "The model `{model}` does not exist or you do not have access to it.",
+    429: "Rate limit reached for requests. Please try again later.",
+    500: "The server had an error while processing your request. Sorry about that!",
+    503: "The engine is currently overloaded, please try again later.",
+}
+
+
+# ---- running it --------------------------------------------------------------------------------
+
+
+def base_urls(origin: str) -> dict[str, str]:
+    """The settings' base URLs for a fake at ``origin``."""
+    return {
+        "workers_ai": f"{origin}/client/v4/accounts/{{account_id}}/ai/run",
+        "anthropic": f"{origin}/anthropic",
+        "minimax": f"{origin}/minimax/v1",
+        "openai_compat": f"{origin}/openai/v1",
+    }
+
+
+def env_lines(origin: str) -> list[str]:
+    """``.env`` lines pointing the service at a fake at ``origin`` (any non-empty key passes)."""
+    urls = base_urls(origin)
+    return [
+        f"WORKERS_AI_BASE_URL={urls['workers_ai']}",
+        f"WORKERS_AI_ACCOUNT_ID={WORKERS_AI_ACCOUNT}",
+        f"WORKERS_AI_API_TOKEN={FAKE_KEY}",
+        f"ANTHROPIC_BASE_URL={urls['anthropic']}",
+        f"ANTHROPIC_API_KEY={FAKE_KEY}",
+        f"MINIMAX_BASE_URL={urls['minimax']}",
+        f"MINIMAX_API_KEY={FAKE_KEY}",
+        f"OPENAI_COMPAT_BASE_URL={urls['openai_compat']}",
+        "OPENAI_COMPAT_MODEL=local-model",
+    ]
+
+
+@contextmanager
+def running(upstream: FakeUpstream, *, port: int | None = None) -> Iterator[str]:
+    """Serve ``upstream`` with uvicorn on 127.0.0.1 (a free port by default) in a thread; yields
+    the origin, which ``upstream.base_urls()`` uses until the block ends."""
+    config = uvicorn.Config(
+        upstream,
+        host="127.0.0.1",
+        port=port or _free_port(),
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        ws="none",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    upstream._stopping.clear()
+    thread = threading.Thread(target=server.run, name="fake-upstream", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            raise RuntimeError("the fake upstream did not start within 15 s")
+        time.sleep(0.02)
+    upstream.origin = f"http://127.0.0.1:{config.port}"
+    try:
+        yield upstream.origin
+    finally:
+        upstream._stopping.set()  # delayed replies end now, so shutdown does not wait for them
+        server.should_exit = True
+        thread.join(timeout=10)
+        upstream.origin = None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fakes.upstream",
+        description="Serve a fake Workers AI / Anthropic / MiniMax / OpenAI-compatible upstream.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=9100, help="port to listen on (default: 9100)")
+    parser.add_argument(
+        "--fixtures", type=Path, default=FIXTURES, help=f"phase output fixtures (default: {FIXTURES})"
+    )
+    args = parser.parse_args(argv)
+    upstream = FakeUpstream(fixtures=args.fixtures)
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104
+    upstream.origin = f"http://{shown_host}:{args.port}"
+    print(f"Fake LLM upstream on http://{args.host}:{args.port}", flush=True)
+    for wire, url in upstream.base_urls().items():
+        print(f"  {wire:<14} {url}", flush=True)
+    print("\nPoint the service at it (.env lines, or export them):", flush=True)
+    for line in env_lines(upstream.origin):
+        print(line, flush=True)
+    print(flush=True)
+    uvicorn.run(upstream, host=args.host, port=args.port, lifespan="off", ws="none")
+
+
+if __name__ == "__main__":
+    main()

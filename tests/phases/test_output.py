@@ -1,0 +1,70 @@
+"""Output contracts: the published schema validates, tightens and prunes forbidden nulls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.phases.catalog import load_catalog
+from app.phases.output import OutputSchema
+from tests.support import FIXTURES, PROVIDERS, fixture
+
+CATALOG = load_catalog(known_providers=PROVIDERS)
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "phase-schemas.json"
+
+
+@pytest.mark.parametrize("phase", CATALOG.names())
+def test_every_phase_example_output_validates(phase: str) -> None:
+    assert CATALOG.get(phase).output.errors(fixture(phase)) == []
+
+
+@pytest.mark.skipif(
+    not REFERENCE.exists(), reason="shared/reference is beside the repo only in the workspace"
+)
+def test_shipped_schemas_equal_the_reference() -> None:
+    reference = {p["name"]: p["output_schema"] for p in json.loads(REFERENCE.read_text())["phases"]}
+    shipped = {
+        p: json.loads((FIXTURES.parents[2] / "app" / "phases" / "schemas" / f"{p}.json").read_text())
+        for p in CATALOG.names()
+    }
+    assert shipped == reference
+
+
+def test_kill_test_must_carry_a_verdict() -> None:
+    output = CATALOG.get("kill-test").output
+    assert output.errors({"verdict": "GO"}) == []
+    assert any("verdict" in e for e in output.errors({}))
+    assert output.errors({"verdict": None}) != []
+    assert output.errors({"verdict": "go"}) != []  # enums are case-sensitive upstream
+
+
+def test_grounded_phases_need_an_http_citation() -> None:
+    output = CATALOG.get("market-research").output
+    good = {**fixture("market-research")}
+    assert output.is_valid(good)
+    assert not output.is_valid({**good, "citations": []})
+    bad_url = [{"claim": "x", "url": "ftp://example.com", "confidence": "high"}]
+    assert not output.is_valid({**good, "citations": bad_url})
+
+
+def test_forbidden_nulls_are_pruned_and_allowed_ones_kept() -> None:
+    output = CATALOG.get("strategy").output
+    value = {"positioning": "For brokers…", "brandArchitecture": None, "strategicNarrative": None}
+    assert not output.is_valid(value)
+    pruned = output.prune_nulls(value)
+    assert "brandArchitecture" not in pruned  # .optional() upstream: null rejected, absence fine
+    assert output.is_valid(pruned)
+    assert value["brandArchitecture"] is None  # the input is not mutated
+
+
+def test_errors_name_the_path() -> None:
+    output = CATALOG.get("kill-test").output
+    errors = output.errors({"verdict": "GO", "riskRegister": [{"risk": 5}]})
+    assert errors == ["$.riskRegister[0].risk: 5 is not of type 'string', 'null'"]
+
+
+def test_always_emit_must_name_a_schema_key() -> None:
+    with pytest.raises(ValueError, match="nothing"):
+        OutputSchema("x", {"type": "object", "properties": {"a": {}}}, ("nothing",))

@@ -1,0 +1,270 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from pydantic import SecretStr
+
+from app.domain import CompletionRequest, Prompt, Usage
+from app.providers.anthropic import AnthropicProvider
+from app.providers.errors import (
+    AuthenticationError,
+    BadRequest,
+    Overloaded,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderResponseError,
+    ProviderTimeout,
+    QuotaExceeded,
+    RateLimited,
+    UpstreamServerError,
+)
+from app.settings import AnthropicSettings
+
+KEY = "sk-ant-secret-key-123"
+URL = "https://api.anthropic.com/v1/messages"
+REQUEST = CompletionRequest(
+    model="claude-sonnet-4-5", prompt=Prompt("You plan.", "Plan it."), max_tokens=800, timeout_s=60
+)
+
+
+def provider(client: httpx.AsyncClient, key: str | None = KEY) -> AnthropicProvider:
+    settings = AnthropicSettings(_env_file=None, api_key=SecretStr(key) if key else None)
+    return AnthropicProvider(settings, client)
+
+
+def message(content: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "content": content,
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 20, "output_tokens": 7},
+    }
+    body.update(fields)
+    return body
+
+
+def error(status_type: str, text: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": status_type, "message": text}, "request_id": "r"}
+
+
+async def test_success_request_shape_and_text(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    body = message([{"type": "text", "text": "Part one. "}, {"type": "text", "text": "Two."}])
+    route = respx_mock.post(URL).respond(200, json=body, headers={"request-id": "req_42"})
+
+    completion = await provider(client).complete(REQUEST)
+
+    sent = route.calls.last.request
+    assert sent.headers["x-api-key"] == KEY
+    assert sent.headers["anthropic-version"] == "2023-06-01"
+    assert sent.headers["content-type"] == "application/json"
+    assert "authorization" not in sent.headers
+    assert json.loads(sent.content) == {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 800,
+        "system": "You plan.",
+        "messages": [{"role": "user", "content": "Plan it."}],
+    }
+    assert completion.text == "Part one. Two."
+    assert completion.usage == Usage(20, 7)
+    assert completion.finish_reason == "stop"
+    assert completion.upstream_request_id == "req_42"
+
+
+async def test_temperature_and_json_schema(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.post(URL).respond(200, json=message([{"type": "text", "text": "{}"}]))
+    schema = {"type": "object", "required": ["a"]}
+    request = dataclasses.replace(REQUEST, temperature=0.3, seed=5, json_schema=schema)
+
+    await provider(client).complete(request)
+
+    body = json.loads(route.calls.last.request.content)
+    assert body["temperature"] == 0.3
+    assert "top_p" not in body
+    assert "seed" not in body  # the Messages API has none
+    assert body["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
+
+
+async def test_usage_counts_cached_input(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+    usage = {
+        "input_tokens": 5,
+        "cache_creation_input_tokens": 100,
+        "cache_read_input_tokens": 1000,
+        "output_tokens": 9,
+    }
+    respx_mock.post(URL).respond(200, json=message([{"type": "text", "text": "ok"}], usage=usage))
+
+    completion = await provider(client).complete(REQUEST)
+
+    assert completion.usage == Usage(1105, 9)
+
+
+async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+    body = message([{"type": "text", "text": "y" * 20}])
+    del body["usage"]
+    respx_mock.post(URL).respond(200, json=body)
+
+    completion = await provider(client).complete(REQUEST)
+
+    assert completion.usage == Usage(len("You plan.Plan it.") // 4, 5, estimated=True)
+
+
+async def test_thinking_blocks_become_reasoning(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    content = [
+        {"type": "thinking", "thinking": "Consider the market.", "signature": "sig"},
+        {"type": "redacted_thinking", "data": "EncryptedBlob"},
+        {"type": "text", "text": '{"ok": true}'},
+    ]
+    respx_mock.post(URL).respond(200, json=message(content))
+
+    completion = await provider(client).complete(REQUEST)
+
+    assert completion.text == '{"ok": true}'
+    assert completion.reasoning == "Consider the market.\n\n[redacted thinking]"
+
+
+@pytest.mark.parametrize(
+    ("stop_reason", "finish"),
+    [
+        ("end_turn", "stop"),
+        ("stop_sequence", "stop"),
+        ("max_tokens", "length"),
+        ("model_context_window_exceeded", "length"),
+        ("refusal", "other"),
+    ],
+)
+async def test_stop_reason_mapping(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter, stop_reason: str, finish: str
+) -> None:
+    body = message([{"type": "text", "text": "x"}], stop_reason=stop_reason)
+    respx_mock.post(URL).respond(200, json=body)
+
+    completion = await provider(client).complete(REQUEST)
+
+    assert completion.finish_reason == finish
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "error_class"),
+    [
+        (429, "rate_limit_error", RateLimited),
+        (529, "overloaded_error", Overloaded),
+        (500, "api_error", UpstreamServerError),
+        (504, "timeout_error", UpstreamServerError),
+        (401, "authentication_error", AuthenticationError),
+        (403, "permission_error", AuthenticationError),
+        (402, "billing_error", QuotaExceeded),
+        (400, "billing_error", QuotaExceeded),
+        (400, "invalid_request_error", BadRequest),
+        (404, "not_found_error", BadRequest),
+        (413, "invalid_request_error", BadRequest),
+    ],
+)
+async def test_errors(
+    client: httpx.AsyncClient,
+    respx_mock: respx.MockRouter,
+    status: int,
+    error_type: str,
+    error_class: type[ProviderError],
+) -> None:
+    respx_mock.post(URL).respond(status, json=error(error_type, "upstream says no"))
+
+    with pytest.raises(ProviderError) as caught:
+        await provider(client).complete(REQUEST)
+
+    assert type(caught.value) is error_class
+    assert caught.value.status_code == status
+    assert caught.value.code == error_type
+    assert caught.value.message == "upstream says no"
+
+
+async def test_5xx_without_json_body(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+    respx_mock.post(URL).respond(502, text="Bad gateway")
+
+    with pytest.raises(UpstreamServerError) as caught:
+        await provider(client).complete(REQUEST)
+
+    assert caught.value.message == "Bad gateway"
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [({"retry-after": "12"}, 12.0), ({"retry-after-ms": "250"}, 0.25)],
+)
+async def test_rate_limit_retry_after(
+    client: httpx.AsyncClient,
+    respx_mock: respx.MockRouter,
+    headers: dict[str, str],
+    seconds: float,
+) -> None:
+    body = error("rate_limit_error", "slow down")
+    respx_mock.post(URL).respond(429, json=body, headers=headers)
+
+    with pytest.raises(RateLimited) as caught:
+        await provider(client).complete(REQUEST)
+
+    assert caught.value.retry_after_s == seconds
+    assert caught.value.retryable is True
+
+
+@pytest.mark.parametrize(
+    ("side_effect", "error_class"),
+    [
+        (httpx.ReadTimeout("slow"), ProviderTimeout),
+        (httpx.ConnectError("refused"), ProviderConnectionError),
+    ],
+)
+async def test_transport_failures(
+    client: httpx.AsyncClient,
+    respx_mock: respx.MockRouter,
+    side_effect: Exception,
+    error_class: type[ProviderError],
+) -> None:
+    respx_mock.post(URL).mock(side_effect=side_effect)
+
+    with pytest.raises(error_class):
+        await provider(client).complete(REQUEST)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        pytest.param(httpx.Response(200, text="<html>oops</html>"), id="not-json"),
+        pytest.param(httpx.Response(200, json={"id": "msg_1", "type": "message"}), id="no-content"),
+        pytest.param(httpx.Response(200, json=["a", "list"]), id="not-an-object"),
+    ],
+)
+async def test_malformed_success_bodies(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter, response: httpx.Response
+) -> None:
+    respx_mock.post(URL).mock(return_value=response)
+
+    with pytest.raises(ProviderResponseError):
+        await provider(client).complete(REQUEST)
+
+
+async def test_echoed_key_is_redacted(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+    respx_mock.post(URL).respond(401, json=error("authentication_error", f"invalid x-api-key: {KEY}"))
+
+    with pytest.raises(AuthenticationError) as caught:
+        await provider(client).complete(REQUEST)
+
+    assert KEY not in str(caught.value)
+    assert caught.value.message == "invalid x-api-key: [redacted]"
+
+
+async def test_availability(client: httpx.AsyncClient) -> None:
+    assert provider(client).available is True
+    assert provider(client).missing_settings == ()
+    assert provider(client, key=None).available is False
+    assert provider(client, key=None).missing_settings == ("ANTHROPIC_API_KEY",)

@@ -1,0 +1,321 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from pydantic import SecretStr
+
+from app.domain import CompletionRequest, Prompt, Usage
+from app.providers.errors import (
+    AuthenticationError,
+    BadRequest,
+    Overloaded,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderResponseError,
+    ProviderTimeout,
+    QuotaExceeded,
+    RateLimited,
+    UpstreamServerError,
+)
+from app.providers.openai_compat import OpenAICompatProvider
+from app.settings import OpenAICompatSettings
+
+KEY = "sk-proj-secret-123"
+BASE = "http://127.0.0.1:8080/v1"
+URL = f"{BASE}/chat/completions"
+REQUEST = CompletionRequest(
+    model="qwen3-32b", prompt=Prompt("You plan.", "Plan it."), max_tokens=700, timeout_s=60
+)
+
+
+def provider(
+    client: httpx.AsyncClient, *, key: str | None = KEY, base_url: str | None = BASE
+) -> OpenAICompatProvider:
+    settings = OpenAICompatSettings(
+        _env_file=None, base_url=base_url, api_key=SecretStr(key) if key else None
+    )
+    return OpenAICompatProvider(settings, client)
+
+
+def chat(message: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 25, "completion_tokens": 6, "total_tokens": 31},
+    }
+    body.update(fields)
+    return body
+
+
+async def test_success_request_shape_and_text(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    route = respx_mock.post(URL).respond(200, json=chat({"content": " the plan "}))
+
+    completion = await provider(client).complete(REQUEST)
+
+    sent = route.calls.last.request
+    assert sent.headers["authorization"] == f"Bearer {KEY}"
+    assert json.loads(sent.content) == {
+        "model": "qwen3-32b",
+        "messages": [
+            {"role": "system", "content": "You plan."},
+            {"role": "user", "content": "Plan it."},
+        ],
+        "max_tokens": 700,
+    }
+    assert completion.text == "the plan"
+    assert completion.usage == Usage(25, 6)
+    assert completion.finish_reason == "stop"
+    assert completion.upstream_request_id == "chatcmpl-1"
+
+
+async def test_no_key_sends_no_authorization(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.post(URL).respond(200, json=chat({"content": "ok"}))
+
+    await provider(client, key=None).complete(REQUEST)
+
+    assert "authorization" not in route.calls.last.request.headers
+
+
+async def test_optional_fields_and_json_schema_wrapper(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    route = respx_mock.post(URL).respond(200, json=chat({"content": "{}"}))
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    request = dataclasses.replace(REQUEST, temperature=0.0, seed=11, json_schema=schema)
+
+    await provider(client).complete(request)
+
+    body = json.loads(route.calls.last.request.content)
+    assert body["temperature"] == 0.0
+    assert body["seed"] == 11
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "phase_output", "schema": schema, "strict": False},
+    }
+
+
+@pytest.mark.parametrize(("reason", "finish"), [("length", "length"), ("content_filter", "other")])
+async def test_finish_reason(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter, reason: str, finish: str
+) -> None:
+    body = chat({"content": "x"})
+    body["choices"][0]["finish_reason"] = reason
+    respx_mock.post(URL).respond(200, json=body)
+
+    completion = await provider(client).complete(REQUEST)
+
+    assert completion.finish_reason == finish
+
+
+async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+    body = chat({"content": "w" * 12})
+    del body["usage"]
+    respx_mock.post(URL).respond(200, json=body)
+
+    completion = await provider(client).complete(REQUEST)
+
+    assert completion.usage == Usage(len("You plan.Plan it.") // 4, 3, estimated=True)
+
+
+@pytest.mark.parametrize(
+    ("message", "reasoning"),
+    [
+        pytest.param({"content": "{}", "reasoning_content": "deepseek thinks"}, "deepseek thinks"),
+        pytest.param({"content": "<think>qwen thinks</think>\n{}"}, "qwen thinks"),
+    ],
+)
+async def test_reasoning_is_kept_out_of_the_text(
+    client: httpx.AsyncClient,
+    respx_mock: respx.MockRouter,
+    message: dict[str, Any],
+    reasoning: str,
+) -> None:
+    respx_mock.post(URL).respond(200, json=chat(message))
+
+    completion = await provider(client).complete(REQUEST)
+
+    assert completion.text == "{}"
+    assert completion.reasoning == reasoning
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error_class", "code", "message"),
+    [
+        pytest.param(
+            429,
+            {"error": {"message": "quota", "type": "insufficient_quota", "code": "insufficient_quota"}},
+            QuotaExceeded,
+            "insufficient_quota",
+            "quota",
+            id="insufficient-quota",
+        ),
+        pytest.param(
+            401,
+            {"error": {"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"}},
+            AuthenticationError,
+            "invalid_api_key",
+            "bad key",
+            id="openai-401",
+        ),
+        pytest.param(
+            400,
+            {"object": "error", "message": "maximum context length", "type": "BadRequestError", "code": 400},
+            BadRequest,
+            "BadRequestError",
+            "maximum context length",
+            id="vllm-flat",
+        ),
+        pytest.param(
+            503,
+            {"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}},
+            Overloaded,
+            "unavailable_error",
+            "Loading model",
+            id="llama-cpp-loading",
+        ),
+        pytest.param(
+            500,
+            {"error": {"message": "CUDA out of memory", "type": "server_error"}},
+            UpstreamServerError,
+            "server_error",
+            "CUDA out of memory",
+            id="500",
+        ),
+        pytest.param(529, {"error": {"message": "busy"}}, Overloaded, None, "busy", id="529"),
+    ],
+)
+async def test_errors(
+    client: httpx.AsyncClient,
+    respx_mock: respx.MockRouter,
+    status: int,
+    body: dict[str, Any],
+    error_class: type[ProviderError],
+    code: str | None,
+    message: str,
+) -> None:
+    respx_mock.post(URL).respond(status, json=body)
+
+    with pytest.raises(ProviderError) as caught:
+        await provider(client).complete(REQUEST)
+
+    assert type(caught.value) is error_class
+    assert caught.value.code == code
+    assert caught.value.message == message
+    assert caught.value.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"), [({"retry-after": "20"}, 20.0), ({"retry-after-ms": "40"}, 0.04)]
+)
+async def test_rate_limit_retry_after(
+    client: httpx.AsyncClient,
+    respx_mock: respx.MockRouter,
+    headers: dict[str, str],
+    seconds: float,
+) -> None:
+    body = {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit"}}
+    respx_mock.post(URL).respond(429, json=body, headers=headers)
+
+    with pytest.raises(RateLimited) as caught:
+        await provider(client).complete(REQUEST)
+
+    assert caught.value.retry_after_s == seconds
+
+
+@pytest.mark.parametrize(
+    ("side_effect", "error_class"),
+    [
+        (httpx.ReadTimeout("slow"), ProviderTimeout),
+        (httpx.ConnectError("refused"), ProviderConnectionError),
+    ],
+)
+async def test_transport_failures(
+    client: httpx.AsyncClient,
+    respx_mock: respx.MockRouter,
+    side_effect: Exception,
+    error_class: type[ProviderError],
+) -> None:
+    respx_mock.post(URL).mock(side_effect=side_effect)
+
+    with pytest.raises(error_class):
+        await provider(client).complete(REQUEST)
+
+
+@pytest.mark.parametrize(
+    ("response", "quoted"),
+    [
+        pytest.param(httpx.Response(200, text="\n\nnot json"), "not json", id="not-json"),
+        pytest.param(httpx.Response(200, json={"id": "x"}), "no choices", id="no-choices"),
+        pytest.param(
+            httpx.Response(200, json=chat({"content": None, "refusal": "I can't"})),
+            "I can't",
+            id="null-content",
+        ),
+        pytest.param(
+            httpx.Response(200, json={"error": {"message": "model crashed"}}),
+            "model crashed",
+            id="error-with-200",
+        ),
+    ],
+)
+async def test_malformed_success_bodies(
+    client: httpx.AsyncClient,
+    respx_mock: respx.MockRouter,
+    response: httpx.Response,
+    quoted: str,
+) -> None:
+    respx_mock.post(URL).mock(return_value=response)
+
+    with pytest.raises(ProviderResponseError) as caught:
+        await provider(client).complete(REQUEST)
+
+    assert quoted in caught.value.message
+
+
+async def test_echoed_key_is_redacted_in_error_and_malformed_body(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    respx_mock.post(URL).mock(
+        side_effect=[
+            httpx.Response(401, json={"error": {"message": f"Incorrect API key: {KEY}"}}),
+            httpx.Response(200, text=f"proxy echoed Bearer {KEY}"),
+        ]
+    )
+    adapter = provider(client)
+
+    with pytest.raises(AuthenticationError) as auth:
+        await adapter.complete(REQUEST)
+    with pytest.raises(ProviderResponseError) as malformed:
+        await adapter.complete(REQUEST)
+
+    assert auth.value.message == "Incorrect API key: [redacted]"
+    assert KEY not in str(malformed.value)
+    assert "[redacted]" in malformed.value.message
+
+
+async def test_availability(client: httpx.AsyncClient) -> None:
+    assert provider(client, key=None).available is True
+    assert provider(client).default_model == "gpt-4.1-mini"
+    unset = provider(client, base_url=None)
+    assert unset.available is False
+    assert unset.missing_settings == ("OPENAI_COMPAT_BASE_URL",)
+
+
+async def test_key_straddling_the_quote_limit_is_not_partly_leaked(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    respx_mock.post(URL).respond(200, text="x" * 195 + KEY + "y" * 400)
+
+    with pytest.raises(ProviderResponseError) as caught:
+        await provider(client).complete(REQUEST)
+
+    assert KEY[:6] not in caught.value.message
+    assert "[redacted]" in caught.value.message

@@ -1,0 +1,148 @@
+"""Shared test helpers: settings that ignore the developer's environment, fake-provider apps."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from app.domain import CompletionRequest
+from app.main import create_app
+from app.providers.fake import FakeProvider, Reply
+from app.settings import (
+    AnthropicSettings,
+    MiniMaxSettings,
+    OpenAICompatSettings,
+    Settings,
+    WorkersAISettings,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "phase_outputs"
+PROVIDERS = ("workers_ai", "anthropic", "minimax", "openai_compat")
+PHASE_LINE = re.compile(r"Planning phase: ([a-z-]+)")
+
+
+@cache
+def _fixture_text(phase: str) -> str:
+    return (FIXTURES / f"{phase}.json").read_text(encoding="utf-8")
+
+
+def fixture(phase: str) -> dict[str, Any]:
+    """A valid example output of ``phase`` (a fresh copy)."""
+    value: dict[str, Any] = json.loads(_fixture_text(phase))
+    return value
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings from arguments only: no environment, no .env, no keys unless given."""
+    subs: dict[str, Any] = {
+        "workers_ai": WorkersAISettings(_env_file=None),  # type: ignore[call-arg]
+        "anthropic": AnthropicSettings(_env_file=None),  # type: ignore[call-arg]
+        "minimax": MiniMaxSettings(_env_file=None),  # type: ignore[call-arg]
+        "openai_compat": OpenAICompatSettings(_env_file=None),  # type: ignore[call-arg]
+    }
+    subs.update(overrides)
+    return Settings(_env_file=None, **subs)  # type: ignore[call-arg]
+
+
+def keyed_settings(**overrides: Any) -> Settings:
+    """Settings with dummy credentials for every provider."""
+    return make_settings(
+        workers_ai=WorkersAISettings(_env_file=None, account_id="acct", api_token=SecretStr("cf-test-token")),  # type: ignore[call-arg]
+        anthropic=AnthropicSettings(_env_file=None, api_key=SecretStr("sk-ant-test")),  # type: ignore[call-arg]
+        minimax=MiniMaxSettings(_env_file=None, api_key=SecretStr("mm-test-key")),  # type: ignore[call-arg]
+        openai_compat=OpenAICompatSettings(_env_file=None, base_url="http://127.0.0.1:9/v1"),  # type: ignore[call-arg]
+        **overrides,
+    )
+
+
+def phase_of(request: CompletionRequest) -> str | None:
+    """The phase a prompt is for (every phase and judge prompt names it)."""
+    match = PHASE_LINE.search(request.prompt.user)
+    return match.group(1) if match else None
+
+
+def fixture_responder(request: CompletionRequest) -> Reply:
+    """Answers like a model that follows the prompts: the phase's fixture, or [] for wild ideas."""
+    if request.prompt.user.startswith("Wild ideas:"):
+        return "[]"
+    phase = phase_of(request)
+    if phase is None:
+        raise AssertionError(f"prompt names no phase: {request.prompt.user[:80]!r}")
+    return _fixture_text(phase)
+
+
+def fake_providers(
+    responder: Callable[[CompletionRequest], Reply] = fixture_responder,
+    *,
+    unavailable: tuple[str, ...] = (),
+) -> dict[str, FakeProvider]:
+    """One fake per real provider name, so the default phase config runs unchanged."""
+    return {
+        name: FakeProvider(
+            name,
+            responder=responder,
+            available=name not in unavailable,
+            default_model="local-model",
+            missing_settings=(f"{name.upper()}_API_KEY",),
+        )
+        for name in PROVIDERS
+    }
+
+
+@asynccontextmanager
+async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to ``app`` in-process, with its lifespan running."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+@asynccontextmanager
+async def fake_app(
+    providers: Mapping[str, FakeProvider] | None = None, **settings: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, Mapping[str, FakeProvider]]]:
+    """The real app with fake providers, and a client for it."""
+    fakes = providers if providers is not None else fake_providers()
+    app = create_app(make_settings(**settings), providers=fakes)
+    async with client_for(app) as client:
+        yield client, fakes
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Run ``app`` under uvicorn on a free 127.0.0.1 port in a thread; yields its origin."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the app did not start within 15 s")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
