@@ -16,6 +16,7 @@ from app.api.openapi import install_openapi
 from app.api.routes import router
 from app.logs import configure_logging
 from app.phases.catalog import load_catalog
+from app.phases.local_roster import choose_roster, localize_catalog
 from app.pipeline import Orchestrator
 from app.providers.base import Provider
 from app.providers.registry import PROVIDER_NAMES, ProviderRegistry
@@ -57,18 +58,24 @@ def create_app(
             timeout=httpx.Timeout(60.0, connect=settings.connect_timeout_s),
         ) as client:
             registry = ProviderRegistry.from_settings(settings, client).with_overrides(overrides)
-            roster = Roster(catalog.models, registry)
+            providers = {name: registry.get(name) for name in registry.names()}
+            roster_name = choose_roster(providers, settings.local_model)
+            active = localize_catalog(catalog, settings.local_model) if roster_name == "local" else catalog
+            roster = Roster(active.models, registry)
             app.state.services = Services(
                 settings=settings,
-                catalog=catalog,
+                catalog=active,
                 registry=registry,
                 roster=roster,
+                roster_name=roster_name,
+                client=client,
                 orchestrator=Orchestrator(roster, orchestration_enabled=settings.orchestration_enabled),
             )
             log.info(
                 "started",
-                phases=len(catalog.names()),
-                providers={n: registry.get(n).available for n in registry.names()},
+                phases=len(active.names()),
+                roster=roster_name,
+                providers={n: p.available for n, p in providers.items()},
                 orchestration_enabled=settings.orchestration_enabled,
             )
             yield

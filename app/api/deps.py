@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import httpx
 from fastapi import Depends, Request
 
+from app.errors import NoUsableProvider
+from app.local_model.health import LocalHealth, probe
 from app.phases.catalog import PhaseCatalog
+from app.phases.local_roster import RosterName
 from app.pipeline import Orchestrator
 from app.providers.registry import ProviderRegistry
 from app.roster import Roster
@@ -23,6 +27,26 @@ class Services:
     registry: ProviderRegistry
     roster: Roster
     orchestrator: Orchestrator
+    roster_name: RosterName = "cloud"
+    """``local`` when no cloud provider is configured and every phase runs on the local model."""
+    client: httpx.AsyncClient | None = None
+
+    async def local_health(self) -> LocalHealth | None:
+        """The local model server's state when the local roster is in use, else ``None``."""
+        if self.roster_name != "local" or self.client is None:
+            return None
+        return await probe(self.client, self.settings.local_model.url)
+
+    async def require_local_model(self) -> None:
+        """503 at once, naming the URL tried, when the local roster's server is not ready."""
+        health = await self.local_health()
+        if health is None or health.ready:
+            return
+        raise NoUsableProvider(
+            f"the local model server at {health.url} is {health.state}: {health.detail}",
+            hint="start it with `make run` (or `python -m app.local_model`), wait for it to load, "
+            "or configure a cloud provider (e.g. ANTHROPIC_API_KEY, WORKERS_AI_API_TOKEN)",
+        )
 
 
 def get_services(request: Request) -> Services:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from app.api.schemas import (
     ModelName,
@@ -73,7 +74,9 @@ def records(
     ]
 
 
-def response(result: PhaseResult, *, request_id: str, include_raw: bool) -> OrchestrateResponse:
+def response(
+    result: PhaseResult, *, request_id: str, include_raw: bool, roster: Literal["cloud", "local"]
+) -> OrchestrateResponse:
     """The body of a successful orchestrate call."""
     usage = sum((_usage(o) for o in result.outcomes), Usage())
     cost = sum(o.cost_usd for o in result.outcomes)
@@ -88,6 +91,7 @@ def response(result: PhaseResult, *, request_id: str, include_raw: bool) -> Orch
         request_id=request_id,
         phase=result.phase,
         mode=result.mode,
+        roster=roster,
         degraded=failed or result.mode == "fallback",
         warnings=result.warnings,
         output=result.output,

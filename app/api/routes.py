@@ -13,6 +13,7 @@ from app.api.examples import request_examples
 from app.api.present import response
 from app.api.schemas import (
     ErrorResponse,
+    LocalModelStatus,
     ModelInfo,
     OrchestrateRequest,
     OrchestrateResponse,
@@ -53,24 +54,38 @@ async def readyz(services: ServicesDep, response: Response) -> Readiness:
         for name in services.registry.names()
         if (p := services.registry.get(name))
     }
-    usable = any(s.available for s in providers.values())
+    health = await services.local_health()
+    local = LocalModelStatus(url=health.url, state=health.state, detail=health.detail) if health else None
+    if health is not None:
+        usable = health.ready
+        reason = None if usable else f"the local model server at {health.url} is {health.state}"
+    else:
+        usable = any(s.available for n, s in providers.items() if n != "local")
+        reason = (
+            None
+            if usable
+            else "no provider has credentials; set at least one provider's "
+            "variables (see providers.*.missing_settings)"
+        )
     if not usable:
         response.status_code = 503
     return Readiness(
         status="ready" if usable else "not_ready",
         phases_loaded=len(services.catalog.names()),
         orchestration_enabled=services.settings.orchestration_enabled,
+        roster=services.roster_name,
         providers=providers,
-        reason=None
-        if usable
-        else "no provider has credentials; set at least one provider's "
-        "variables (see providers.*.missing_settings)",
+        local_model=local,
+        reason=reason,
     )
 
 
 @router.get("/phases", tags=["phases"], summary="Every phase, in workflow order", response_model=PhaseList)
 async def list_phases(services: ServicesDep) -> PhaseList:
-    return PhaseList(phases=[_summary(services, phase.name) for phase in services.catalog])
+    return PhaseList(
+        roster=services.roster_name,
+        phases=[_summary(services, phase.name) for phase in services.catalog],
+    )
 
 
 @router.get(
@@ -89,6 +104,7 @@ async def get_phase(name: str, services: ServicesDep) -> PhaseDetail:
         order=config.order,
         summary=config.summary,
         orchestration_enabled=_orchestrated(services, name),
+        roster=services.roster_name,
         synthesizer=synthesizer.ref.alias if synthesizer else None,
         config=config.model_dump(mode="json"),
         models={
@@ -128,6 +144,7 @@ async def orchestrate(
 ) -> OrchestrateResponse:
     phase = services.catalog.get(name)
     body = await _parse_body(request)
+    await services.require_local_model()
     result = await services.orchestrator.orchestrate(
         phase,
         PhaseRequest(
@@ -138,7 +155,9 @@ async def orchestrate(
             single_model=body.options.single_model,
         ),
     )
-    return response(result, request_id=request_id, include_raw=body.options.include_raw)
+    return response(
+        result, request_id=request_id, include_raw=body.options.include_raw, roster=services.roster_name
+    )
 
 
 async def _parse_body(request: Request) -> OrchestrateRequest:

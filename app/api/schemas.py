@@ -134,6 +134,9 @@ class OrchestrateResponse(BaseModel):
     request_id: str
     phase: str
     mode: Literal["orchestrated", "single", "fallback"]
+    roster: Literal["cloud", "local"] = Field(
+        description="cloud: the phase config's models; local: the embedded model (no cloud key is set)."
+    )
     degraded: bool = Field(description="True when a model failed or a fallback produced the output.")
     warnings: list[str] = Field(description="Plain statements of what went wrong, if anything.")
     output: dict[str, Any] = Field(description="Valid against GET /phases/{name} output_schema.")
@@ -171,6 +174,9 @@ class PhaseSummary(BaseModel):
 
 
 class PhaseList(BaseModel):
+    roster: Literal["cloud", "local"] = Field(
+        description="cloud: the phase config's models; local: the embedded model (no cloud key is set)."
+    )
     phases: list[PhaseSummary]
 
 
@@ -186,6 +192,9 @@ class PhaseDetail(BaseModel):
     order: int
     summary: str
     orchestration_enabled: bool
+    roster: Literal["cloud", "local"] = Field(
+        description="cloud: the phase config's models; local: the embedded model (no cloud key is set)."
+    )
     synthesizer: str | None = Field(description="The model that will judge now, given the keys set.")
     config: dict[str, Any]
     models: dict[str, ModelInfo]
@@ -198,9 +207,21 @@ class ProviderStatus(BaseModel):
     missing_settings: list[str]
 
 
+class LocalModelStatus(BaseModel):
+    url: str = Field(description="The health URL asked.")
+    state: Literal["ready", "loading", "down"]
+    detail: str | None = None
+
+
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     phases_loaded: int
     orchestration_enabled: bool
+    roster: Literal["cloud", "local"] = Field(
+        description="cloud: the phase config's models; local: the embedded model (no cloud key is set)."
+    )
     providers: dict[str, ProviderStatus]
+    local_model: LocalModelStatus | None = Field(
+        default=None, description="Only with the local roster: whether its server answers."
+    )
     reason: str | None = None

@@ -40,6 +40,10 @@ class ModelSpec(_Frozen):
     """Whether to ask this model for schema-constrained JSON (``response_format`` and kin)."""
     tags: tuple[str, ...] = ()
     """Free-form capability labels such as ``reasoning`` or ``coding``."""
+    seed: int | None = None
+    """Sampling seed, where the provider honours one (llama.cpp does)."""
+    perspective: str | None = None
+    """An analyst's point of view added to the system prompt, so copies of one model diverge."""
 
 
 class ModelCall(_Frozen):

@@ -47,7 +47,12 @@ class OpenAICompatProvider:
         client: httpx.AsyncClient,
         *,
         connect_timeout_s: float = 5.0,
+        name: str = "openai_compat",
+        url_setting: str = "OPENAI_COMPAT_BASE_URL",
     ) -> None:
+        # The embedded local model speaks this same wire format under its own name ("local").
+        self.name = name
+        self._url_setting = url_setting
         self._settings = settings
         self._client = client
         self._connect_s = connect_timeout_s
@@ -59,7 +64,7 @@ class OpenAICompatProvider:
 
     @property
     def missing_settings(self) -> tuple[str, ...]:
-        return () if self.available else ("OPENAI_COMPAT_BASE_URL",)
+        return () if self.available else (self._url_setting,)
 
     @property
     def default_model(self) -> str | None:
@@ -67,7 +72,7 @@ class OpenAICompatProvider:
 
     async def complete(self, request: CompletionRequest) -> Completion:
         if not self._settings.base_url:
-            raise BadRequest("not configured (set OPENAI_COMPAT_BASE_URL)", provider=self.name)
+            raise BadRequest(f"not configured (set {self._url_setting})", provider=self.name)
         headers = {}
         if self._secrets and self._secrets[0]:
             headers["Authorization"] = f"Bearer {self._secrets[0]}"

@@ -11,9 +11,11 @@ from app.providers.base import Provider
 from app.providers.minimax import MiniMaxProvider
 from app.providers.openai_compat import OpenAICompatProvider
 from app.providers.workers_ai import WorkersAIProvider
-from app.settings import Settings
+from app.settings import LocalModelSettings, OpenAICompatSettings, Settings
 
-PROVIDER_NAMES = ("workers_ai", "anthropic", "minimax", "openai_compat")
+CLOUD_PROVIDERS = ("workers_ai", "anthropic", "minimax", "openai_compat")
+"""Providers an operator configures; any one of them set means the cloud roster is used."""
+PROVIDER_NAMES = (*CLOUD_PROVIDERS, "local")
 
 
 class ProviderRegistry:
@@ -34,6 +36,7 @@ class ProviderRegistry:
                 "openai_compat": OpenAICompatProvider(
                     settings.openai_compat, client, connect_timeout_s=connect
                 ),
+                "local": local_provider(settings.local_model, client, connect_timeout_s=connect),
             }
         )
 
@@ -46,3 +49,16 @@ class ProviderRegistry:
     def with_overrides(self, overrides: Mapping[str, Provider]) -> ProviderRegistry:
         """A copy with some providers replaced (tests swap in fakes this way)."""
         return ProviderRegistry({**self._providers, **overrides})
+
+
+def local_provider(
+    settings: LocalModelSettings, client: httpx.AsyncClient, *, connect_timeout_s: float
+) -> OpenAICompatProvider:
+    """The embedded llama.cpp server, through the OpenAI-compatible adapter, never with a key."""
+    # model_construct: built from LOCAL_MODEL_* only, never from the OPENAI_COMPAT_* environment.
+    wire = OpenAICompatSettings.model_construct(
+        base_url=settings.url if settings.enabled else None, api_key=None, model=settings.model
+    )
+    return OpenAICompatProvider(
+        wire, client, connect_timeout_s=connect_timeout_s, name="local", url_setting="LOCAL_MODEL_URL"
+    )

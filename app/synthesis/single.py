@@ -45,9 +45,12 @@ def request_for(
     schema: dict[str, object] | None,
 ) -> CompletionRequest:
     """A request that honours the model's declared capabilities."""
+    if member.spec.perspective:
+        prompt = Prompt(f"{prompt.system}\n\nYour perspective: {member.spec.perspective}", prompt.user)
     return CompletionRequest(
         model=member.ref.model_id,
         prompt=prompt,
+        seed=member.spec.seed,
         max_tokens=max_tokens,
         timeout_s=timeout_s,
         temperature=temperature if member.spec.accepts_temperature else None,

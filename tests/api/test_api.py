@@ -30,7 +30,8 @@ async def test_health_and_readiness() -> None:
         assert ready.status_code == 200
         body = ready.json()
         assert body["status"] == "ready" and body["phases_loaded"] == 15
-        assert set(body["providers"]) == set(PROVIDERS)
+        assert set(body["providers"]) == {*PROVIDERS, "local"}
+        assert body["roster"] == "cloud" and body["local_model"] is None
 
 
 async def test_not_ready_without_any_provider_names_the_variables() -> None:

@@ -147,6 +147,8 @@ class FakeUpstream:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
+        self.health_status = 200
+        """What ``GET /openai/health`` answers, as llama.cpp's server: 200 ready, 503 loading."""
         self._app = Starlette(
             routes=[
                 Route(
@@ -158,6 +160,7 @@ class FakeUpstream:
                 Route("/minimax/v1/chat/completions", self._minimax, methods=["POST"]),
                 Route("/minimax/v1/text/chatcompletion_v2", self._minimax, methods=["POST"]),
                 Route("/openai/v1/chat/completions", self._openai_compat, methods=["POST"]),
+                Route("/openai/health", self._health, methods=["GET"]),
             ]
         )
 
@@ -187,6 +190,12 @@ class FakeUpstream:
         return base_urls(self.origin)
 
     # ---- routes ------------------------------------------------------------------------------
+
+    async def _health(self, request: Request) -> Response:
+        if self.health_status == 200:
+            return JSONResponse({"status": "ok"})
+        body = {"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}}
+        return JSONResponse(body, status_code=self.health_status)
 
     async def _workers_ai(self, request: Request) -> Response:
         return await self._handle(request, "workers_ai")

@@ -1,0 +1,106 @@
+"""The local roster: every phase served by the embedded model when no cloud provider is configured.
+
+One small model asked several times with the same settings gives several copies of one answer,
+which an ensemble cannot use. The members therefore differ where a single set of weights can:
+temperature (spread over the parallel range), seed, and the analyst's perspective in the system
+prompt. The same model then judges, with the phase's own synthesis rules and a low temperature.
+Schema-constrained decoding (llama.cpp's ``response_format``) keeps even a 270M model's JSON
+valid. Wild ideas are off: a model this small cannot tell a divergent idea from noise, and the
+extra call would cost a third of the phase's time budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from app.phases.catalog import Phase, PhaseCatalog
+from app.phases.config import ModelCall, ModelSpec, PhaseConfig
+from app.providers.base import Provider
+from app.providers.registry import CLOUD_PROVIDERS
+from app.settings import LocalModelSettings
+
+RosterName = Literal["cloud", "local"]
+
+PERSPECTIVES = (
+    "a sceptical investor who looks first for the reason this fails",
+    "an operator who must build and sell it alone, with no budget",
+    "the target customer deciding whether to pay for it this quarter",
+    "a competitor's strategist looking for the opening they would attack",
+    "a regulator and risk officer reading the fine print",
+    "a growth marketer hunting for the cheapest channel that works",
+)
+JUDGE = "local-judge"
+SINGLE = "local"
+
+
+def member_alias(index: int) -> str:
+    return f"local-{index + 1}"
+
+
+def choose_roster(providers: dict[str, Provider], settings: LocalModelSettings) -> RosterName:
+    """Cloud as soon as any cloud provider is configured; else local, unless switched off."""
+    if any(providers[name].available for name in CLOUD_PROVIDERS if name in providers):
+        return "cloud"
+    return "local" if settings.enabled else "cloud"
+
+
+def local_models(settings: LocalModelSettings) -> dict[str, ModelSpec]:
+    """The members, the judge and the single model: one set of weights, several voices."""
+    models = {
+        member_alias(i): ModelSpec(
+            provider="local",
+            model_id=settings.model,
+            structured_output=True,
+            seed=1009 * (i + 1),  # distinct and stable, so a run can be reproduced
+            perspective=PERSPECTIVES[i % len(PERSPECTIVES)],
+            tags=("local",),
+        )
+        for i in range(settings.members)
+    }
+    models[JUDGE] = ModelSpec(
+        provider="local", model_id=settings.model, structured_output=True, seed=7, tags=("local",)
+    )
+    models[SINGLE] = ModelSpec(
+        provider="local", model_id=settings.model, structured_output=True, seed=11, tags=("local",)
+    )
+    return models
+
+
+def localize(phase: Phase, settings: LocalModelSettings) -> Phase:
+    """``phase`` with its models replaced by the local roster; prompt, schema and rules kept."""
+    config = phase.config
+    count = settings.members
+    temperatures = [0.5] if count == 1 else [round(0.3 + 0.4 * i / (count - 1), 2) for i in range(count)]
+    deadline = max(settings.deadline_s, settings.timeout_s)
+    local = PhaseConfig.model_validate(
+        {
+            **config.model_dump(),
+            "parallel": [
+                ModelCall(model=member_alias(i), temperature=t, max_tokens=settings.max_tokens)
+                for i, t in enumerate(temperatures)
+            ],
+            "synthesis": config.synthesis.model_copy(
+                update={
+                    "models": (JUDGE,),
+                    "max_tokens": settings.synthesis_max_tokens,
+                    "timeout_s": settings.timeout_s,
+                }
+            ),
+            "single_model": (SINGLE,),
+            "single_max_tokens": settings.synthesis_max_tokens,
+            "wild_ideas_model": None,
+            "model_timeout_s": settings.timeout_s,
+            "deadline_s": deadline,
+            "min_successes": min(config.min_successes, count),
+        }
+    )
+    return dataclasses.replace(phase, config=local)
+
+
+def localize_catalog(catalog: PhaseCatalog, settings: LocalModelSettings) -> PhaseCatalog:
+    """Every phase on the local roster; the cloud models stay defined so nothing dangles."""
+    return PhaseCatalog(
+        [localize(phase, settings) for phase in catalog],
+        {**catalog.models, **local_models(settings)},
+    )

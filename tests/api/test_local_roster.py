@@ -1,0 +1,116 @@
+"""No cloud key: every phase runs on the local model server (here the fake, speaking llama.cpp)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+
+from app.main import create_app
+from app.settings import LocalModelSettings, OpenAICompatSettings
+from tests.fakes.upstream import FakeUpstream, running
+from tests.support import client_for, make_settings
+
+IDEA = b'{"idea": "AI agent that audits freight invoices for small brokers"}'
+
+
+def local_settings(url: str) -> LocalModelSettings:
+    return LocalModelSettings(_env_file=None, url=url, members=3)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def upstream() -> Iterator[FakeUpstream]:
+    fake = FakeUpstream()
+    with running(fake):
+        yield fake
+
+
+@pytest.fixture
+async def client(upstream: FakeUpstream) -> AsyncIterator[httpx.AsyncClient]:
+    settings = make_settings(local_model=local_settings(upstream.base_urls()["openai_compat"]))
+    async with client_for(create_app(settings)) as http:
+        yield http
+
+
+async def test_a_phase_runs_on_the_local_roster(client: httpx.AsyncClient, upstream: FakeUpstream) -> None:
+    response = await client.post("/phases/kill-test/orchestrate", content=IDEA)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["roster"] == "local" and body["mode"] == "orchestrated" and not body["degraded"]
+    assert body["synthesizer"]["model"] == "local-judge"
+    schema = (await client.get("/phases/kill-test")).json()["output_schema"]
+    assert list(Draft202012Validator(schema).iter_errors(body["output"])) == []
+    parallel = [m for m in body["models"] if m["role"] == "parallel"]
+    assert [m["model"] for m in parallel] == ["local-1", "local-2", "local-3"]
+    assert all(m["status"] == "ok" and m["provider"] == "local" for m in parallel)
+
+    calls = upstream.calls
+    assert {c.wire for c in calls} == {"openai_compat"} and len(calls) == 4  # 3 members + judge
+    members = [c for c in calls if "Your perspective:" in c.system]
+    assert len(members) == 3
+    assert len({c.body["seed"] for c in members}) == 3
+    assert len({c.body["temperature"] for c in members}) == 3
+    assert len({c.system for c in members}) == 3
+    for call in members:  # schema-constrained decoding, with the tightened schema
+        format_ = call.body["response_format"]
+        assert format_["type"] == "json_schema"
+        assert format_["json_schema"]["schema"]["required"] == ["verdict"]
+
+
+async def test_the_local_roster_is_visible_everywhere(client: httpx.AsyncClient) -> None:
+    detail = (await client.get("/phases/kill-test")).json()
+    assert detail["roster"] == "local" and detail["synthesizer"] == "local-judge"
+    assert [c["model"] for c in detail["config"]["parallel"]] == ["local-1", "local-2", "local-3"]
+    assert (await client.get("/phases")).json()["roster"] == "local"
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["roster"] == "local" and ready.json()["local_model"]["state"] == "ready"
+
+
+async def test_a_loading_server_is_a_503_that_says_so(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    upstream.health_status = 503
+    response = await client.post("/phases/kill-test/orchestrate", content=IDEA)
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "no_usable_provider" and "loading" in error["message"]
+    assert upstream.calls == []  # no model call was attempted
+    assert (await client.get("/readyz")).json()["local_model"]["state"] == "loading"
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_a_server_that_is_down_is_a_prompt_503_naming_the_url() -> None:
+    url = f"http://127.0.0.1:{unused_port()}/v1"
+    async with client_for(create_app(make_settings(local_model=local_settings(url)))) as client:
+        began = time.monotonic()
+        response = await client.post("/phases/kill-test/orchestrate", content=IDEA)
+        elapsed = time.monotonic() - began
+        ready = await client.get("/readyz")
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert url.removesuffix("/v1") in error["message"] and "down" in error["message"]
+    assert "make run" in error["hint"]
+    assert elapsed < 5  # refused at once, never a hang until a model timeout
+    assert ready.status_code == 503 and ready.json()["local_model"]["state"] == "down"
+
+
+async def test_cloud_keys_switch_the_local_roster_off(upstream: FakeUpstream) -> None:
+    settings = make_settings(
+        local_model=local_settings(upstream.base_urls()["openai_compat"]),
+        openai_compat=OpenAICompatSettings(_env_file=None, base_url=upstream.base_urls()["openai_compat"]),  # type: ignore[call-arg]
+    )
+    async with client_for(create_app(settings)) as client:
+        detail = (await client.get("/phases/kill-test")).json()
+    assert detail["roster"] == "cloud"
+    assert "local-1" not in detail["models"]
