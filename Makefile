@@ -22,8 +22,8 @@ run: $(STAMP)  ## Serve on HOST:PORT (default 127.0.0.1:8000), configured from t
 test: lint types unit  ## Format, lint, types and tests: what CI runs
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check app tests
-	$(BIN)/ruff check app tests
+	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests bench
 
 types: $(STAMP)
 	$(BIN)/mypy

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import statistics
 import subprocess
@@ -23,10 +24,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.main import create_app  # noqa: E402
-from app.settings import LocalModelSettings, Settings  # noqa: E402
+from app.main import create_app
+from app.settings import LocalModelSettings, Settings
 
-IDEA = {"idea": "An AI agent that reconciles freight invoices against rate confirmations for small brokers"}
+IDEA = {"idea": "An AI agent that reconciles freight invoices against rate confirmations for brokers"}
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -46,6 +48,11 @@ def wait_healthy(url: str, timeout_s: float = 120) -> None:
             pass
         time.sleep(0.1)
     raise SystemExit(f"model server not healthy at {url} within {timeout_s}s")
+
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "app.local_model", "--port", str(port)]
+    return subprocess.Popen(command, stderr=subprocess.DEVNULL, cwd=ROOT)  # noqa: S603 (our module)
 
 
 async def run_phase(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -77,11 +84,7 @@ async def main() -> None:
     url = f"http://127.0.0.1:{port}/v1"
     local = LocalModelSettings(_env_file=None, url=url)  # type: ignore[call-arg]
     started = time.monotonic()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app.local_model", "--port", str(port)],
-        stderr=subprocess.DEVNULL,
-        cwd=Path(__file__).resolve().parents[1],
-    )
+    server = start_server(port)
     try:
         wait_healthy(f"http://127.0.0.1:{port}/health")
         load_s = time.monotonic() - started
@@ -96,9 +99,7 @@ async def main() -> None:
         server.terminate()
         server.wait(timeout=10)
 
-    print(
-        f"machine: {sys.platform}, {len(__import__('os').sched_getaffinity(0))} cores; members {local.members}"
-    )
+    print(f"machine: {sys.platform}, {len(os.sched_getaffinity(0))} cores; members {local.members}")
     print(f"model server start to healthy: {load_s:.1f}s")
     print(describe("cold", cold))
     for i, run in enumerate(warm, 1):
