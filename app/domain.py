@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 FinishReason = Literal["stop", "length", "other"]
+FailureStatus = Literal["error", "timeout", "skipped", "late", "cancelled"]
+"""late: still running when the quorum's grace ended; cancelled: lost a hedged race."""
 Role = Literal["parallel", "synthesizer", "repair", "single", "fallback", "wild_ideas"]
 
 
@@ -82,6 +84,7 @@ class Success:
     cost_usd: float = 0.0
     status: Literal["ok"] = "ok"
     output_errors: tuple[str, ...] = ()
+    attempts: int = 1
     """Why the answer's JSON was rejected against the phase schema (empty when it validated)."""
 
 
@@ -91,12 +94,14 @@ class Failure:
 
     model: ModelRef
     role: Role
-    status: Literal["error", "timeout", "skipped"]
+    status: FailureStatus
     error: str
     latency_ms: float = 0.0
     error_kind: str = "error"
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
+    attempts: int = 0
+    """Upstream attempts made (0: never called, e.g. skipped or an open circuit)."""
 
 
 Outcome = Success | Failure

@@ -4,7 +4,8 @@
     ├── ConfigError                   bad settings or phase config: stops start-up, never a request
     ├── RequestError                  the caller can fix it (4xx)
     │   ├── PhaseNotFound             404, lists the valid phase names
-    │   └── InvalidOptions            422, an option names a model the phase does not configure, …
+    │   ├── InvalidOptions            422, an option names a model the phase does not configure, …
+    │   └── ClientDisconnected        499, the caller left; every upstream call was cancelled
     └── OrchestrationError            the models could not produce an answer (5xx)
         ├── NoUsableProvider          503, names the environment variables to set
         ├── AllModelsFailed           502, carries every model's error
@@ -57,6 +58,14 @@ class PhaseNotFound(RequestError):
             hint=f"use one of: {', '.join(valid)}",
             details={"valid_phases": valid},
         )
+
+
+class ClientDisconnected(RequestError):
+    """The caller went away mid-phase; its upstream calls were cancelled. Nobody reads this
+    answer, but the access log shows it (499, as nginx names it)."""
+
+    status_code = 499
+    code = "client_closed_request"
 
 
 class InvalidOptions(RequestError):

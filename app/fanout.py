@@ -1,7 +1,9 @@
 """Calls several models at once, each under its own timeout, all under the phase deadline.
 
 Returns one ``Outcome`` per call and never raises for a model's failure: a slow or broken model is
-recorded, and its siblings carry on.
+recorded, and its siblings carry on. Each call goes through its member's guard: the circuit
+breaker first (an open circuit is a ``skipped`` record, no call), then retries with backoff, each
+attempt holding one of the provider's concurrency slots and bounded by the wall clock.
 """
 
 from __future__ import annotations
@@ -15,11 +17,16 @@ from typing import Literal
 import structlog
 
 from app.deadline import Deadline
-from app.domain import CompletionRequest, Failure, Outcome, Role, Success, Usage
-from app.providers.errors import ProviderError
+from app.domain import Completion, CompletionRequest, Failure, Outcome, Role, Success, Usage
+from app.providers.errors import ProviderError, ProviderTimeout
+from app.resilience.retry import with_retries
 from app.roster import Member
 
 log = structlog.get_logger("fanout")
+
+# Statuses the caller caused, or that say nothing about the model's health: they neither open
+# nor close a circuit.
+_NEUTRAL_KINDS = frozenset({"bad_request", "content_rejected"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +38,14 @@ class Call:
     role: Role
 
 
+@dataclass(frozen=True, slots=True)
+class Quorum:
+    """Proceed once ``needed`` calls succeeded, waiting at most ``grace_s`` more for the rest."""
+
+    needed: int
+    grace_s: float
+
+
 def cost_usd(member: Member, usage: Usage) -> float:
     """What ``usage`` costs at the model's configured price."""
     price = member.spec.price
@@ -38,8 +53,8 @@ def cost_usd(member: Member, usage: Usage) -> float:
 
 
 async def call_model(call: Call, *, deadline: Deadline) -> Outcome:
-    """Run one call to completion or to its timeout; a failure comes back as a ``Failure``."""
-    member, ref = call.member, call.member.ref
+    """Run one call to completion, its retries included; a failure comes back as a ``Failure``."""
+    member, ref, guard = call.member, call.member.ref, call.member.guard
     if not member.usable:
         missing = ", ".join(member.provider.missing_settings)
         return Failure(
@@ -49,34 +64,72 @@ async def call_model(call: Call, *, deadline: Deadline) -> Outcome:
             f"{ref.provider} is not configured (set {missing})",
             error_kind="unavailable",
         )
-    budget = min(call.request.timeout_s, deadline.remaining())
-    if budget <= 0:
+    if deadline.expired:
         return Failure(ref, call.role, "skipped", "phase deadline already reached", error_kind="deadline")
-    started = time.monotonic()
-    bound = log.bind(model=ref.alias, provider=ref.provider, role=call.role, attempt=1)
-    try:
-        # Wall-clock bound as well as httpx's read timeout: keep-alive bytes (DeepSeek under load)
-        # reset read timers, so only this guarantees the model's timeout.
-        async with asyncio.timeout(budget):
-            completion = await member.provider.complete(call.request)
-    except TimeoutError:
-        latency = _ms_since(started)
-        reason = "phase deadline" if budget < call.request.timeout_s else "model timeout"
-        bound.warning("model_timeout", latency_ms=round(latency), limit_s=round(budget, 3))
+    if not guard.breaker.allow():
         return Failure(
             ref,
             call.role,
-            "timeout",
-            f"no answer within {budget:.1f}s ({reason})",
-            latency_ms=latency,
-            error_kind="timeout",
+            "skipped",
+            f"circuit open for {ref.provider}/{ref.model_id} after "
+            f"{guard.breaker.consecutive_failures} consecutive failures; "
+            f"next probe in {guard.breaker.retry_in_s():.0f}s",
+            error_kind="circuit_open",
+        )
+    started = time.monotonic()
+    bound = log.bind(model=ref.alias, provider=ref.provider, role=call.role)
+
+    async def attempt(number: int) -> Completion:
+        budget = min(call.request.timeout_s, deadline.remaining())
+        began = time.monotonic()
+        try:
+            # Wall-clock bound as well as httpx's read timeout: keep-alive bytes (DeepSeek under
+            # load) reset read timers, so only this guarantees the model's timeout. Waiting for a
+            # concurrency slot counts against it too.
+            async with asyncio.timeout(budget):
+                async with guard.limiter:
+                    completion = await member.provider.complete(call.request)
+        except TimeoutError:
+            reason = "phase deadline" if budget < call.request.timeout_s else "model timeout"
+            error: ProviderError = ProviderTimeout(
+                f"no answer within {budget:.1f}s ({reason})", provider=ref.provider
+            )
+            _record_failure(member, error)
+            raise error from None
+        except ProviderError as exc:
+            _record_failure(member, exc)
+            bound.warning(
+                "attempt_failed", attempt=number, kind=exc.kind, error=str(exc), latency_ms=_ms_since(began)
+            )
+            raise
+        guard.breaker.success()
+        guard.health.record(ok=True)
+        bound.info("attempt_ok", attempt=number, latency_ms=round(_ms_since(began)))
+        return completion
+
+    def before_retry(number: int, error: ProviderError, sleep_s: float) -> None:
+        bound.info("retrying", attempt=number + 1, after_s=round(sleep_s, 3), kind=error.kind)
+
+    try:
+        completion, attempts = await with_retries(
+            attempt, policy=guard.policy, deadline=deadline, before_retry=before_retry
         )
     except ProviderError as exc:
         latency = _ms_since(started)
         status: Literal["timeout", "error"] = "timeout" if exc.kind == "timeout" else "error"
-        bound.warning("model_failed", latency_ms=round(latency), kind=exc.kind, error=str(exc))
-        return Failure(ref, call.role, status, str(exc), latency_ms=latency, error_kind=exc.kind)
+        retried = f" (after {exc.attempts} attempts)" if exc.attempts > 1 else ""
+        bound.warning("model_failed", latency_ms=round(latency), kind=exc.kind, attempts=exc.attempts)
+        return Failure(
+            ref,
+            call.role,
+            status,
+            f"{exc}{retried}",
+            latency_ms=latency,
+            error_kind=exc.kind,
+            attempts=exc.attempts,
+        )
     except Exception as exc:  # an adapter bug must not take the siblings down with it
+        guard.breaker.release()
         latency = _ms_since(started)
         bound.exception("model_crashed", latency_ms=round(latency))
         return Failure(
@@ -86,24 +139,84 @@ async def call_model(call: Call, *, deadline: Deadline) -> Outcome:
             f"{ref.provider}: internal error: {type(exc).__name__}",
             latency_ms=latency,
             error_kind="internal",
+            attempts=1,
         )
+    except BaseException:  # cancelled (quorum, hedging, deadline, client gone): no verdict on health
+        guard.breaker.release()
+        raise
     latency = _ms_since(started)
     cost = cost_usd(member, completion.usage)
     bound.info(
         "model_finished",
         latency_ms=round(latency),
+        attempts=attempts,
         tokens_in=completion.usage.input_tokens,
         tokens_out=completion.usage.output_tokens,
         finish=completion.finish_reason,
     )
-    return Success(ref, call.role, completion, latency, cost)
+    return Success(ref, call.role, completion, latency, cost, attempts=attempts)
 
 
-async def fan_out(calls: Sequence[Call], *, deadline: Deadline) -> list[Outcome]:
-    """Run every call concurrently; the outcomes come back in the order of ``calls``."""
+def _record_failure(member: Member, error: ProviderError) -> None:
+    guard = member.guard
+    guard.health.record(ok=False, kind=error.kind, error=str(error))
+    if error.kind in _NEUTRAL_KINDS:
+        guard.breaker.release()
+    else:
+        guard.breaker.failure()
+
+
+async def fan_out(
+    calls: Sequence[Call], *, deadline: Deadline, quorum: Quorum | None = None
+) -> list[Outcome]:
+    """Run every call concurrently; the outcomes come back in the order of ``calls``.
+
+    With a quorum, once ``quorum.needed`` calls have succeeded the rest get ``quorum.grace_s``
+    more; whatever is still running then is cancelled and recorded as ``late``.
+    """
     if not calls:
         return []
-    return list(await asyncio.gather(*(call_model(c, deadline=deadline) for c in calls)))
+    tasks = [asyncio.create_task(call_model(c, deadline=deadline)) for c in calls]
+    try:
+        if quorum is None or quorum.needed >= len(calls):
+            await asyncio.wait(tasks)
+        else:
+            await _until_quorum(tasks, quorum, deadline)
+    finally:
+        # Late members, or all of them when the deadline or a client disconnect cancelled us:
+        # cancel and wait, so no upstream request outlives the phase.
+        unfinished = [task for task in tasks if not task.done()]
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            await asyncio.gather(*unfinished, return_exceptions=True)
+    return [_result(task, call, quorum, started=deadline) for task, call in zip(tasks, calls, strict=True)]
+
+
+async def _until_quorum(tasks: list[asyncio.Task[Outcome]], quorum: Quorum, deadline: Deadline) -> None:
+    pending = set(tasks)
+    successes = 0
+    while pending and successes < quorum.needed:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        successes += sum(isinstance(t.result(), Success) for t in done)
+    if pending:
+        await asyncio.wait(pending, timeout=min(quorum.grace_s, deadline.remaining()))
+
+
+def _result(task: asyncio.Task[Outcome], call: Call, quorum: Quorum | None, *, started: Deadline) -> Outcome:
+    if not task.cancelled():
+        return task.result()
+    grace = f"{quorum.grace_s:g}s" if quorum else "its"
+    return Failure(
+        call.member.ref,
+        call.role,
+        "late",
+        f"still running when the quorum's {grace} grace ended; cancelled "
+        f"after {started.elapsed_ms() / 1000:.1f}s",
+        latency_ms=started.elapsed_ms(),
+        error_kind="late",
+        attempts=1,
+    )
 
 
 def _ms_since(started: float) -> float:

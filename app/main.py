@@ -20,6 +20,8 @@ from app.phases.local_roster import choose_roster, localize_catalog
 from app.pipeline import Orchestrator
 from app.providers.base import Provider
 from app.providers.registry import PROVIDER_NAMES, ProviderRegistry
+from app.resilience.guard import Resilience
+from app.resilience.retry import RetryPolicy
 from app.roster import Roster
 from app.settings import Settings
 
@@ -31,6 +33,22 @@ synthesizer model, and returns JSON that validates against the phase's published
 record of what every model did. `GET /phases` lists the phases; `GET /phases/{name}` shows one
 phase's models and output schema.
 """
+
+
+def resilience_from(settings: Settings) -> Resilience:
+    policy = RetryPolicy(
+        max_attempts=settings.retry_max_attempts,
+        base_s=settings.retry_base_s,
+        max_backoff_s=settings.retry_max_backoff_s,
+        retry_after_cap_s=settings.retry_after_cap_s,
+    )
+    return Resilience(
+        policy=policy,
+        breaker_threshold=settings.breaker_failure_threshold,
+        breaker_cooldown_s=settings.breaker_cooldown_s,
+        concurrency=settings.provider_concurrency,
+        default_concurrency=settings.default_provider_concurrency,
+    )
 
 
 def create_app(
@@ -61,7 +79,7 @@ def create_app(
             providers = {name: registry.get(name) for name in registry.names()}
             roster_name = choose_roster(providers, settings.local_model)
             active = localize_catalog(catalog, settings.local_model) if roster_name == "local" else catalog
-            roster = Roster(active.models, registry)
+            roster = Roster(active.models, registry, resilience_from(settings))
             app.state.services = Services(
                 settings=settings,
                 catalog=active,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -9,7 +10,7 @@ from typing import Any, Literal
 from app.deadline import Deadline
 from app.domain import Failure, ModelRef, Outcome, Prompt, Success
 from app.errors import AllModelsFailed, DeadlineExceeded, InvalidOptions, NoUsableProvider
-from app.fanout import Call, fan_out
+from app.fanout import Call, Quorum, fan_out
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall
 from app.prompts import phase_prompt
@@ -22,6 +23,8 @@ from app.synthesis.wild_ideas import WildIdea
 from app.timing import Stopwatch
 
 Mode = Literal["orchestrated", "single", "fallback"]
+DEADLINE_SLACK_S = 0.5
+"""Time past the deadline for the steps' own bookkeeping before the backstop fires."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,10 @@ class PhaseRequest:
     instructions: str | None = None
     models: tuple[str, ...] | None = None
     single_model: bool = False
+    deadline_s: float | None = None
+    """Overrides the phase's deadline for this request."""
+    quorum: int | None = None
+    quorum_grace_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -62,8 +69,21 @@ class Orchestrator:
 
     async def orchestrate(self, phase: Phase, request: PhaseRequest) -> PhaseResult:
         """Run ``phase`` for ``request``; raise an ``OrchestrationError`` when nothing valid came back."""
+        clock = Stopwatch(Deadline(request.deadline_s or phase.config.deadline_s))
+        try:
+            # Every step already lives under the deadline; this is the backstop that makes the
+            # promise unconditional (an answer or a 504 by then, whatever a step forgot).
+            async with asyncio.timeout(clock.deadline.total_s + DEADLINE_SLACK_S):
+                return await self._run(phase, request, clock)
+        except TimeoutError:
+            raise DeadlineExceeded(
+                f"phase {phase.name!r} passed its {clock.deadline.total_s:g}s deadline",
+                hint="raise deadline_s for this phase (or options.deadline_s), or retry",
+                outcomes=[],
+            ) from None
+
+    async def _run(self, phase: Phase, request: PhaseRequest, clock: Stopwatch) -> PhaseResult:
         config, roster = phase.config, self.roster
-        clock = Stopwatch(Deadline(config.deadline_s))
         prompt = phase_prompt(
             phase, idea=request.idea, context=request.context, instructions=request.instructions
         )
@@ -76,8 +96,9 @@ class Orchestrator:
             return _finish_single(phase, attempt, clock, [], mode="single")
 
         calls = [_parallel_call(phase, roster, prompt, c) for c in members]
+        quorum = _quorum(phase, request, len(calls))
         with clock.models("fanout"):
-            outcomes = await fan_out(calls, deadline=clock.deadline)
+            outcomes = await fan_out(calls, deadline=clock.deadline, quorum=quorum)
         successes = [o for o in outcomes if isinstance(o, Success)]
         with clock.models("synthesis"):
             if len(successes) >= config.min_successes:
@@ -133,6 +154,23 @@ def _members(phase: Phase, chosen: tuple[str, ...] | None) -> list[ModelCall]:
     return [c for c in phase.config.parallel if chosen is None or c.model in chosen]
 
 
+def _quorum(phase: Phase, request: PhaseRequest, members: int) -> Quorum | None:
+    """The request's quorum, else the phase's; ``None`` waits for every member."""
+    config = phase.config
+    needed = request.quorum or config.quorum
+    if needed is None:
+        return None
+    if not config.min_successes <= needed <= members:
+        raise InvalidOptions(
+            f"options.quorum={needed} is outside {config.min_successes}..{members} for phase {phase.name!r}",
+            hint=f"use at least min_successes ({config.min_successes}) and at most the number of "
+            f"parallel models asked ({members})",
+            details={"field": "options.quorum", "min": config.min_successes, "max": members},
+        )
+    grace = request.quorum_grace_s if request.quorum_grace_s is not None else config.quorum_grace_s
+    return Quorum(needed, grace)
+
+
 def _ensure_usable(phase: Phase, roster: Roster, members: list[ModelCall]) -> None:
     """503 before any work when neither the parallel models nor a single model can be called."""
     if any(roster.member(c.model).usable for c in members):
@@ -186,7 +224,7 @@ def _finish_single(
         )
     if clock.deadline.expired:
         raise DeadlineExceeded(
-            f"phase {phase.name!r} passed its {phase.config.deadline_s:g}s deadline without a valid answer",
+            f"phase {phase.name!r} passed its {clock.deadline.total_s:g}s deadline without a valid answer",
             hint="raise deadline_s for this phase, or retry: every model's outcome is listed",
             outcomes=outcomes,
         )
@@ -199,10 +237,13 @@ def _finish_single(
 
 
 def _warnings(outcomes: list[Outcome]) -> list[str]:
+    """Failures worth a caller's attention: not unconfigured providers, not a lost hedge race."""
     return [
         f"{o.model.alias} ({o.role}) {o.status}: {o.error}"
         for o in outcomes
-        if isinstance(o, Failure) and o.status != "skipped"
+        if isinstance(o, Failure)
+        and o.status != "cancelled"
+        and (o.status != "skipped" or o.error_kind == "circuit_open")
     ]
 
 

@@ -10,6 +10,7 @@ from app.errors import ConfigError
 from app.phases.config import ModelSpec
 from app.providers.base import Provider
 from app.providers.registry import ProviderRegistry
+from app.resilience.guard import Guard, Resilience
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,8 @@ class Member:
     ref: ModelRef
     spec: ModelSpec
     provider: Provider
+    guard: Guard
+    """Its provider's concurrency limit, its circuit breaker and the retry policy."""
 
     @property
     def usable(self) -> bool:
@@ -28,7 +31,13 @@ class Member:
 class Roster:
     """Every configured model, bound to its provider."""
 
-    def __init__(self, models: Mapping[str, ModelSpec], registry: ProviderRegistry) -> None:
+    def __init__(
+        self,
+        models: Mapping[str, ModelSpec],
+        registry: ProviderRegistry,
+        resilience: Resilience | None = None,
+    ) -> None:
+        self.resilience = resilience or Resilience.off()
         self._members: dict[str, Member] = {}
         for alias, spec in models.items():
             provider = registry.get(spec.provider)
@@ -37,7 +46,11 @@ class Roster:
                 raise ConfigError(
                     f"model {alias!r} names no model_id and provider {spec.provider!r} has no default"
                 )
-            self._members[alias] = Member(ModelRef(alias, spec.provider, model_id), spec, provider)
+            guard = self.resilience.guard(spec.provider, model_id)
+            self._members[alias] = Member(ModelRef(alias, spec.provider, model_id), spec, provider, guard)
+
+    def members(self) -> list[Member]:
+        return list(self._members.values())
 
     def member(self, alias: str) -> Member:
         return self._members[alias]

@@ -128,6 +128,21 @@ class Settings(BaseSettings):
     connect_timeout_s: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=200, ge=1)
 
+    retry_max_attempts: int = Field(default=3, ge=1, le=10)
+    """Attempts per model call (1 = no retries) on timeouts, connection errors, 408/409/429/5xx/529."""
+    retry_base_s: float = Field(default=0.5, gt=0, le=60)
+    """First backoff; doubled per attempt with jitter, capped by ``retry_max_backoff_s``."""
+    retry_max_backoff_s: float = Field(default=8.0, gt=0, le=300)
+    retry_after_cap_s: float = Field(default=30.0, ge=0, le=600)
+    """Longest ``Retry-After`` obeyed; a longer one fails the call at once (the phase moves on)."""
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    """Consecutive failures of one provider/model that open its circuit."""
+    breaker_cooldown_s: float = Field(default=30.0, gt=0)
+    """How long an open circuit skips the model before one probe call is let through."""
+    provider_concurrency: dict[str, int] = Field(default_factory=dict)
+    """Per-provider limit on calls in flight, as JSON: ``{"workers_ai": 8, "anthropic": 4}``."""
+    default_provider_concurrency: int = Field(default=16, ge=1)
+
     workers_ai: WorkersAISettings = Field(default_factory=WorkersAISettings)
     anthropic: AnthropicSettings = Field(default_factory=AnthropicSettings)
     minimax: MiniMaxSettings = Field(default_factory=MiniMaxSettings)

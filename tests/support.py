@@ -55,6 +55,9 @@ def make_settings(**overrides: Any) -> Settings:
         "openai_compat": OpenAICompatSettings(_env_file=None),  # type: ignore[call-arg]
         # Off unless a test asks for it: nothing may depend on a model server on this machine.
         "local_model": LocalModelSettings(_env_file=None, enabled=False),  # type: ignore[call-arg]
+        # Real retry behaviour, on a test's time scale.
+        "retry_base_s": 0.01,
+        "retry_max_backoff_s": 0.05,
     }
     subs.update(overrides)
     return Settings(_env_file=None, **subs)  # type: ignore[call-arg]

@@ -18,6 +18,7 @@ from tests.support import make_settings, serve
 
 def settings_for(urls: dict[str, str]) -> Settings:
     return make_settings(
+        retry_after_cap_s=1.0,
         workers_ai=WorkersAISettings(  # type: ignore[call-arg]
             _env_file=None, account_id="acct-1", api_token=SecretStr("fake-key"), base_url=urls["workers_ai"]
         ),
@@ -74,7 +75,9 @@ def test_kill_test_end_to_end(stack: tuple[str, FakeUpstream]) -> None:
 
 def test_upstream_errors_reach_the_caller_verbatim(stack: tuple[str, FakeUpstream]) -> None:
     origin, upstream = stack
-    upstream.script("MiniMax-M2.7", Reply(error_code=1002, text=None, status=200))
+    # MiniMax rate-limits every attempt (retried, then recorded); Workers AI asks for 7s, more
+    # than RETRY_AFTER_CAP_S allows here, so qwen3 fails at once rather than holding the phase.
+    upstream.script("MiniMax-M2.7", *[Reply(error_code=1002, text=None, status=200)] * 3)
     upstream.script(
         "@cf/qwen/qwen3-30b-a3b-fp8",
         Reply(status=429, error_code=3040, headers={"Retry-After": "7"}),
@@ -85,6 +88,8 @@ def test_upstream_errors_reach_the_caller_verbatim(stack: tuple[str, FakeUpstrea
     assert body["degraded"] is True
     records = {m["model"]: m for m in body["models"] if m["role"] == "parallel"}
     assert records["minimax"]["status"] == "error" and records["minimax"]["error_kind"] == "rate_limited"
-    assert "1002" in records["minimax"]["error"]
+    assert "1002" in records["minimax"]["error"] and records["minimax"]["attempts"] == 3
+    assert len(upstream.calls_for("MiniMax-M2.7")) >= 3
     assert records["qwen3"]["error_kind"] == "rate_limited" and "3040" in records["qwen3"]["error"]
+    assert records["qwen3"]["attempts"] == 1
     assert any("qwen3" in w for w in body["warnings"])

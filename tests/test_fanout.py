@@ -13,13 +13,22 @@ from app.fanout import Call, cost_usd, fan_out
 from app.phases.config import ModelSpec, Price
 from app.providers.errors import Overloaded
 from app.providers.fake import Delayed, FakeProvider, Reply
+from app.resilience.guard import Resilience
 from app.roster import Member
 
 
-def call(provider: FakeProvider, model: str, *, timeout_s: float = 5.0, price: Price | None = None) -> Call:
+def call(
+    provider: FakeProvider,
+    model: str,
+    *,
+    timeout_s: float = 5.0,
+    price: Price | None = None,
+    resilience: Resilience | None = None,
+) -> Call:
     spec = ModelSpec(provider=provider.name, model_id=model, price=price or Price())
     request = CompletionRequest(model=model, prompt=Prompt("s", "u"), max_tokens=64, timeout_s=timeout_s)
-    return Call(Member(ModelRef(model, provider.name, model), spec, provider), request, "parallel")
+    guard = (resilience or Resilience.off()).guard(provider.name, model)
+    return Call(Member(ModelRef(model, provider.name, model), spec, provider, guard), request, "parallel")
 
 
 def run(calls: list[Call], deadline_s: float = 10.0) -> list[object]:

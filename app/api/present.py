@@ -39,6 +39,7 @@ def record(outcome: Outcome, *, label: str | None = None, include_raw: bool = Fa
             answer_label=label,
             output_errors=list(outcome.output_errors),
             raw=outcome.completion.text if include_raw else None,
+            attempts=outcome.attempts,
         )
     return ModelRecord(
         model=ref.alias,
@@ -53,6 +54,7 @@ def record(outcome: Outcome, *, label: str | None = None, include_raw: bool = Fa
         cost_usd=round(outcome.cost_usd, 8),
         error=outcome.error,
         error_kind=outcome.error_kind,
+        attempts=outcome.attempts,
     )
 
 
@@ -83,7 +85,7 @@ def response(
     stages = result.stopwatch.stages_ms
     total_ms = round(result.stopwatch.total_ms())
     synth = result.synthesizer
-    failed = any(isinstance(o, Failure) and o.status in ("error", "timeout") for o in result.outcomes)
+    failed = any(isinstance(o, Failure) and o.status in ("error", "timeout", "late") for o in result.outcomes)
     wild = [
         WildIdeaOut(model=w.model, wildIdea=w.wild_idea, reasoning=w.reasoning) for w in result.wild_ideas
     ]

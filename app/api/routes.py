@@ -9,17 +9,22 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from app.api.deps import RequestIdDep, Services, ServicesDep
+from app.api.disconnect import unless_disconnected
 from app.api.examples import request_examples
 from app.api.present import response
 from app.api.schemas import (
+    CircuitOut,
     ErrorResponse,
     LocalModelStatus,
+    ModelHealthOut,
     ModelInfo,
     OrchestrateRequest,
     OrchestrateResponse,
     PhaseDetail,
     PhaseList,
     PhaseSummary,
+    ProviderList,
+    ProviderOut,
     ProviderStatus,
     Readiness,
 )
@@ -78,6 +83,51 @@ async def readyz(services: ServicesDep, response: Response) -> Readiness:
         local_model=local,
         reason=reason,
     )
+
+
+@router.get(
+    "/providers",
+    tags=["operations"],
+    summary="Each provider's models, availability, circuit state and recent errors",
+    response_model=ProviderList,
+)
+async def list_providers(services: ServicesDep) -> ProviderList:
+    resilience, members = services.roster.resilience, services.roster.members()
+    providers = []
+    for name in services.registry.names():
+        provider = services.registry.get(name)
+        aliases: dict[str, list[str]] = {}
+        for member in members:
+            if member.ref.provider == name:
+                aliases.setdefault(member.ref.model_id, []).append(member.ref.alias)
+        guards = resilience.guards_of(name)
+        models = [
+            ModelHealthOut(
+                model_id=model_id,
+                aliases=sorted(names),
+                circuit=CircuitOut(
+                    state=(g := guards[model_id]).breaker.state,
+                    consecutive_failures=g.breaker.consecutive_failures,
+                    retry_in_s=round(g.breaker.retry_in_s(), 1),
+                ),
+                calls=g.health.calls,
+                failures=g.health.failures,
+                recent_errors=g.health.recent_errors(),
+                last_error=g.health.last_error,
+            )
+            for model_id, names in sorted(aliases.items())
+        ]
+        providers.append(
+            ProviderOut(
+                name=name,
+                available=provider.available,
+                missing_settings=list(provider.missing_settings),
+                concurrency_limit=resilience.limit_of(name),
+                in_flight=resilience.in_use(name),
+                models=models,
+            )
+        )
+    return ProviderList(roster=services.roster_name, providers=providers)
 
 
 @router.get("/phases", tags=["phases"], summary="Every phase, in workflow order", response_model=PhaseList)
@@ -145,7 +195,7 @@ async def orchestrate(
     phase = services.catalog.get(name)
     body = await _parse_body(request)
     await services.require_local_model()
-    result = await services.orchestrator.orchestrate(
+    work = services.orchestrator.orchestrate(
         phase,
         PhaseRequest(
             idea=body.idea,
@@ -153,8 +203,12 @@ async def orchestrate(
             instructions=body.instructions,
             models=tuple(body.options.models) if body.options.models else None,
             single_model=body.options.single_model,
+            deadline_s=body.options.deadline_s,
+            quorum=body.options.quorum,
+            quorum_grace_s=body.options.quorum_grace_s,
         ),
     )
+    result = await unless_disconnected(request, work)
     return response(
         result, request_id=request_id, include_raw=body.options.include_raw, roster=services.roster_name
     )

@@ -23,6 +23,22 @@ class OrchestrateOptions(BaseModel):
     include_raw: bool = Field(
         default=False, description="Include each model's raw answer text in its record."
     )
+    deadline_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        description="This request's deadline in seconds, retries and fallbacks included: an answer "
+        "or a 504 by then. Default: the phase's deadline_s.",
+    )
+    quorum: int | None = Field(
+        default=None,
+        ge=1,
+        description="Synthesize as soon as this many parallel models answered; the rest get "
+        "quorum_grace_s more, then are recorded as late. Default: the phase's quorum (or all).",
+    )
+    quorum_grace_s: float | None = Field(
+        default=None, ge=0, le=600, description="How long to wait for the rest once the quorum is met."
+    )
 
 
 class OrchestrateRequest(BaseModel):
@@ -56,7 +72,11 @@ class ModelRecord(BaseModel):
     model_id: str
     provider: str
     role: Literal["parallel", "synthesizer", "repair", "single", "fallback", "wild_ideas"]
-    status: Literal["ok", "error", "timeout", "skipped"]
+    status: Literal["ok", "error", "timeout", "skipped", "late", "cancelled"] = Field(
+        description="skipped: never called (no credentials, open circuit, deadline); late: still "
+        "running when the quorum's grace ended; cancelled: lost a hedged synthesis race."
+    )
+    attempts: int = Field(description="Upstream attempts made, retries included (0 if never called).")
     latency_ms: int
     tokens_in: int
     tokens_out: int
@@ -225,3 +245,33 @@ class Readiness(BaseModel):
         default=None, description="Only with the local roster: whether its server answers."
     )
     reason: str | None = None
+
+
+class CircuitOut(BaseModel):
+    state: Literal["closed", "open", "half_open"]
+    consecutive_failures: int
+    retry_in_s: float = Field(description="Seconds until a probe call is let through (0 unless open).")
+
+
+class ModelHealthOut(BaseModel):
+    model_id: str
+    aliases: list[str] = Field(description="The phase-config aliases that name this model.")
+    circuit: CircuitOut
+    calls: int = Field(description="Upstream attempts since start-up.")
+    failures: int
+    recent_errors: dict[str, int] = Field(description="Error kinds in the last five minutes, with counts.")
+    last_error: str | None = None
+
+
+class ProviderOut(BaseModel):
+    name: str
+    available: bool
+    missing_settings: list[str]
+    concurrency_limit: int
+    in_flight: int
+    models: list[ModelHealthOut]
+
+
+class ProviderList(BaseModel):
+    roster: Literal["cloud", "local"]
+    providers: list[ProviderOut]

@@ -66,6 +66,9 @@ class SynthesisConfig(_Frozen):
     """Ask the synthesizer once more, quoting the validation errors, when its JSON is invalid."""
     rules: tuple[str, ...] = ()
     """Phase-specific instructions added to the judge prompt."""
+    hedge_after_s: float | None = Field(default=None, gt=0)
+    """When the synthesizer has not answered after this long, ask the first usable backup the same
+    question too and take the first valid result (the other is cancelled). Unset: no hedging."""
 
 
 class DecisionRule(_Frozen):
@@ -104,6 +107,10 @@ class PhaseConfig(_Frozen):
     deadline_s: Seconds = 240.0
     """The whole phase, fallbacks included, answers or fails with 504 within this."""
     min_successes: int = Field(default=2, ge=1)
+    quorum: int | None = Field(default=None, ge=1)
+    """Synthesize as soon as this many parallel models answered (unset: wait for all of them)."""
+    quorum_grace_s: float = Field(default=10.0, ge=0, le=600)
+    """Once the quorum is met, how long the others still get before they are recorded as late."""
     decision: DecisionRule | None = None
     always_emit: tuple[str, ...] = ()
     """Output keys the service guarantees present and non-null (tightens the upstream schema)."""
@@ -128,6 +135,11 @@ class PhaseConfig(_Frozen):
         if self.min_successes > len(self.parallel):
             raise ValueError(
                 f"min_successes={self.min_successes} exceeds the {len(self.parallel)} parallel models"
+            )
+        if self.quorum is not None and not self.min_successes <= self.quorum <= len(self.parallel):
+            raise ValueError(
+                f"quorum={self.quorum} must lie between min_successes={self.min_successes} "
+                f"and the {len(self.parallel)} parallel models"
             )
         if self.model_timeout_s > self.deadline_s:
             raise ValueError(f"model_timeout_s={self.model_timeout_s} exceeds deadline_s={self.deadline_s}")

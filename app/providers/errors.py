@@ -44,6 +44,8 @@ class ProviderError(Exception):
         self.status_code = status_code
         self.code = code
         self.retry_after_s = retry_after_s
+        self.attempts = 1
+        """How many attempts the call made before this error stood (set by the retry loop)."""
 
     def __str__(self) -> str:
         status = f"HTTP {self.status_code} " if self.status_code is not None else ""

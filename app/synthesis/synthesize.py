@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.deadline import Deadline
-from app.domain import Outcome, Prompt, Success
+from app.domain import Failure, Outcome, Prompt, Success
 from app.fanout import Call, call_model
 from app.phases.catalog import Phase
 from app.roster import Member, Roster
@@ -67,11 +68,9 @@ async def judge(
 
     wild = _start_wild_ideas(phase, for_judge, built.labels, roster, deadline)
     synth = config.synthesis
-    for alias in synth.models:
-        member = roster.member(alias)
-        if not member.usable or deadline.expired:
-            continue
-        attempt = await ask_validated(
+
+    async def ask(member: Member) -> Attempt:
+        return await ask_validated(
             member,
             built.prompt,
             phase,
@@ -82,10 +81,26 @@ async def judge(
             deadline=deadline,
             repair=synth.repair,
         )
-        result.outcomes.extend(attempt.outcomes)
-        result.attempt = attempt
-        if attempt.parsed is not None:
-            break  # it answered: a still-invalid output goes to the fallback, not another judge
+
+    try:
+        judges = [roster.member(alias) for alias in synth.models if roster.member(alias).usable]
+        while judges and not deadline.expired:
+            member, judges = judges[0], judges[1:]
+            if synth.hedge_after_s is not None and judges:
+                attempt, outcomes = await _hedged(ask, member, judges[0], synth.hedge_after_s, deadline)
+                judges = judges[1:]
+            else:
+                attempt = await ask(member)
+                outcomes = attempt.outcomes
+            result.outcomes.extend(outcomes)
+            result.attempt = attempt
+            if attempt.parsed is not None:
+                break  # it answered: a still-invalid output goes to the fallback, not another judge
+    except BaseException:  # cancelled (deadline, client gone): take the side task down too
+        if wild is not None:
+            wild.cancel()
+            await asyncio.gather(wild, return_exceptions=True)
+        raise
     if wild is not None:
         ideas, outcome = await wild
         result.wild_ideas = ideas
@@ -142,3 +157,52 @@ def best_parallel_answer(judged: Judged) -> tuple[str, dict[str, object]] | None
         return agrees, len(json.dumps(value))  # richer answers carry more for later phases
 
     return max(valid.items(), key=rank)
+
+
+async def _hedged(
+    ask: Callable[[Member], Coroutine[Any, Any, Attempt]],
+    primary: Member,
+    backup: Member,
+    after_s: float,
+    deadline: Deadline,
+) -> tuple[Attempt, list[Outcome]]:
+    """Ask ``primary``; if it has not answered within ``after_s``, ask ``backup`` too and keep the
+    first valid result. The loser is cancelled and recorded as such, so no call outlives the race."""
+    first = asyncio.create_task(ask(primary))
+    done, _ = await asyncio.wait({first}, timeout=min(after_s, deadline.remaining()))
+    if done:
+        attempt = first.result()
+        return attempt, attempt.outcomes
+    racers = {first: primary, asyncio.create_task(ask(backup)): backup}
+    pending = set(racers)
+    finished: list[Attempt] = []
+    try:
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            finished.extend(task.result() for task in done)
+            if any(a.valid for a in finished):
+                break
+    finally:
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+    winner = next((a for a in finished if a.valid), None) or next(
+        (a for a in finished if a.parsed is not None), finished[-1] if finished else Attempt()
+    )
+    outcomes = [o for a in finished for o in a.outcomes]
+    for task in pending:
+        loser = racers[task].ref
+        who = winner.member.ref.alias if winner.member else "the other synthesizer"
+        outcomes.append(
+            Failure(
+                loser,
+                "synthesizer",
+                "cancelled",
+                f"hedged synthesis: {who} answered first",
+                latency_ms=deadline.elapsed_ms(),
+                error_kind="hedge_lost",
+                attempts=1,
+            )
+        )
+    return winner, outcomes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
@@ -21,6 +22,7 @@ from app.providers.errors import (
     AuthenticationError,
     BadRequest,
     Overloaded,
+    ProviderConnectionError,
     ProviderResponseError,
     ProviderTimeout,
     QuotaExceeded,
@@ -406,6 +408,222 @@ async def test_requests_carry_what_the_adapters_send(
     assert calls["openai_compat"].headers["authorization"] == "Bearer oa-key"
     assert all((c.system, c.user) == (SYSTEM, USER) for c in upstream.calls)
     assert upstream.problems == []
+
+
+# ---- faults: hangs, disconnects, resets, truncation, accounting --------------------------------
+
+CHAT = {"model": LOCAL, "messages": [{"role": "user", "content": USER}], "max_tokens": 100}
+
+
+async def post_chat(
+    client: httpx.AsyncClient, upstream: FakeUpstream, timeout_s: float = 10
+) -> httpx.Response:
+    """One plain OpenAI-compatible request, no adapter in between."""
+    return await client.post(
+        upstream.base_urls()["openai_compat"] + "/chat/completions", json=CHAT, timeout=timeout_s
+    )
+
+
+async def until(predicate: Any, timeout_s: float = 5) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def causes(exc: BaseException) -> list[type[BaseException]]:
+    chain: list[type[BaseException]] = []
+    current: BaseException | None = exc
+    while current is not None:
+        chain.append(type(current))
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+async def test_a_hang_ends_when_the_client_times_out(
+    upstream: FakeUpstream, client: httpx.AsyncClient
+) -> None:
+    upstream.script(LOCAL, Reply(hang=True))
+
+    with pytest.raises(httpx.ReadTimeout):
+        await post_chat(client, upstream, timeout_s=0.3)
+
+    assert upstream.wait_idle(1.0), f"still in flight: {upstream.in_flight}"
+    [call] = upstream.calls
+    assert call.ended == "disconnected"
+
+
+async def test_a_delay_ends_early_when_the_client_gives_up(
+    upstream: FakeUpstream, client: httpx.AsyncClient
+) -> None:
+    upstream.script(LOCAL, Reply(delay_s=30))
+    started = time.monotonic()
+
+    with pytest.raises(httpx.ReadTimeout):
+        await post_chat(client, upstream, timeout_s=0.2)
+
+    assert upstream.wait_idle(1.0)
+    assert time.monotonic() - started < 2
+    assert upstream.calls[0].ended == "disconnected"
+
+
+async def test_cancelled_callers_free_every_hanging_request(
+    upstream: FakeUpstream, client: httpx.AsyncClient
+) -> None:
+    upstream.script(LOCAL, *[Reply(hang=True)] * 3)
+    tasks = [asyncio.create_task(post_chat(client, upstream)) for _ in range(3)]
+    await until(lambda: upstream.in_flight == 3)
+
+    assert not upstream.wait_idle(0.1)  # hanging for real
+    for task in tasks:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
+    assert upstream.wait_idle(1.0)
+    assert [c.ended for c in upstream.calls] == ["disconnected"] * 3
+
+
+async def test_a_hang_ends_when_the_server_stops(fixtures: Path, client: httpx.AsyncClient) -> None:
+    fake = FakeUpstream(fixtures=fixtures)
+    fake.script(LOCAL, Reply(hang=True))
+    with running(fake):
+        task = asyncio.create_task(post_chat(client, fake, timeout_s=30))
+        await until(lambda: fake.in_flight == 1)
+        started = time.monotonic()
+    stopped_in = time.monotonic() - started
+
+    with pytest.raises(httpx.ReadError):  # the fake resets the connection rather than answer
+        await task
+    assert stopped_in < 2 and fake.in_flight == 0
+    assert fake.calls[0].ended == "stopped"
+
+
+@pytest.mark.parametrize("delay_s", [0, 0.1])
+async def test_reset_is_a_read_error_from_a_connection_reset(
+    delay_s: float, upstream: FakeUpstream, client: httpx.AsyncClient
+) -> None:
+    upstream.script(LOCAL, Reply(reset=True, delay_s=delay_s))
+
+    with pytest.raises(httpx.ReadError) as caught:
+        await post_chat(client, upstream)
+
+    assert ConnectionResetError in causes(caught.value)
+    assert upstream.wait_idle(1.0)
+    assert upstream.calls[0].ended == "reset"
+    assert (await post_chat(client, upstream)).status_code == 200  # the pool recovers
+    assert [c.ended for c in upstream.calls] == ["reset", "answered"]
+
+
+@pytest.mark.parametrize("reply", [Reply(truncate=True), Reply(truncate=True, status=429)])
+async def test_truncate_is_a_remote_protocol_error(
+    reply: Reply, upstream: FakeUpstream, client: httpx.AsyncClient
+) -> None:
+    upstream.script(LOCAL, reply)
+
+    with pytest.raises(
+        httpx.RemoteProtocolError, match=r"peer closed connection without sending complete message body"
+    ):
+        await post_chat(client, upstream)
+
+    assert upstream.wait_idle(1.0)
+    assert upstream.calls[0].ended == "truncated"
+    assert (await post_chat(client, upstream)).status_code == 200
+
+
+async def test_streamed_truncation_shows_the_status_headers_and_half_the_body(
+    upstream: FakeUpstream, client: httpx.AsyncClient
+) -> None:
+    upstream.script(LOCAL, Reply(text="x" * 400, truncate=True))
+    url = upstream.base_urls()["openai_compat"] + "/chat/completions"
+    chunks: list[bytes] = []
+
+    async def read(response: httpx.Response) -> None:
+        async for chunk in response.aiter_raw():
+            chunks.append(chunk)
+
+    async with client.stream("POST", url, json=CHAT) as response:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await read(response)
+    received = b"".join(chunks)
+
+    assert response.status_code == 200
+    assert len(received) == int(response.headers["content-length"]) // 2
+    assert received.startswith(b'{"id":"chatcmpl-fake')
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [(Reply(reset=True), "ReadError"), (Reply(truncate=True), "RemoteProtocolError")],
+)
+async def test_the_adapters_see_reset_and_truncation_as_connection_errors(
+    reply: Reply, error: str, upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(CLAUDE, reply)
+
+    with pytest.raises(ProviderConnectionError, match=error):
+        await registry.get("anthropic").complete(request(CLAUDE))
+
+    assert len(upstream.calls_for(CLAUDE)) == 1
+
+
+async def test_an_adapter_timeout_frees_a_hanging_upstream(
+    upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(MINIMAX, Reply(hang=True))
+
+    with pytest.raises(ProviderTimeout):
+        await registry.get("minimax").complete(request(MINIMAX, timeout_s=0.3))
+
+    assert upstream.wait_idle(1.0)
+    assert [c.ended for c in upstream.calls_for(MINIMAX)] == ["disconnected"]
+
+
+async def test_ended_tells_answers_from_errors(upstream: FakeUpstream, client: httpx.AsyncClient) -> None:
+    upstream.script(
+        LOCAL,
+        Reply(),
+        Reply(status=500),
+        Reply(status=429, headers={"Retry-After": "3"}),
+        Reply(raw_body="{not json"),
+        Reply(raw_body="oops", status=502),
+        Reply(error_body={"error": "x"}, status=400),
+    )
+    upstream.script(MINIMAX, Reply(error_code=1002))  # base_resp error with HTTP 200
+
+    statuses = [(await post_chat(client, upstream)).status_code for _ in range(6)]
+    minimax = await client.post(
+        upstream.base_urls()["minimax"] + "/chat/completions",
+        json={**CHAT, "model": MINIMAX},
+        headers={"Authorization": "Bearer k"},
+    )
+    unauthenticated = await client.post(upstream.base_urls()["minimax"] + "/chat/completions", json=CHAT)
+
+    assert statuses == [200, 500, 429, 200, 502, 400]
+    assert minimax.status_code == 200 and minimax.json()["base_resp"]["status_code"] == 1002
+    assert unauthenticated.status_code == 401
+    assert [c.ended for c in upstream.calls] == [
+        "answered",
+        "error",
+        "error",
+        "answered",
+        "error",
+        "error",
+        "error",
+        "error",
+    ]
+    assert upstream.in_flight == 0
+
+
+async def test_reset_needs_the_server(fixtures: Path) -> None:
+    """Served in-process (no uvicorn, no socket) the fake cannot reset, and says so."""
+    fake = FakeUpstream(fixtures=fixtures)
+    fake.script(LOCAL, Reply(reset=True))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(fake), base_url="http://fake") as asgi:
+        with pytest.raises(RuntimeError, match="need the server"):
+            await asgi.post("/openai/v1/chat/completions", json=CHAT)
+
+    assert fake.in_flight == 0
 
 
 # ---- the command line -------------------------------------------------------------------------

@@ -16,6 +16,11 @@ that model family really answers (R1's reasoning with the opening ``<think>`` mi
 prose and a fenced block). Auth headers and the request body are checked as the real APIs do; a
 rejected request gets that wire's error shape and a line in ``problems``.
 
+Faults for resilience tests: a ``Reply`` can be slow (``delay_s``), never answer (``hang``), reset
+the connection before answering (``reset``) or cut its body short (``truncate``). Waiting replies
+watch for the client going away and stop at once, so ``in_flight``, ``wait_idle`` and
+``Call.ended`` can prove that a caller's timeouts and cancellations really release the upstream.
+
 Run it by hand with ``python -m tests.fakes.upstream --port 9100``.
 """
 
@@ -27,6 +32,7 @@ import itertools
 import json
 import re
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -41,7 +47,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 Wire = Literal["workers_ai", "anthropic", "minimax", "openai_compat"]
 WIRES: tuple[Wire, ...] = ("workers_ai", "anthropic", "minimax", "openai_compat")
@@ -53,11 +59,20 @@ WILD_IDEAS = "Wild ideas:"
 WORKERS_AI_ACCOUNT = "fake-account"
 FAKE_KEY = "fake-key"
 
+POLL_S = 0.02
+"""How often a waiting reply looks for a gone client or a stopping server."""
+
+Ending = Literal["", "answered", "error", "disconnected", "reset", "truncated", "stopped"]
+"""How the fake ended a request (``Call.ended``); ``""`` while it is still being handled."""
+
 
 @dataclass
 class Reply:
-    """One scripted answer. Precedence: ``raw_body``, ``error_body``, an error (``status`` >= 400
-    or ``error_code``), else a success carrying ``text``."""
+    """One scripted answer.
+
+    In order: ``hang`` (never answer), ``delay_s``, ``reset`` (no answer either); then the body,
+    by precedence ``raw_body``, ``error_body``, an error (``status`` >= 400 or ``error_code``),
+    else a success carrying ``text``; ``truncate`` cuts whichever body that is short."""
 
     text: str | None = None
     """The answer text; ``None`` means the responder's text."""
@@ -70,6 +85,8 @@ class Reply:
     message ends in ``(code)``), OpenAI-compatible ``error.code`` as an integer (vLLM, llama.cpp).
     Anthropic has no numeric codes: its ``error.type`` follows the status."""
     delay_s: float = 0.0
+    """Wait this long before answering. A client that goes away meanwhile ends the request at once,
+    with nothing sent (``ended == "disconnected"``); a stopping server makes it answer at once."""
     headers: dict[str, str] = field(default_factory=dict)
     """Extra response headers, e.g. ``{"Retry-After": "7"}``."""
     raw_body: str | None = None
@@ -78,6 +95,18 @@ class Reply:
     """(input, output) tokens; by default about four characters a token, at least 1 each."""
     truncated: bool = False
     """Report the answer as cut off at ``max_tokens`` (``length`` / ``max_tokens`` stop reason)."""
+    hang: bool = False
+    """Never answer: wait until the client disconnects (``ended == "disconnected"``) or the server
+    stops (then reset the connection, ``ended == "stopped"``)."""
+    reset: bool = False
+    """Abort the TCP connection with a RST instead of answering (after ``delay_s``). httpx raises
+    ``httpx.ReadError``: its cause chain ends in ``ConnectionResetError`` (errno 104); the message is
+    "[Errno 104] Connection reset by peer" from ``httpx.Client`` but empty from ``AsyncClient``."""
+    truncate: bool = False
+    """Send the status, the headers (with the full ``Content-Length``) and the first half of the body,
+    then close the connection: a broken transfer, unlike ``truncated``'s well-formed cut-off answer.
+    httpx raises ``httpx.RemoteProtocolError`` ("peer closed connection without sending complete
+    message body (received N bytes, expected 2N)")."""
 
 
 @dataclass
@@ -93,6 +122,12 @@ class Call:
     headers: dict[str, str]
     """Request headers, names lower-cased."""
     path: str = ""
+    ended: Ending = ""
+    """How the request ended: ``answered``; ``error`` (an error answer was sent: a rejected request,
+    a scripted error, ``error_body``, ``raw_body`` with ``status`` >= 400, a failed responder;
+    in-body errors with HTTP 200 included); ``disconnected`` (the client went away while the fake
+    waited); ``reset``; ``truncated``; ``stopped`` (a hang ended by the server stopping). Set by the
+    server's thread once the fake has decided, before the response's bytes go out."""
 
 
 Responder = Callable[[Call], str]
@@ -146,6 +181,9 @@ class FakeUpstream:
         self._queues: dict[str, deque[Reply]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._in_flight = 0
+        self._server: uvicorn.Server | None = None
+        """Set by ``running`` / the CLI: ``reset`` and ``truncate`` find the request's socket in it."""
         self._ids = itertools.count(1)
         self.health_status = 200
         """What ``GET /openai/health`` answers, as llama.cpp's server: 200 ready, 503 loading."""
@@ -165,7 +203,18 @@ class FakeUpstream:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._app(scope, receive, send)
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        # Counted around the whole app, response sending included, so that zero means no request
+        # of any kind is still holding a connection here.
+        with self._lock:
+            self._in_flight += 1
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     # ---- test-facing API ---------------------------------------------------------------------
 
@@ -182,6 +231,22 @@ class FakeUpstream:
     def calls_for(self, model: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.model == model]
+
+    @property
+    def in_flight(self) -> int:
+        """HTTP requests being handled right now (waiting, answering or failing)."""
+        with self._lock:
+            return self._in_flight
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Block (no ``await``: the server runs in its own thread) until no request is in flight;
+        ``False`` if some still are after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while self.in_flight:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def base_urls(self) -> dict[str, str]:
         """Base URLs in the form each adapter's settings take (the adapters append the rest)."""
@@ -233,17 +298,38 @@ class FakeUpstream:
         if rejected is not None:
             status, code, message = rejected
             self._problem(f"{wire} {call.model or '?'}: HTTP {status}: {message}")
-            return self._error(wire, call, status=status, code=code, message=message)
+            return self._end(
+                call, "error", self._error(wire, call, status=status, code=code, message=message)
+            )
 
         reply = self._next_reply(call.model)
-        await self._pause(reply.delay_s)
+        if reply.hang or reply.delay_s > 0:
+            waited = await self._wait(request, None if reply.hang else reply.delay_s)
+            if waited == "disconnected":
+                return self._end(call, "disconnected", _Nothing())
+            if reply.hang:  # only a stopping server ends a hang: vanish rather than answer
+                await self._abort(request.scope, request.receive)
+                return self._end(call, "stopped", _Nothing())
+        if reply.reset:
+            await self._abort(request.scope, request.receive)
+            return self._end(call, "reset", _Nothing())
+        ending, response = self._answer(wire, call, reply)
+        if reply.truncate:
+            return self._end(call, "truncated", _Truncated(response, self._transport_of))
+        return self._end(call, ending, response)
+
+    def _answer(self, wire: Wire, call: Call, reply: Reply) -> tuple[Ending, Response]:
+        """The scripted (or responder's) answer, whole, and whether it is an error."""
         if reply.raw_body is not None:
             headers = {"content-type": "application/json", **reply.headers}
-            return Response(reply.raw_body, status_code=reply.status, headers=headers)
+            raw = Response(reply.raw_body, status_code=reply.status, headers=headers)
+            return ("error" if reply.status >= 400 else "answered"), raw
         if reply.error_body is not None:
-            return JSONResponse(reply.error_body, status_code=reply.status, headers=reply.headers)
+            return "error", JSONResponse(reply.error_body, status_code=reply.status, headers=reply.headers)
         if reply.status >= 400 or reply.error_code is not None:
-            return self._error(wire, call, status=reply.status, code=reply.error_code, headers=reply.headers)
+            return "error", self._error(
+                wire, call, status=reply.status, code=reply.error_code, headers=reply.headers
+            )
 
         text = reply.text
         if text is None:
@@ -252,8 +338,8 @@ class FakeUpstream:
             except Exception as exc:  # a broken responder is a wire-shaped 500, and a problem
                 message = f"fake upstream responder failed: {type(exc).__name__}: {exc}"
                 self._problem(f"{wire} {call.model}: {message}")
-                return self._error(wire, call, status=500, message=message)
-        return self._success(wire, call, text, reply)
+                return "error", self._error(wire, call, status=500, message=message)
+        return "answered", self._success(wire, call, text, reply)
 
     # ---- internals ---------------------------------------------------------------------------
 
@@ -271,12 +357,54 @@ class FakeUpstream:
         with self._lock:
             self.problems.append(line)
 
-    async def _pause(self, seconds: float) -> None:
-        """Sleep, but let a stopping server finish the request at once."""
-        end = time.monotonic() + seconds
-        # A threading.Event, set from the test's thread, so polled rather than awaited.
-        while not self._stopping.is_set() and (left := end - time.monotonic()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(min(left, 0.05))
+    def _end(self, call: Call, ending: Ending, response: Response) -> Response:
+        with self._lock:
+            call.ended = ending
+        return response
+
+    async def _wait(
+        self, request: Request, seconds: float | None
+    ) -> Literal["elapsed", "disconnected", "stopped"]:
+        """Sleep ``seconds`` (``None``: for ever), but end at once when the client goes away or the
+        server is stopping, so a caller's timeout or cancellation frees the fake straight away."""
+        end = None if seconds is None else time.monotonic() + seconds
+        # Polled: the stop signal is a threading.Event set from the test's thread, and uvicorn only
+        # reports a disconnect through receive(), which Request.is_disconnected peeks at.
+        while True:
+            if await request.is_disconnected():
+                return "disconnected"
+            if self._stopping.is_set():
+                return "stopped"
+            left = POLL_S if end is None else end - time.monotonic()
+            if left <= 0:
+                return "elapsed"
+            await asyncio.sleep(min(left, POLL_S))
+
+    def _transport_of(self, scope: Scope) -> asyncio.Transport:
+        """The transport of the connection carrying ``scope``: uvicorn keeps each connection's
+        protocol, whose ``scope`` is the very dict the app gets (httptools and h11 alike)."""
+        if self._server is None:
+            raise RuntimeError("reset and truncate need the server: serve with `running` or the CLI")
+        connections = list(self._server.server_state.connections)
+        for connection in connections:
+            if getattr(connection, "scope", None) is scope:
+                return connection.transport
+        # Should uvicorn ever copy the scope: the client's address names the connection too.
+        for connection in connections:
+            transport: asyncio.Transport = connection.transport
+            peer = transport.get_extra_info("peername")
+            if peer is not None and tuple(peer[:2]) == tuple(scope.get("client") or ()):
+                return transport
+        raise LookupError(f"no uvicorn connection carries the request for {scope.get('path')!r}")
+
+    async def _abort(self, scope: Scope, receive: Receive) -> None:
+        """Reset the request's connection: a zero linger makes the close a RST, not a FIN."""
+        transport = self._transport_of(scope)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+        await _until_disconnected(scope, receive)
 
     def _next_id(self) -> int:
         with self._lock:
@@ -381,6 +509,51 @@ class FakeUpstream:
             }
         }
         return JSONResponse(body, status_code=status, headers={"x-request-id": f"req_fake{n:06d}", **extra})
+
+
+# ---- faulty responses --------------------------------------------------------------------------
+
+
+class _Nothing(Response):
+    """Send nothing: the client is gone (or its connection was reset), and uvicorn, seeing the
+    disconnect, neither complains nor answers in our place."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+
+class _Truncated(Response):
+    """``whole``'s status, headers (its full ``Content-Length``) and half its body, then a close.
+
+    A clean close (FIN) rather than a RST: the client reads the partial body, then the end of the
+    stream, which httpx reports as an incomplete body; a RST would surface as ``reset``'s ReadError."""
+
+    def __init__(self, whole: Response, transport_of: Callable[[Scope], asyncio.Transport]) -> None:
+        super().__init__(status_code=whole.status_code)
+        self._whole = whole
+        self._transport_of = transport_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        messages: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            messages.append(message)
+
+        await self._whole(scope, receive, keep)
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+        await send(messages[0])  # http.response.start
+        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+        self._transport_of(scope).close()  # flushes what was written, then FIN
+        await _until_disconnected(scope, receive)
+
+
+async def _until_disconnected(scope: Scope, receive: Receive, timeout_s: float = 1.0) -> None:
+    """Wait for uvicorn to notice the connection we closed (it does on the next loop turns), so the
+    app returns as a disconnected request rather than one that 'returned without a response'."""
+    request = Request(scope, receive)
+    deadline = time.monotonic() + timeout_s
+    while not await request.is_disconnected() and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.001)
 
 
 # ---- request checks ----------------------------------------------------------------------------
@@ -714,17 +887,9 @@ def env_lines(origin: str) -> list[str]:
 def running(upstream: FakeUpstream, *, port: int | None = None) -> Iterator[str]:
     """Serve ``upstream`` with uvicorn on 127.0.0.1 (a free port by default) in a thread; yields
     the origin, which ``upstream.base_urls()`` uses until the block ends."""
-    config = uvicorn.Config(
-        upstream,
-        host="127.0.0.1",
-        port=port or _free_port(),
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        ws="none",
-        timeout_graceful_shutdown=5,
-    )
+    config = _config(upstream, "127.0.0.1", port or _free_port(), log_config=None, access_log=False)
     server = uvicorn.Server(config)
+    upstream._server = server
     upstream._stopping.clear()
     thread = threading.Thread(target=server.run, name="fake-upstream", daemon=True)
     thread.start()
@@ -738,10 +903,27 @@ def running(upstream: FakeUpstream, *, port: int | None = None) -> Iterator[str]
     try:
         yield upstream.origin
     finally:
-        upstream._stopping.set()  # delayed replies end now, so shutdown does not wait for them
+        upstream._stopping.set()  # delayed replies and hangs end now, so shutdown does not wait
         server.should_exit = True
         thread.join(timeout=10)
         upstream.origin = None
+        upstream._server = None
+
+
+def _config(upstream: FakeUpstream, host: str, port: int, **options: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        upstream,
+        host=host,
+        port=port,
+        lifespan="off",
+        ws="none",
+        # The stdlib loop: reset and truncate rely on its transports' abort/close and raw socket.
+        loop="asyncio",
+        # Forwarded headers could rewrite scope["client"], which names a request's connection.
+        proxy_headers=False,
+        timeout_graceful_shutdown=5,
+        **options,
+    )
 
 
 def _free_port() -> int:
@@ -772,7 +954,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     for line in env_lines(upstream.origin):
         print(line, flush=True)
     print(flush=True)
-    uvicorn.run(upstream, host=args.host, port=args.port, lifespan="off", ws="none")
+    server = uvicorn.Server(_config(upstream, args.host, args.port))
+    upstream._server = server
+    server.run()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Keeping a phase moving when providers misbehave: retries, circuit breakers, concurrency limits."""

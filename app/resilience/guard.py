@@ -1,0 +1,119 @@
+"""Per-provider and per-model protection, built once per app and shared by every phase.
+
+A ``Guard`` is what one roster member calls through: its provider's concurrency limit, its own
+circuit breaker and error counts (per provider *and* model id, so two aliases of one model share
+them), and the retry policy. ``Resilience`` owns them all and reports them for ``GET /providers``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from app.resilience.breaker import CircuitBreaker
+from app.resilience.retry import RetryPolicy
+
+RECENT_WINDOW_S = 300.0
+
+
+@dataclass(slots=True)
+class ModelHealth:
+    """Counters for one provider/model pair; errors are also kept for the recent window."""
+
+    clock: Callable[[], float] = time.monotonic
+    calls: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    _recent: deque[tuple[float, str]] = field(default_factory=deque)
+
+    def record(self, *, ok: bool, kind: str | None = None, error: str | None = None) -> None:
+        self.calls += 1
+        if ok:
+            return
+        self.failures += 1
+        self.last_error = error
+        now = self.clock()
+        self._recent.append((now, kind or "error"))
+        while self._recent and now - self._recent[0][0] > RECENT_WINDOW_S:
+            self._recent.popleft()
+
+    def recent_errors(self) -> dict[str, int]:
+        """Error kinds seen in the last five minutes, with counts."""
+        now = self.clock()
+        return dict(Counter(kind for at, kind in self._recent if now - at <= RECENT_WINDOW_S))
+
+
+class Limiter:
+    """A provider's concurrency limit, counting the calls holding a slot."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_use = 0
+        self._slots = asyncio.Semaphore(limit)
+
+    async def __aenter__(self) -> None:
+        await self._slots.acquire()
+        self.in_use += 1
+
+    async def __aexit__(self, *_: object) -> None:
+        self.in_use -= 1
+        self._slots.release()
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    limiter: Limiter
+    breaker: CircuitBreaker
+    health: ModelHealth
+    policy: RetryPolicy
+
+
+class Resilience:
+    """Every guard of the app. ``off()`` (retries and breaking disabled) is for unit tests."""
+
+    def __init__(
+        self,
+        *,
+        policy: RetryPolicy,
+        breaker_threshold: int,
+        breaker_cooldown_s: float,
+        concurrency: Mapping[str, int] | None = None,
+        default_concurrency: int = 16,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy
+        self._threshold = breaker_threshold
+        self._cooldown_s = breaker_cooldown_s
+        self._concurrency = dict(concurrency or {})
+        self._default_concurrency = default_concurrency
+        self._clock = clock
+        self._limiters: dict[str, Limiter] = {}
+        self._guards: dict[tuple[str, str], Guard] = {}
+
+    @classmethod
+    def off(cls) -> Resilience:
+        return cls(policy=RetryPolicy.never(), breaker_threshold=10**9, breaker_cooldown_s=1.0)
+
+    def guard(self, provider: str, model_id: str) -> Guard:
+        key = (provider, model_id)
+        if key not in self._guards:
+            limiter = self._limiters.setdefault(provider, Limiter(self.limit_of(provider)))
+            breaker = CircuitBreaker(
+                threshold=self._threshold, cooldown_s=self._cooldown_s, clock=self._clock
+            )
+            self._guards[key] = Guard(limiter, breaker, ModelHealth(self._clock), self.policy)
+        return self._guards[key]
+
+    def limit_of(self, provider: str) -> int:
+        return self._concurrency.get(provider, self._default_concurrency)
+
+    def in_use(self, provider: str) -> int:
+        limiter = self._limiters.get(provider)
+        return 0 if limiter is None else limiter.in_use
+
+    def guards_of(self, provider: str) -> dict[str, Guard]:
+        """Model id -> guard, for the models of ``provider`` that have one."""
+        return {model: g for (p, model), g in self._guards.items() if p == provider}
