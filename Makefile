@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint types unit fake-upstream lock clean
+.PHONY: install run test lint types unit system-packages fake-upstream lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,14 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) system-packages
 	$(BIN)/pytest
+
+# The store tests run against a real Redis server (started by the tests on a free loopback port).
+system-packages:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "installing redis-server (Debian package) for the store tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
 fake-upstream: $(STAMP)  ## A fake provider server on 127.0.0.1:9100 for curl sessions without keys
 	$(BIN)/python -m tests.fakes.upstream --port 9100

@@ -4,6 +4,7 @@
     ├── ConfigError                   bad settings or phase config: stops start-up, never a request
     ├── RequestError                  the caller can fix it (4xx)
     │   ├── PhaseNotFound             404, lists the valid phase names
+    │   ├── IdempotencyConflict       409, an Idempotency-Key reused with a different body
     │   ├── InvalidOptions            422, an option names a model the phase does not configure, …
     │   └── ClientDisconnected        499, the caller left; every upstream call was cancelled
     └── OrchestrationError            the models could not produce an answer (5xx)
@@ -66,6 +67,13 @@ class ClientDisconnected(RequestError):
 
     status_code = 499
     code = "client_closed_request"
+
+
+class IdempotencyConflict(RequestError):
+    """An Idempotency-Key reused with another request: replaying would answer the wrong question."""
+
+    status_code = 409
+    code = "idempotency_key_conflict"
 
 
 class InvalidOptions(RequestError):

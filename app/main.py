@@ -14,6 +14,7 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import RequestIdMiddleware
 from app.api.openapi import install_openapi
 from app.api.routes import router
+from app.errors import ConfigError
 from app.logs import configure_logging
 from app.phases.catalog import load_catalog
 from app.phases.local_roster import choose_roster, localize_catalog
@@ -24,6 +25,10 @@ from app.resilience.guard import Resilience
 from app.resilience.retry import RetryPolicy
 from app.roster import Roster
 from app.settings import Settings
+from app.store.base import ResultStore
+from app.store.redis_store import RedisStore
+from app.store.replay import Replayer
+from app.store.sqlite import SQLiteStore
 
 log = structlog.get_logger("app")
 
@@ -51,6 +56,22 @@ def resilience_from(settings: Settings) -> Resilience:
     )
 
 
+def store_from(settings: Settings) -> ResultStore | None:
+    """Redis when REDIS_URL is set (or asked for), the SQLite file otherwise, or nothing."""
+    backend = settings.store_backend
+    if backend == "auto":
+        backend = "redis" if settings.redis_url else "sqlite"
+    if backend == "none":
+        return None
+    if backend == "redis":
+        if settings.redis_url is None:
+            raise ConfigError(
+                "STORE_BACKEND=redis needs REDIS_URL", hint="e.g. REDIS_URL=redis://127.0.0.1:6379/0"
+            )
+        return RedisStore(settings.redis_url.get_secret_value())
+    return SQLiteStore(settings.store_path)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -63,6 +84,7 @@ def create_app(
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     overrides = dict(providers or {})
     catalog = load_catalog(settings.phases_config_file, known_providers=set(PROVIDER_NAMES) | set(overrides))
+    store = store_from(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +109,7 @@ def create_app(
                 roster=roster,
                 roster_name=roster_name,
                 client=client,
+                replayer=Replayer(store),
                 orchestrator=Orchestrator(roster, orchestration_enabled=settings.orchestration_enabled),
             )
             log.info(
@@ -95,8 +118,13 @@ def create_app(
                 roster=roster_name,
                 providers={n: p.available for n, p in providers.items()},
                 orchestration_enabled=settings.orchestration_enabled,
+                store=store.backend if store else "none",
             )
-            yield
+            try:
+                yield
+            finally:
+                if store is not None:
+                    await store.close()
 
     app = FastAPI(
         title="LLM orchestration service",

@@ -143,6 +143,18 @@ class Settings(BaseSettings):
     """Per-provider limit on calls in flight, as JSON: ``{"workers_ai": 8, "anthropic": 4}``."""
     default_provider_concurrency: int = Field(default=16, ge=1)
 
+    store_backend: Literal["auto", "sqlite", "redis", "none"] = "auto"
+    """auto: Redis when REDIS_URL is set, else the SQLite file. none: no idempotency, no cache."""
+    store_path: Path = Path(".data/orchestrator.sqlite3")
+    """The embedded store's SQLite file (created on first use)."""
+    redis_url: SecretStr | None = None
+    """``redis://[:password@]host:6379/0``: results, idempotency records and locks shared by replicas."""
+    cache_ttl_s: float = Field(default=3600.0, ge=0)
+    """How long an identical request (phase, body, effective config) is answered from the cache.
+    0 turns the cache off; ``Cache-Control: no-cache`` bypasses it per request."""
+    idempotency_ttl_s: float = Field(default=86400.0, gt=0)
+    """How long a result stays replayable under its Idempotency-Key."""
+
     workers_ai: WorkersAISettings = Field(default_factory=WorkersAISettings)
     anthropic: AnthropicSettings = Field(default_factory=AnthropicSettings)
     minimax: MiniMaxSettings = Field(default_factory=MiniMaxSettings)

@@ -88,7 +88,9 @@ async def main() -> None:
     try:
         wait_healthy(f"http://127.0.0.1:{port}/health")
         load_s = time.monotonic() - started
-        settings = Settings(_env_file=None, local_model=local, log_level="WARNING")  # type: ignore[call-arg]
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, local_model=local, log_level="WARNING", store_backend="none"
+        )
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

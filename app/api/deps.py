@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import httpx
@@ -16,6 +18,7 @@ from app.pipeline import Orchestrator
 from app.providers.registry import ProviderRegistry
 from app.roster import Roster
 from app.settings import Settings
+from app.store.replay import Replayer
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,28 @@ class Services:
     roster_name: RosterName = "cloud"
     """``local`` when no cloud provider is configured and every phase runs on the local model."""
     client: httpx.AsyncClient | None = None
+    replayer: Replayer = field(default_factory=lambda: Replayer(None))
+    _config_hashes: dict[str, str] = field(default_factory=dict)
+
+    def config_hash(self, phase: str) -> str:
+        """What the answer depends on besides the request: the phase's effective config, prompt,
+        schema and roster, and which providers can be called. Part of every cache key."""
+        if phase not in self._config_hashes:
+            spec = self.catalog.get(phase)
+            usable = sorted(m.ref.alias for m in self.roster.members() if m.usable)
+            material = json.dumps(
+                [
+                    spec.config.model_dump(mode="json"),
+                    spec.system_prompt,
+                    spec.output.schema,
+                    self.roster_name,
+                    usable,
+                    self.settings.orchestration_enabled,
+                ],
+                sort_keys=True,
+            )
+            self._config_hashes[phase] = hashlib.sha256(material.encode()).hexdigest()
+        return self._config_hashes[phase]
 
     async def local_health(self) -> LocalHealth | None:
         """The local model server's state when the local roster is in use, else ``None``."""

@@ -44,6 +44,11 @@ def error_response(
 
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OrchestratorError)
+    return service_error_response(request, exc)
+
+
+def service_error_response(request: Request, exc: OrchestratorError) -> JSONResponse:
+    """The response for one of our own errors (also stored for coalesced and replayed callers)."""
     models = records(exc.outcomes) if isinstance(exc, OrchestrationError) else []
     log.warning("request_failed", code=exc.code, status=exc.status_code, error=exc.message)
     return error_response(

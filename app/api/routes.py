@@ -10,8 +10,10 @@ from pydantic import ValidationError
 
 from app.api.deps import RequestIdDep, Services, ServicesDep
 from app.api.disconnect import unless_disconnected
+from app.api.errors import service_error_response
 from app.api.examples import request_examples
 from app.api.present import response
+from app.api.remember import remembered
 from app.api.schemas import (
     CircuitOut,
     ErrorResponse,
@@ -27,8 +29,11 @@ from app.api.schemas import (
     ProviderOut,
     ProviderStatus,
     Readiness,
+    StoreStatus,
 )
+from app.errors import OrchestratorError
 from app.pipeline import PhaseRequest
+from app.store.replay import Finished
 
 router = APIRouter()
 
@@ -72,15 +77,25 @@ async def readyz(services: ServicesDep, response: Response) -> Readiness:
             else "no provider has credentials; set at least one provider's "
             "variables (see providers.*.missing_settings)"
         )
+    replayer = services.replayer
+    store_problem = await replayer.check()
+    store = StoreStatus(
+        backend=replayer.store.backend if replayer.store else "none",
+        ok=store_problem is None,
+        detail=store_problem,
+    )
     if not usable:
         response.status_code = 503
+    elif store_problem is not None:
+        reason = f"answering without the result store (no idempotency or cache): {store_problem}"
     return Readiness(
-        status="ready" if usable else "not_ready",
+        status="not_ready" if not usable else ("degraded" if store_problem else "ready"),
         phases_loaded=len(services.catalog.names()),
         orchestration_enabled=services.settings.orchestration_enabled,
         roster=services.roster_name,
         providers=providers,
         local_model=local,
+        store=store,
         reason=reason,
     )
 
@@ -191,27 +206,37 @@ async def get_phase(name: str, services: ServicesDep) -> PhaseDetail:
 )
 async def orchestrate(
     name: str, request: Request, services: ServicesDep, request_id: RequestIdDep
-) -> OrchestrateResponse:
+) -> Response:
     phase = services.catalog.get(name)
     body = await _parse_body(request)
-    await services.require_local_model()
-    work = services.orchestrator.orchestrate(
-        phase,
-        PhaseRequest(
-            idea=body.idea,
-            context=body.context,
-            instructions=body.instructions,
-            models=tuple(body.options.models) if body.options.models else None,
-            single_model=body.options.single_model,
-            deadline_s=body.options.deadline_s,
-            quorum=body.options.quorum,
-            quorum_grace_s=body.options.quorum_grace_s,
-        ),
-    )
-    result = await unless_disconnected(request, work)
-    return response(
-        result, request_id=request_id, include_raw=body.options.include_raw, roster=services.roster_name
-    )
+
+    async def run() -> Finished:
+        try:
+            await services.require_local_model()
+            work = services.orchestrator.orchestrate(
+                phase,
+                PhaseRequest(
+                    idea=body.idea,
+                    context=body.context,
+                    instructions=body.instructions,
+                    models=tuple(body.options.models) if body.options.models else None,
+                    single_model=body.options.single_model,
+                    deadline_s=body.options.deadline_s,
+                    quorum=body.options.quorum,
+                    quorum_grace_s=body.options.quorum_grace_s,
+                ),
+            )
+            result = await unless_disconnected(request, work)
+        except OrchestratorError as exc:
+            failed = service_error_response(request, exc)
+            return Finished(failed.status_code, bytes(failed.body))
+        answer = response(
+            result, request_id=request_id, include_raw=body.options.include_raw, roster=services.roster_name
+        )
+        return Finished(200, answer.model_dump_json().encode(), keep=not answer.degraded)
+
+    finished, headers = await remembered(request, services, name, body, run)
+    return Response(finished.body, finished.status, headers=headers, media_type="application/json")
 
 
 async def _parse_body(request: Request) -> OrchestrateRequest:

@@ -158,6 +158,10 @@ class OrchestrateResponse(BaseModel):
         description="cloud: the phase config's models; local: the embedded model (no cloud key is set)."
     )
     degraded: bool = Field(description="True when a model failed or a fallback produced the output.")
+    cached: bool = Field(
+        default=False,
+        description="True when served from the response cache (an identical earlier request).",
+    )
     warnings: list[str] = Field(description="Plain statements of what went wrong, if anything.")
     output: dict[str, Any] = Field(description="Valid against GET /phases/{name} output_schema.")
     synthesizer: ModelName | None
@@ -233,8 +237,17 @@ class LocalModelStatus(BaseModel):
     detail: str | None = None
 
 
+class StoreStatus(BaseModel):
+    backend: Literal["sqlite", "redis", "none"]
+    ok: bool
+    detail: str | None = Field(default=None, description="Why not, when the store is unreachable.")
+
+
 class Readiness(BaseModel):
-    status: Literal["ready", "not_ready"]
+    status: Literal["ready", "degraded", "not_ready"] = Field(
+        description="degraded: answering, but without the result store (no idempotency or cache)."
+    )
+    store: StoreStatus
     phases_loaded: int
     orchestration_enabled: bool
     roster: Literal["cloud", "local"] = Field(

@@ -1,0 +1,1 @@
+"""Where results outlive a request: idempotency records, the response cache, single-flight locks."""

@@ -1,0 +1,91 @@
+"""The shared backend: Redis holds results, idempotency records and single-flight locks, so every
+replica behind a load balancer sees the same ones.
+
+Short socket timeouts on purpose: an unreachable Redis must cost a request milliseconds, not
+seconds, because the service answers without the store rather than waiting for it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.store.base import StoredResult, StoreUnavailable
+
+# Delete the lock only if it is still ours: a lock that expired may now belong to another replica.
+_UNLOCK = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class RedisStore:
+    backend = "redis"
+
+    def __init__(self, url: str, *, prefix: str = "orchestrator:", timeout_s: float = 0.5) -> None:
+        self._redis = Redis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, retry_on_timeout=False
+        )
+        self._prefix = prefix
+        self._unlock = self._redis.register_script(_UNLOCK)
+
+    def _key(self, kind: str, key: str) -> str:
+        return f"{self._prefix}{kind}:{key}"
+
+    async def get(self, key: str) -> StoredResult | None:
+        try:
+            raw = await self._redis.get(self._key("result", key))
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return StoredResult(data["fingerprint"], data["status"], data["body"].encode(), data["created_at"])
+
+    async def put(self, key: str, result: StoredResult, ttl_s: float) -> None:
+        value = json.dumps(
+            {
+                "fingerprint": result.fingerprint,
+                "status": result.status,
+                "body": result.body.decode(),
+                "created_at": result.created_at,
+            }
+        )
+        try:
+            await self._redis.set(self._key("result", key), value, px=max(1, int(ttl_s * 1000)))
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+
+    async def try_lock(self, key: str, ttl_s: float) -> str | None:
+        token = secrets.token_hex(8)
+        try:
+            taken = await self._redis.set(
+                self._key("lock", key), token, nx=True, px=max(1, int(ttl_s * 1000))
+            )
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+        return token if taken else None
+
+    async def unlock(self, key: str, token: str) -> None:
+        try:
+            await self._unlock(keys=[self._key("lock", key)], args=[token])
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+
+    async def locked(self, key: str) -> bool:
+        try:
+            return bool(await self._redis.exists(self._key("lock", key)))
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+
+    async def ping(self) -> None:
+        try:
+            await self._redis.ping()
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,187 @@
+"""Idempotency, single-flight and the cache, on the SQLite file and on a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from app.domain import CompletionRequest
+from app.main import create_app
+from app.providers.errors import UpstreamServerError
+from app.providers.fake import Delayed, FakeProvider, Reply
+from tests.store.conftest import RedisServer
+from tests.support import client_for, fake_providers, fixture_responder, make_settings
+
+IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
+URL = "/phases/kill-test/orchestrate"
+
+
+def slowly(request: CompletionRequest) -> Reply:
+    return Delayed(0.2, fixture_responder(request))
+
+
+def model_calls(*apps_fakes: Mapping[str, FakeProvider]) -> int:
+    return sum(len(f.calls) for fakes in apps_fakes for f in fakes.values())
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Settings for each backend; Redis keys get a fresh prefix per test via a fresh database."""
+    if request.param == "sqlite":
+        return {"store_backend": "sqlite", "store_path": tmp_path / "store.sqlite3"}
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return {"store_backend": "redis", "redis_url": SecretStr(server.url)}
+
+
+@asynccontextmanager
+async def app_with(
+    fakes: Mapping[str, FakeProvider] | None = None, **settings: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, Mapping[str, FakeProvider]]]:
+    fakes = fakes if fakes is not None else fake_providers()
+    async with client_for(create_app(make_settings(**settings), providers=fakes)) as client:
+        yield client, fakes
+
+
+def key() -> dict[str, str]:
+    return {"Idempotency-Key": f"step-{uuid.uuid4()}"}
+
+
+async def test_a_repeated_key_replays_without_calling_a_model(store: dict[str, Any]) -> None:
+    headers = key()
+    async with app_with(**store) as (client, fakes):
+        first = await client.post(URL, json=IDEA, headers=headers)
+        calls = model_calls(fakes)
+        again = await client.post(URL, json=IDEA, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert first.headers["idempotent-replayed"] == "false"
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
+    assert model_calls(fakes) == calls > 0
+
+
+async def test_the_key_with_another_body_is_a_409(store: dict[str, Any]) -> None:
+    headers = key()
+    async with app_with(**store) as (client, _):
+        await client.post(URL, json=IDEA, headers=headers)
+        other = await client.post(URL, json={"idea": "something else"}, headers=headers)
+    assert other.status_code == 409
+    error = other.json()["error"]
+    assert error["code"] == "idempotency_key_conflict" and headers["Idempotency-Key"] in error["message"]
+
+
+async def test_fifty_concurrent_requests_share_one_fan_out(store: dict[str, Any]) -> None:
+    headers = key()
+    async with app_with(fake_providers(slowly), **store) as (client, fakes):
+        responses = await asyncio.gather(*(client.post(URL, json=IDEA, headers=headers) for _ in range(50)))
+        reference = await client.post(URL, json=IDEA)  # cache off: one more full run, for scale
+    bodies = {r.content for r in responses}
+    assert {r.status_code for r in responses} == {200} and len(bodies) == 1
+    one_run = len(fakes["workers_ai"].calls) // 2  # the reference run made as many calls again
+    assert len(fakes["workers_ai"].calls) == 2 * one_run and one_run >= 3
+    assert reference.status_code == 200
+
+
+async def test_two_replicas_sharing_redis_run_a_key_once(redis_server: RedisServer) -> None:
+    settings = {"store_backend": "redis", "redis_url": SecretStr(redis_server.url)}
+    headers = key()
+    async with AsyncExitStack() as stack:
+        a, fakes_a = await stack.enter_async_context(app_with(fake_providers(slowly), **settings))
+        b, fakes_b = await stack.enter_async_context(app_with(fake_providers(slowly), **settings))
+        responses = await asyncio.gather(
+            *(client.post(URL, json=IDEA, headers=headers) for client in [a, b] * 25)
+        )
+    assert {r.status_code for r in responses} == {200} and len({r.content for r in responses}) == 1
+    parallel_calls = [
+        c
+        for fakes in (fakes_a, fakes_b)
+        for c in fakes["workers_ai"].calls
+        if c.prompt.system.startswith("# Kill test")  # the phase prompt: not the judge, not wild ideas
+    ]
+    assert len(parallel_calls) == 3  # r1, llama-scout, qwen3: once, on one replica only
+
+
+async def test_a_result_survives_a_restart_on_the_sqlite_file(tmp_path: Path) -> None:
+    settings = {"store_backend": "sqlite", "store_path": tmp_path / "store.sqlite3"}
+    headers = key()
+    async with app_with(**settings) as (client, _):
+        first = await client.post(URL, json=IDEA, headers=headers)
+    async with app_with(**settings) as (client, fakes):  # a new process, same file
+        again = await client.post(URL, json=IDEA, headers=headers)
+    assert again.content == first.content and again.headers["idempotent-replayed"] == "true"
+    assert model_calls(fakes) == 0
+
+
+async def test_failed_runs_are_not_stored(store: dict[str, Any]) -> None:
+    broken = fake_providers(lambda r: UpstreamServerError("down", provider="x", status_code=500))
+    headers = key()
+    async with app_with(broken, retry_max_attempts=1, **store) as (client, fakes):
+        first = await client.post(URL, json=IDEA, headers=headers)
+        calls = model_calls(fakes)
+        again = await client.post(URL, json=IDEA, headers=headers)
+    assert first.status_code == again.status_code == 502
+    assert model_calls(fakes) == 2 * calls  # the retry of a failure runs again
+
+
+async def test_identical_requests_are_served_from_the_cache(store: dict[str, Any]) -> None:
+    async with app_with(cache_ttl_s=60, **store) as (client, fakes):
+        first = await client.post(URL, json=IDEA)
+        calls = model_calls(fakes)
+        cached = await client.post(URL, json=IDEA)
+        assert model_calls(fakes) == calls
+        fresh = await client.post(URL, json=IDEA, headers={"Cache-Control": "no-cache"})
+        assert model_calls(fakes) == 2 * calls
+        other = await client.post(URL, json={**IDEA, "instructions": "shorter"})
+        assert model_calls(fakes) == 3 * calls
+    assert first.json()["cached"] is False and first.headers["x-cache"] == "miss"
+    assert cached.json()["cached"] is True and cached.headers["x-cache"] == "hit"
+    assert cached.json()["output"] == first.json()["output"]
+    assert fresh.json()["cached"] is False and other.json()["cached"] is False
+
+
+async def test_degraded_answers_are_not_cached(tmp_path: Path) -> None:
+    fakes = fake_providers()
+    fakes["minimax"] = FakeProvider(
+        "minimax", responder=lambda r: UpstreamServerError("down", provider="minimax")
+    )
+    settings = {"store_path": tmp_path / "s.sqlite3", "cache_ttl_s": 60, "retry_max_attempts": 1}
+    async with app_with(fakes, **settings) as (client, _):
+        first = await client.post(URL, json=IDEA)
+        second = await client.post(URL, json=IDEA)
+    assert first.json()["degraded"] is True
+    assert second.json()["cached"] is False
+
+
+async def test_a_bad_key_is_a_422(tmp_path: Path) -> None:
+    async with app_with(store_path=tmp_path / "s.sqlite3") as (client, _):
+        response = await client.post(URL, json=IDEA, headers={"Idempotency-Key": "k" * 300})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["field"] == "header.Idempotency-Key"
+
+
+async def test_redis_going_away_degrades_and_never_fails(own_redis: RedisServer) -> None:
+    settings = {"store_backend": "redis", "redis_url": SecretStr(own_redis.url)}
+    async with app_with(**settings) as (client, _):
+        assert (await client.get("/readyz")).json()["store"] == {
+            "backend": "redis",
+            "ok": True,
+            "detail": None,
+        }
+        own_redis.stop()
+        headers = key()
+        first = await client.post(URL, json=IDEA, headers=headers)
+        again = await client.post(URL, json=IDEA, headers=headers)
+        ready = await client.get("/readyz")
+    assert first.status_code == again.status_code == 200  # answered without the store
+    assert again.headers["idempotent-replayed"] == "false"  # nothing could be kept
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["status"] == "degraded" and body["store"]["ok"] is False
+    assert "redis" in body["store"]["detail"] and "without the result store" in body["reason"]
