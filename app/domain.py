@@ -8,7 +8,9 @@ from typing import Any, Literal
 FinishReason = Literal["stop", "length", "other"]
 FailureStatus = Literal["error", "timeout", "skipped", "late", "cancelled"]
 """late: still running when the quorum's grace ended; cancelled: lost a hedged race."""
-Role = Literal["parallel", "synthesizer", "repair", "single", "fallback", "wild_ideas"]
+Role = Literal[
+    "parallel", "synthesizer", "repair", "single", "fallback", "wild_ideas", "ranker", "router", "refiner"
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from app.deadline import Deadline
-from app.domain import Failure, ModelRef, Outcome, Prompt, Success
+from app.domain import Failure, ModelRef, Outcome, Success
 from app.errors import AllModelsFailed, DeadlineExceeded, InvalidOptions, NoUsableProvider
-from app.fanout import Call, Quorum, fan_out
+from app.fanout import Quorum
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall
 from app.prompts import phase_prompt
 from app.roster import Roster
-from app.synthesis.single import Attempt, request_for, run_single
-from app.synthesis.synthesize import Judged, best_parallel_answer, judge, parse_answers
+from app.strategies import Decided, Rankings, RouteDecision, StrategyName, decide, plan_for, propose
+from app.synthesis.single import Attempt, run_single
+from app.synthesis.synthesize import Judged, best_parallel_answer, parse_answers
 from app.synthesis.validate import annotate
 from app.synthesis.votes import Tally
 from app.synthesis.wild_ideas import WildIdea
@@ -38,6 +39,9 @@ class PhaseRequest:
     single_model: bool = False
     deadline_s: float | None = None
     """Overrides the phase's deadline for this request."""
+    strategy: StrategyName | None = None
+    samples: int | None = None
+    layers: int | None = None
     quorum: int | None = None
     quorum_grace_s: float | None = None
 
@@ -57,6 +61,11 @@ class PhaseResult:
     tally: Tally | None = None
     warnings: list[str] = field(default_factory=list)
     final_text: str = ""
+    strategy: str = "single"
+    rankings: Rankings | None = None
+    route: RouteDecision | None = None
+    answers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    """Each parallel answer's parsed JSON by alias (for the agreement report)."""
 
 
 class Orchestrator:
@@ -95,17 +104,23 @@ class Orchestrator:
                 attempt = await run_single(phase, prompt, roster, deadline=clock.deadline, role="single")
             return _finish_single(phase, attempt, clock, [], mode="single")
 
-        calls = [_parallel_call(phase, roster, prompt, c) for c in members]
-        quorum = _quorum(phase, request, len(calls))
+        plan = plan_for(phase, request.strategy, request.samples, request.layers)
+        quorum = _quorum(phase, request, len(members))
         with clock.models("fanout"):
-            outcomes = await fan_out(calls, deadline=clock.deadline, quorum=quorum)
-        successes = [o for o in outcomes if isinstance(o, Success)]
+            proposed = await propose(
+                plan, phase, prompt, roster, members, deadline=clock.deadline, quorum=quorum, rng=self.rng
+            )
+        successes = proposed.answers
         with clock.models("synthesis"):
             if len(successes) >= config.min_successes:
-                judged = await judge(phase, prompt, successes, roster, deadline=clock.deadline, rng=self.rng)
+                decided = await decide(
+                    plan, phase, prompt, successes, roster, deadline=clock.deadline, rng=self.rng
+                )
             else:  # no quorum, no judge: the answers are still parsed for the fallback
-                judged = Judged(Attempt(), {}, parse_answers(phase, successes))
-        outcomes = [annotate(o, judged.answers.get(o.model.alias)) for o in outcomes] + judged.outcomes
+                decided = Decided(Judged(Attempt(), {}, parse_answers(phase, successes)))
+        judged = decided.judged
+        outcomes = [annotate(o, judged.answers.get(o.model.alias)) for o in proposed.outcomes]
+        outcomes += judged.outcomes
         result = PhaseResult(
             phase.name,
             {},
@@ -116,7 +131,11 @@ class Orchestrator:
             judged.labels,
             judged.wild_ideas,
             judged.tally,
-            _warnings(outcomes),
+            _warnings(outcomes) + decided.notes,
+            strategy=plan.name,
+            rankings=decided.rankings,
+            route=proposed.route,
+            answers={alias: p.value for alias, p in judged.answers.items()},
         )
         if (accepted := judged.attempt.accepted()) is not None:
             result.output, member = accepted
@@ -125,7 +144,7 @@ class Orchestrator:
 
         if len(successes) < config.min_successes:
             result.warnings.append(
-                f"only {len(successes)} of {len(calls)} parallel models answered; "
+                f"only {len(successes)} of {len(members)} parallel models answered; "
                 f"min_successes is {config.min_successes}"
             )
         else:
@@ -182,19 +201,6 @@ def _ensure_usable(phase: Phase, roster: Roster, members: list[ModelCall]) -> No
         f"no provider is configured for phase {phase.name!r}",
         hint="set the credentials of at least one provider: " + ", ".join(roster.missing_settings(aliases)),
     )
-
-
-def _parallel_call(phase: Phase, roster: Roster, prompt: Prompt, call: ModelCall) -> Call:
-    member = roster.member(call.model)
-    request = request_for(
-        member,
-        prompt,
-        temperature=call.temperature,
-        max_tokens=call.max_tokens,
-        timeout_s=phase.config.model_timeout_s,
-        schema=phase.output.schema,
-    )
-    return Call(member, request, "parallel")
 
 
 def _finish_single(

@@ -93,3 +93,19 @@ def test_upstream_errors_reach_the_caller_verbatim(stack: tuple[str, FakeUpstrea
     assert records["qwen3"]["error_kind"] == "rate_limited" and "3040" in records["qwen3"]["error"]
     assert records["qwen3"]["attempts"] == 1
     assert any("qwen3" in w for w in body["warnings"])
+
+
+@pytest.mark.parametrize(
+    "strategy", ["synthesize", "vote", "self_consistency", "rank", "route", "self_moa", "moa"]
+)
+def test_every_strategy_end_to_end(stack: tuple[str, FakeUpstream], strategy: str) -> None:
+    origin, upstream = stack
+    body = b'{"idea": "freight audit agent", "options": {"strategy": "%s", "samples": 2}}' % strategy.encode()
+    response = post(origin, "kill-test", body)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    schema = httpx.get(f"{origin}/phases/kill-test").json()["output_schema"]
+    assert list(Draft202012Validator(schema).iter_errors(answer["output"])) == []
+    assert answer["strategy"] == strategy and answer["mode"] == "orchestrated"
+    assert answer["agreement"]["fields"][0]["path"] == "verdict"
+    assert len(answer["models"]) == len(upstream.calls)  # every call made is on the record

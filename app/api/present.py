@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from app.api.schemas import (
     ModelName,
@@ -18,6 +18,7 @@ from app.api.schemas import (
 )
 from app.domain import Failure, Outcome, Success, Usage
 from app.pipeline import PhaseResult
+from app.synthesis.agreement import build_report
 
 
 def record(outcome: Outcome, *, label: str | None = None, include_raw: bool = False) -> ModelRecord:
@@ -77,7 +78,12 @@ def records(
 
 
 def response(
-    result: PhaseResult, *, request_id: str, include_raw: bool, roster: Literal["cloud", "local"]
+    result: PhaseResult,
+    *,
+    request_id: str,
+    include_raw: bool,
+    roster: Literal["cloud", "local"],
+    schema: Mapping[str, Any],
 ) -> OrchestrateResponse:
     """The body of a successful orchestrate call."""
     usage = sum((_usage(o) for o in result.outcomes), Usage())
@@ -94,6 +100,10 @@ def response(
         phase=result.phase,
         mode=result.mode,
         roster=roster,
+        strategy=result.strategy,
+        agreement=build_report(schema, result.answers, result.output) if result.answers else None,
+        rankings=result.rankings,
+        route=result.route,
         degraded=failed or result.mode == "fallback",
         warnings=result.warnings,
         output=result.output,

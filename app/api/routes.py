@@ -224,6 +224,9 @@ async def orchestrate(
                     deadline_s=body.options.deadline_s,
                     quorum=body.options.quorum,
                     quorum_grace_s=body.options.quorum_grace_s,
+                    strategy=body.options.strategy,
+                    samples=body.options.samples,
+                    layers=body.options.layers,
                 ),
             )
             result = await unless_disconnected(request, work)
@@ -231,7 +234,11 @@ async def orchestrate(
             failed = service_error_response(request, exc)
             return Finished(failed.status_code, bytes(failed.body))
         answer = response(
-            result, request_id=request_id, include_raw=body.options.include_raw, roster=services.roster_name
+            result,
+            request_id=request_id,
+            include_raw=body.options.include_raw,
+            roster=services.roster_name,
+            schema=phase.output.schema,
         )
         return Finished(200, answer.model_dump_json().encode(), keep=not answer.degraded)
 
@@ -263,6 +270,7 @@ def _summary(services: Services, name: str) -> PhaseSummary:
         order=config.order,
         summary=config.summary,
         orchestration_enabled=_orchestrated(services, name),
+        strategy=config.strategy,
         parallel_models=aliases,
         usable_parallel_models=[a for a in aliases if services.roster.member(a).usable],
     )

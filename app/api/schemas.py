@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.strategies import Rankings, RouteDecision
+from app.synthesis.agreement import AgreementReport
+
 
 class OrchestrateOptions(BaseModel):
     """Per-request choices, all optional."""
@@ -39,6 +42,13 @@ class OrchestrateOptions(BaseModel):
     quorum_grace_s: float | None = Field(
         default=None, ge=0, le=600, description="How long to wait for the rest once the quorum is met."
     )
+    strategy: Literal["synthesize", "vote", "self_consistency", "rank", "route", "self_moa", "moa"] | None = (
+        Field(default=None, description="Override the phase's strategy (README: Strategies).")
+    )
+    samples: int | None = Field(
+        default=None, ge=1, le=8, description="self_consistency / self_moa: answers per model."
+    )
+    layers: int | None = Field(default=None, ge=1, le=4, description="moa: proposer + refiner layers.")
 
 
 class OrchestrateRequest(BaseModel):
@@ -71,7 +81,9 @@ class ModelRecord(BaseModel):
     model: str = Field(description="The model alias from the phase config.")
     model_id: str
     provider: str
-    role: Literal["parallel", "synthesizer", "repair", "single", "fallback", "wild_ideas"]
+    role: Literal[
+        "parallel", "synthesizer", "repair", "single", "fallback", "wild_ideas", "ranker", "router", "refiner"
+    ]
     status: Literal["ok", "error", "timeout", "skipped", "late", "cancelled"] = Field(
         description="skipped: never called (no credentials, open circuit, deadline); late: still "
         "running when the quorum's grace ended; cancelled: lost a hedged synthesis race."
@@ -168,6 +180,14 @@ class OrchestrateResponse(BaseModel):
     models: list[ModelRecord]
     wild_ideas: list[WildIdeaOut]
     votes: VotesOut | None = None
+    strategy: str = Field(description="The strategy that ran (single when one model answered).")
+    agreement: AgreementReport | None = Field(
+        default=None,
+        description="How far the parallel answers agreed, field by field and model by model, and "
+        "which disagreements the synthesizer resolved. Read it before trusting a GO.",
+    )
+    rankings: Rankings | None = Field(default=None, description="strategy rank: who ranked whom.")
+    route: RouteDecision | None = Field(default=None, description="strategy route: the models chosen.")
     usage: UsageOut
     timings: TimingsOut
     orchestration: UpstreamOrchestration
@@ -193,6 +213,7 @@ class PhaseSummary(BaseModel):
     order: int
     summary: str
     orchestration_enabled: bool
+    strategy: str
     parallel_models: list[str]
     usable_parallel_models: list[str]
 

@@ -95,7 +95,20 @@ class PhaseConfig(_Frozen):
     order: int = Field(ge=1)
     summary: str
     orchestration_enabled: bool = True
-    strategy: Literal["synthesize"] = "synthesize"
+    strategy: Literal["synthesize", "vote", "self_consistency", "rank", "route", "self_moa", "moa"] = (
+        "synthesize"
+    )
+    """How the parallel answers become one (see app/strategies.py and README "Strategies")."""
+    samples: int = Field(default=3, ge=1, le=8)
+    """self_consistency and self_moa: answers per model, at temperatures rising over 0.3-0.7."""
+    moa_layers: int = Field(default=2, ge=1, le=4)
+    """moa: proposers plus refinement layers before the aggregator."""
+    rank_top: int = Field(default=3, ge=2)
+    """rank: how many top-ranked answers the judge builds on."""
+    route_model: str | None = None
+    """route: the cheap classifier (default: the wild-ideas model)."""
+    best_model: str | None = None
+    """self_moa: the model to sample (default: the first usable parallel model)."""
     parallel: tuple[ModelCall, ...] = Field(min_length=1)
     synthesis: SynthesisConfig
     single_model: tuple[str, ...] = Field(min_length=1)
@@ -120,7 +133,7 @@ class PhaseConfig(_Frozen):
     schema_file: str | None = None
     """A JSON Schema file replacing the built-in output schema (relative to the config file)."""
 
-    @field_validator("wild_ideas_model", mode="before")
+    @field_validator("wild_ideas_model", "route_model", "best_model", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
         # TOML has no null, so an empty string is how a phase switches wild ideas off.
@@ -149,6 +162,5 @@ class PhaseConfig(_Frozen):
         """Every model alias this phase can call."""
         named = {call.model for call in self.parallel}
         named.update(self.synthesis.models, self.single_model)
-        if self.wild_ideas_model:
-            named.add(self.wild_ideas_model)
+        named.update(m for m in (self.wild_ideas_model, self.route_model, self.best_model) if m)
         return named

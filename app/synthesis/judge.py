@@ -73,6 +73,7 @@ def build_judge_prompt(
     task: Prompt,
     labelled: Mapping[str, AnswerForJudge],
     vote_summary: str | None = None,
+    extra_rules: Sequence[str] = (),
 ) -> JudgePrompt:
     """The synthesizer's prompt for the ``labelled`` answers to ``task``."""
     nonce = secrets.token_hex(6)
@@ -80,7 +81,7 @@ def build_judge_prompt(
         f"<<<ANSWER {label} {nonce}>>>\n{defuse(answer.text)}\n<<<END ANSWER {label} {nonce}>>>"
         for label, answer in labelled.items()
     ]
-    rules = [*JUDGE_RULES, *phase.config.synthesis.rules]
+    rules = [*JUDGE_RULES, *phase.config.synthesis.rules, *extra_rules]
     sections = [
         phase_marker(phase.name),
         "## The task every analyst was given\n" + defuse(_task_without_schema(task.user)),

@@ -22,6 +22,8 @@ from app.synthesis.wild_ideas import WildIdea, parse_wild_ideas, wild_ideas_prom
 
 WILD_IDEAS_TIMEOUT_S = 30.0
 WILD_IDEAS_MAX_TOKENS = 1024
+WILD_IDEAS_GRACE_S = 5.0
+"""How long a finished judge waits for the wild-ideas call before cancelling it."""
 
 
 @dataclass(slots=True)
@@ -50,6 +52,7 @@ async def judge(
     *,
     deadline: Deadline,
     rng: random.Random,
+    extra_rules: Sequence[str] = (),
 ) -> Judged:
     """Ask the first usable synthesizer (then its backups, if it fails) to reconcile ``successes``."""
     config = phase.config
@@ -63,7 +66,9 @@ async def judge(
     summary = None
     if votes is not None and config.decision is not None:
         summary = votes.describe(config.decision, {k: v.alias for k, v in labelled.items()})
-    built = build_judge_prompt(phase, task=task, labelled=labelled, vote_summary=summary)
+    built = build_judge_prompt(
+        phase, task=task, labelled=labelled, vote_summary=summary, extra_rules=extra_rules
+    )
     result = Judged(Attempt(), built.labels, answers, votes)
 
     wild = _start_wild_ideas(phase, for_judge, built.labels, roster, deadline)
@@ -102,9 +107,28 @@ async def judge(
             await asyncio.gather(wild, return_exceptions=True)
         raise
     if wild is not None:
-        ideas, outcome = await wild
-        result.wild_ideas = ideas
-        result.outcomes.append(outcome)
+        # Wild ideas are a side dish: once the judge has answered they get a short grace, never
+        # the rest of the deadline (a hung cheap model must not hold a finished answer).
+        done, _ = await asyncio.wait({wild}, timeout=min(WILD_IDEAS_GRACE_S, deadline.remaining()))
+        if done:
+            ideas, outcome = wild.result()
+            result.wild_ideas = ideas
+            result.outcomes.append(outcome)
+        else:
+            wild.cancel()
+            await asyncio.gather(wild, return_exceptions=True)
+            member = roster.member(config.wild_ideas_model or "")
+            result.outcomes.append(
+                Failure(
+                    member.ref,
+                    "wild_ideas",
+                    "late",
+                    f"no wild ideas within {WILD_IDEAS_GRACE_S:g}s of the judge's answer; cancelled",
+                    latency_ms=deadline.elapsed_ms(),
+                    error_kind="late",
+                    attempts=1,
+                )
+            )
     return result
 
 

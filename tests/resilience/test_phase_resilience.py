@@ -197,3 +197,23 @@ async def test_concurrency_is_limited_per_provider() -> None:
     assert peak == 1
     workers = next(p for p in providers if p["name"] == "workers_ai")
     assert workers["concurrency_limit"] == 1 and workers["in_flight"] == 0
+
+
+async def test_a_hung_wild_ideas_model_does_not_hold_a_finished_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("app.synthesis.synthesize.WILD_IDEAS_GRACE_S", 0.3)
+
+    def respond(request: CompletionRequest) -> Reply:
+        if request.prompt.user.startswith("Wild ideas:"):
+            return Delayed(30, "[]")
+        return fixture_responder(request)
+
+    async with fake_app(fake_providers(respond)) as (client, _):
+        started = time.monotonic()
+        response = await client.post("/phases/kill-test/orchestrate", json=IDEA)
+        elapsed = time.monotonic() - started
+    body = response.json()
+    assert response.status_code == 200 and elapsed < 3
+    [wild] = [m for m in body["models"] if m["role"] == "wild_ideas"]
+    assert wild["status"] == "late" and "cancelled" in wild["error"]

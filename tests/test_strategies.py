@@ -1,0 +1,225 @@
+"""Every strategy through the real app on fake providers: what it calls and what it returns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from app.domain import CompletionRequest
+from app.providers.errors import UpstreamServerError
+from app.providers.fake import FakeProvider, Reply
+from tests.support import fake_app, fake_providers, fixture, fixture_responder
+
+IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
+R1 = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"
+SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
+QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"
+MINIMAX = "MiniMax-M2.7"
+OPENAI = "local-model"
+PARALLEL = ("r1", "llama-scout", "qwen3", "minimax", "openai-compat")
+
+
+def kind(request: CompletionRequest) -> str:
+    system, user = request.prompt.system, request.prompt.user
+    if system.startswith("You are the synthesizer"):
+        return "judge"
+    if system.startswith("You are a rigorous reviewer"):
+        return "ranker"
+    if system.startswith("You route"):
+        return "router"
+    if user.startswith("Wild ideas:"):
+        return "wild"
+    return "refiner" if "## Answers from other analysts" in user else "member"
+
+
+def answers(
+    verdicts: dict[str, str], *, router: str = "", judge: str | None = None
+) -> Callable[[CompletionRequest], Reply]:
+    """Members answer kill-test with ``verdicts`` by model id; others follow the fixtures."""
+
+    def respond(request: CompletionRequest) -> Reply:
+        role = kind(request)
+        if role == "member" and request.model in verdicts:
+            return json.dumps({**fixture("kill-test"), "verdict": verdicts[request.model]})
+        if role == "judge" and judge is not None:
+            return json.dumps({**fixture("kill-test"), "verdict": judge})
+        if role == "ranker":
+            labels = [
+                line.split()[1] for line in request.prompt.user.splitlines() if line.startswith("<<<ANSWER")
+            ]
+            return json.dumps({"ranking": sorted(labels), "reasons": "alphabetical, for the test"})
+        if role == "router":
+            return router
+        return fixture_responder(request)
+
+    return respond
+
+
+async def post(
+    responder: Callable[[CompletionRequest], Reply], **options: Any
+) -> tuple[dict[str, Any], dict[str, FakeProvider]]:
+    async with fake_app(fake_providers(responder)) as (client, fakes):
+        response = await client.post(
+            "/phases/kill-test/orchestrate", json={**IDEA, "options": options} if options else IDEA
+        )
+    assert response.status_code == 200, response.text
+    return response.json(), dict(fakes)
+
+
+def calls_of(fakes: dict[str, FakeProvider], role: str) -> list[CompletionRequest]:
+    return [c for f in fakes.values() for c in f.calls if kind(c) == role]
+
+
+def answer_blocks(request: CompletionRequest) -> int:
+    return sum(line.startswith("<<<ANSWER ") for line in request.prompt.user.splitlines())
+
+
+def records(body: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [m for m in body["models"] if m["role"] == role]
+
+
+async def test_synthesize_reports_agreement_field_by_field() -> None:
+    verdicts = {R1: "GO", SCOUT: "GO", QWEN3: "GO", MINIMAX: "KILL", OPENAI: "GO"}
+    body, _ = await post(answers(verdicts, judge="GO"))
+    assert body["strategy"] == "synthesize"
+    report = body["agreement"]
+    verdict = next(f for f in report["fields"] if f["path"] == "verdict")
+    assert verdict == {"path": "verdict", "distribution": {"GO": 4, "KILL": 1}, "final": "GO",
+                       "unanimous": False, "resolved": True}  # fmt: skip
+    minimax = next(m for m in report["models"] if m["model"] == "minimax")
+    assert "verdict" in minimax["disagreements"] and minimax["agreement"] < 1
+    r1 = next(m for m in report["models"] if m["model"] == "r1")
+    assert r1["agreement"] == 1.0 and r1["disagreements"] == []
+    [disagreement] = [d for d in report["disagreements"] if d["path"] == "verdict"]
+    assert disagreement["values"] == {
+        "GO": ["r1", "llama-scout", "qwen3", "openai-compat"],
+        "KILL": ["minimax"],
+    }
+    assert disagreement["followed_majority"] is True
+
+
+async def test_vote_keeps_the_majority_even_when_the_judge_strays() -> None:
+    verdicts = {R1: "GO", SCOUT: "GO", QWEN3: "PIVOT", MINIMAX: "GO", OPENAI: "PIVOT"}
+    body, fakes = await post(answers(verdicts, judge="PIVOT"), strategy="vote")
+    assert body["strategy"] == "vote" and body["output"]["verdict"] == "GO"
+    assert body["votes"]["leader"] == "GO"
+    assert any("vote's GO was kept" in w for w in body["warnings"])
+    [judge] = calls_of(fakes, "judge")
+    assert "weighted majority is GO" in judge.prompt.user
+
+
+async def test_vote_a_single_dissenting_kill_weighs_double() -> None:
+    verdicts = {R1: "GO", SCOUT: "KILL", QWEN3: "GO", MINIMAX: "PIVOT", OPENAI: "PIVOT"}
+    body, _ = await post(answers(verdicts, judge="GO"), strategy="vote")
+    # GO 2, KILL 2 (one vote at weight 2), PIVOT 2: a three-way tie the veto resolves to KILL.
+    assert body["votes"]["weighted"] == {"GO": 2.0, "PIVOT": 2.0, "KILL": 2.0}
+    assert body["output"]["verdict"] == "KILL"
+
+
+async def test_vote_with_all_invalid_answers_leaves_the_judge_to_decide() -> None:
+    def respond(request: CompletionRequest) -> Reply:
+        return "I would rather not say." if kind(request) == "member" else fixture_responder(request)
+
+    body, _ = await post(respond, strategy="vote")
+    assert body["output"]["verdict"] == fixture("kill-test")["verdict"]
+    assert any("no majority on verdict" in w for w in body["warnings"])
+
+
+async def test_vote_needs_a_decision_field() -> None:
+    async with fake_app() as (client, _):
+        response = await client.post(
+            "/phases/strategy/orchestrate", json={**IDEA, "options": {"strategy": "vote"}}
+        )
+    assert response.status_code == 422
+    assert "decision field" in response.json()["error"]["message"]
+
+
+async def test_self_consistency_samples_each_model_at_rising_temperatures() -> None:
+    body, fakes = await post(answers({R1: "KILL"}, judge="GO"), strategy="self_consistency", samples=2)
+    members = records(body, "parallel")
+    assert sorted(m["model"] for m in members) == sorted(f"{a}#{i}" for a in PARALLEL for i in (1, 2))
+    temperatures = sorted({c.temperature for c in calls_of(fakes, "member") if c.model == QWEN3})
+    assert temperatures == [0.3, 0.7]
+    # r1's two KILLs (weight 2 each) against eight PIVOTs: PIVOT wins the majority.
+    assert body["votes"]["leader"] == "PIVOT" and body["output"]["verdict"] == "PIVOT"
+
+
+async def test_rank_returns_rankings_and_judges_the_top_answers() -> None:
+    body, fakes = await post(answers({}), strategy="rank")
+    rankings = body["rankings"]
+    assert set(rankings["by_ranker"]) == set(PARALLEL)
+    for ranker, ranked in rankings["by_ranker"].items():
+        assert ranker not in ranked and len(ranked) == 4  # its own answer excluded
+    assert len(rankings["top"]) == 3 and set(rankings["top"]) <= set(PARALLEL)
+    assert len(records(body, "ranker")) == 5
+    [judge] = calls_of(fakes, "judge")
+    assert answer_blocks(judge) == 3
+
+
+async def test_route_asks_the_classifier_and_runs_only_its_picks() -> None:
+    router = json.dumps({"category": "coding", "models": ["qwen3", "minimax"]})
+    body, fakes = await post(answers({}, router=router), strategy="route")
+    assert body["route"] == {"category": "coding", "models": ["qwen3", "minimax"], "decided_by": "classifier"}
+    assert sorted(m["model"] for m in records(body, "parallel")) == ["minimax", "qwen3"]
+    assert [m["model"] for m in records(body, "router")] == ["llama-8b-fast"]
+    assert len(calls_of(fakes, "member")) == 2
+
+
+async def test_route_falls_back_to_every_model_when_the_classifier_talks_nonsense() -> None:
+    body, _ = await post(answers({}, router="no idea"), strategy="route")
+    assert body["route"]["decided_by"] == "all" and len(body["route"]["models"]) == 4
+
+
+async def test_self_moa_samples_only_the_best_model() -> None:
+    body, fakes = await post(answers({}), strategy="self_moa", samples=3)
+    assert [m["model"] for m in records(body, "parallel")] == ["r1#1", "r1#2", "r1#3"]
+    assert {c.model for c in calls_of(fakes, "member")} == {R1}
+
+
+async def test_moa_refines_in_layers_before_the_aggregator() -> None:
+    body, fakes = await post(answers({}), strategy="moa", layers=2)
+    refiners = records(body, "refiner")
+    assert sorted(m["model"] for m in refiners) == sorted(f"{a}@L2" for a in PARALLEL)
+    [judge] = calls_of(fakes, "judge")
+    assert len(calls_of(fakes, "refiner")) == 5 and answer_blocks(judge) == 5
+
+
+async def test_moa_keeps_the_proposals_when_the_refiners_fail() -> None:
+    def respond(request: CompletionRequest) -> Reply:
+        if kind(request) == "refiner":
+            return UpstreamServerError("down", provider="x", status_code=500)
+        return fixture_responder(request)
+
+    body, _ = await post(respond, strategy="moa", layers=2)
+    assert body["mode"] == "orchestrated" and body["degraded"] is True
+    assert all(m["status"] == "error" for m in records(body, "refiner"))
+
+
+@pytest.mark.parametrize(
+    "strategy", ["synthesize", "vote", "self_consistency", "rank", "route", "self_moa", "moa"]
+)
+async def test_every_strategy_counts_its_calls_in_the_cost(strategy: str) -> None:
+    body, fakes = await post(
+        answers({}, router='{"category": "factual", "models": ["r1", "qwen3"]}'), strategy=strategy
+    )
+    assert len(body["models"]) == sum(len(f.calls) for f in fakes.values())
+    assert body["usage"]["tokens_in"] == sum(m["tokens_in"] for m in body["models"])
+
+
+async def test_each_phase_shows_its_strategy() -> None:
+    async with fake_app() as (client, _):
+        phases = (await client.get("/phases")).json()["phases"]
+        detail = (await client.get("/phases/kill-test")).json()
+    assert {p["strategy"] for p in phases} <= {
+        "synthesize",
+        "vote",
+        "self_consistency",
+        "rank",
+        "route",
+        "self_moa",
+        "moa",
+    }
+    assert detail["config"]["strategy"] == next(p for p in phases if p["name"] == "kill-test")["strategy"]
