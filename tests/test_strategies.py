@@ -11,6 +11,7 @@ import pytest
 from app.domain import CompletionRequest
 from app.providers.errors import UpstreamServerError
 from app.providers.fake import FakeProvider, Reply
+from app.strategies import STRATEGIES
 from tests.support import fake_app, fake_providers, fixture, fixture_responder
 
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
@@ -198,9 +199,7 @@ async def test_moa_keeps_the_proposals_when_the_refiners_fail() -> None:
     assert all(m["status"] == "error" for m in records(body, "refiner"))
 
 
-@pytest.mark.parametrize(
-    "strategy", ["synthesize", "vote", "self_consistency", "rank", "route", "self_moa", "moa"]
-)
+@pytest.mark.parametrize("strategy", STRATEGIES)
 async def test_every_strategy_counts_its_calls_in_the_cost(strategy: str) -> None:
     body, fakes = await post(
         answers({}, router='{"category": "factual", "models": ["r1", "qwen3"]}'), strategy=strategy
@@ -213,13 +212,5 @@ async def test_each_phase_shows_its_strategy() -> None:
     async with fake_app() as (client, _):
         phases = (await client.get("/phases")).json()["phases"]
         detail = (await client.get("/phases/kill-test")).json()
-    assert {p["strategy"] for p in phases} <= {
-        "synthesize",
-        "vote",
-        "self_consistency",
-        "rank",
-        "route",
-        "self_moa",
-        "moa",
-    }
+    assert {p["strategy"] for p in phases} <= set(STRATEGIES)
     assert detail["config"]["strategy"] == next(p for p in phases if p["name"] == "kill-test")["strategy"]

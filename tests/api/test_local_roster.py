@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -13,7 +12,7 @@ from jsonschema import Draft202012Validator
 from app.main import create_app
 from app.settings import LocalModelSettings, OpenAICompatSettings
 from tests.fakes.upstream import FakeUpstream, running
-from tests.support import client_for, make_settings
+from tests.support import client_for, free_port, make_settings
 
 IDEA = b'{"idea": "AI agent that audits freight invoices for small brokers"}'
 
@@ -83,15 +82,8 @@ async def test_a_loading_server_is_a_503_that_says_so(
     assert (await client.get("/readyz")).json()["local_model"]["state"] == "loading"
 
 
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 async def test_a_server_that_is_down_is_a_prompt_503_naming_the_url() -> None:
-    url = f"http://127.0.0.1:{unused_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     async with client_for(create_app(make_settings(local_model=local_settings(url)))) as client:
         began = time.monotonic()
         response = await client.post("/phases/kill-test/orchestrate", content=IDEA)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import free_port
+
 
 @dataclass
 class RedisServer:
@@ -23,18 +25,11 @@ class RedisServer:
         self.process.wait(timeout=10)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def start_redis(directory: Path) -> RedisServer:
     binary = shutil.which("redis-server")
     if binary is None:  # a missing server is a broken test machine, not a reason to skip
         pytest.fail("redis-server is not installed: `make test` installs it (apt-get install redis-server)")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(  # noqa: S603 (the redis-server found on PATH)
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(directory)],
