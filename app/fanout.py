@@ -18,6 +18,7 @@ import structlog
 
 from app.deadline import Deadline
 from app.domain import Completion, CompletionRequest, Failure, Outcome, Role, Success, Usage
+from app.progress import emit
 from app.providers.errors import ProviderError, ProviderTimeout
 from app.resilience.retry import with_retries
 from app.roster import Member
@@ -54,6 +55,29 @@ def cost_usd(member: Member, usage: Usage) -> float:
 
 async def call_model(call: Call, *, deadline: Deadline) -> Outcome:
     """Run one call to completion, its retries included; a failure comes back as a ``Failure``."""
+    ref = call.member.ref
+    emit("model_started", model=ref.alias, provider=ref.provider, role=call.role)
+    outcome = await _call_model(call, deadline=deadline)
+    emit(
+        "model_finished",
+        model=ref.alias,
+        provider=ref.provider,
+        role=call.role,
+        status=outcome.status,
+        latency_ms=round(outcome.latency_ms),
+        tokens_in=_usage(outcome).input_tokens,
+        tokens_out=_usage(outcome).output_tokens,
+        attempts=outcome.attempts,
+        error=None if isinstance(outcome, Success) else outcome.error,
+    )
+    return outcome
+
+
+def _usage(outcome: Outcome) -> Usage:
+    return outcome.completion.usage if isinstance(outcome, Success) else outcome.usage
+
+
+async def _call_model(call: Call, *, deadline: Deadline) -> Outcome:
     member, ref, guard = call.member, call.member.ref, call.member.guard
     if not member.usable:
         missing = ", ".join(member.provider.missing_settings)

@@ -7,9 +7,18 @@ import sys
 
 import structlog
 
+_configured: tuple[str, str] | None = None
+
 
 def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
-    """Route structlog and the stdlib loggers (uvicorn's included) through one renderer."""
+    """Route structlog and the stdlib loggers (uvicorn's included) through one renderer.
+
+    Idempotent: reconfiguring swaps global handlers under any thread that is logging, so an app
+    built beside a running one (tests, a second app in one process) leaves them alone."""
+    global _configured
+    if _configured == (level, fmt):
+        return
+    _configured = (level, fmt)
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )

@@ -16,6 +16,7 @@ from app.api.openapi import install_openapi
 from app.api.routes import router
 from app.errors import ConfigError
 from app.logs import configure_logging
+from app.metrics import Metrics
 from app.phases.catalog import load_catalog
 from app.phases.local_roster import choose_roster, localize_catalog
 from app.pipeline import Orchestrator
@@ -85,6 +86,7 @@ def create_app(
     overrides = dict(providers or {})
     catalog = load_catalog(settings.phases_config_file, known_providers=set(PROVIDER_NAMES) | set(overrides))
     store = store_from(settings)
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,7 +103,9 @@ def create_app(
             providers = {name: registry.get(name) for name in registry.names()}
             roster_name = choose_roster(providers, settings.local_model)
             active = localize_catalog(catalog, settings.local_model) if roster_name == "local" else catalog
-            roster = Roster(active.models, registry, resilience_from(settings))
+            resilience = resilience_from(settings)
+            roster = Roster(active.models, registry, resilience)
+            metrics.watch_circuits(resilience, registry.names())
             app.state.services = Services(
                 settings=settings,
                 catalog=active,
@@ -110,6 +114,7 @@ def create_app(
                 roster_name=roster_name,
                 client=client,
                 replayer=Replayer(store),
+                metrics=metrics,
                 orchestrator=Orchestrator(roster, orchestration_enabled=settings.orchestration_enabled),
             )
             log.info(

@@ -7,12 +7,14 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from app.budget import BudgetCheck, fit
 from app.deadline import Deadline
 from app.domain import Failure, ModelRef, Outcome, Success
 from app.errors import AllModelsFailed, DeadlineExceeded, InvalidOptions, NoUsableProvider
 from app.fanout import Quorum
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall
+from app.progress import emit
 from app.prompts import phase_prompt
 from app.roster import Roster
 from app.strategies import Decided, Rankings, RouteDecision, StrategyName, decide, plan_for, propose
@@ -42,6 +44,7 @@ class PhaseRequest:
     strategy: StrategyName | None = None
     samples: int | None = None
     layers: int | None = None
+    max_cost_usd: float | None = None
     quorum: int | None = None
     quorum_grace_s: float | None = None
 
@@ -66,6 +69,7 @@ class PhaseResult:
     route: RouteDecision | None = None
     answers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     """Each parallel answer's parsed JSON by alias (for the agreement report)."""
+    budget: BudgetCheck | None = None
 
 
 class Orchestrator:
@@ -105,7 +109,26 @@ class Orchestrator:
             return _finish_single(phase, attempt, clock, [], mode="single")
 
         plan = plan_for(phase, request.strategy, request.samples, request.layers)
+        budget: BudgetCheck | None = None
+        dropped: list[Outcome] = []
+        max_cost = request.max_cost_usd or config.max_cost_usd
+        if max_cost is not None:
+            per_member = (
+                plan.samples if plan.name == "self_consistency" else plan.layers if plan.name == "moa" else 1
+            )
+            members, budget = fit(phase, roster, prompt, members, max_cost, calls_per_member=per_member)
+            dropped = [
+                Failure(
+                    roster.member(alias).ref,
+                    "parallel",
+                    "skipped",
+                    f"dropped to stay under max_cost_usd={max_cost:g}",
+                    error_kind="budget",
+                )
+                for alias in budget.dropped
+            ]
         quorum = _quorum(phase, request, len(members))
+        emit("phase_started", phase=phase.name, strategy=plan.name, models=[m.model for m in members])
         with clock.models("fanout"):
             proposed = await propose(
                 plan, phase, prompt, roster, members, deadline=clock.deadline, quorum=quorum, rng=self.rng
@@ -113,6 +136,7 @@ class Orchestrator:
         successes = proposed.answers
         with clock.models("synthesis"):
             if len(successes) >= config.min_successes:
+                emit("synthesis_started", answers=len(successes), judges=list(config.synthesis.models))
                 decided = await decide(
                     plan, phase, prompt, successes, roster, deadline=clock.deadline, rng=self.rng
                 )
@@ -120,7 +144,7 @@ class Orchestrator:
                 decided = Decided(Judged(Attempt(), {}, parse_answers(phase, successes)))
         judged = decided.judged
         outcomes = [annotate(o, judged.answers.get(o.model.alias)) for o in proposed.outcomes]
-        outcomes += judged.outcomes
+        outcomes += dropped + judged.outcomes
         result = PhaseResult(
             phase.name,
             {},
@@ -131,11 +155,12 @@ class Orchestrator:
             judged.labels,
             judged.wild_ideas,
             judged.tally,
-            _warnings(outcomes) + decided.notes,
+            _warnings(outcomes) + decided.notes + _budget_note(budget),
             strategy=plan.name,
             rankings=decided.rankings,
             route=proposed.route,
             answers={alias: p.value for alias, p in judged.answers.items()},
+            budget=budget,
         )
         if (accepted := judged.attempt.accepted()) is not None:
             result.output, member = accepted
@@ -250,6 +275,15 @@ def _warnings(outcomes: list[Outcome]) -> list[str]:
         if isinstance(o, Failure)
         and o.status != "cancelled"
         and (o.status != "skipped" or o.error_kind == "circuit_open")
+    ]
+
+
+def _budget_note(budget: BudgetCheck | None) -> list[str]:
+    if budget is None or not budget.dropped:
+        return []
+    return [
+        f"budget: dropped {', '.join(budget.dropped)} to stay under max_cost_usd={budget.max_cost_usd:g} "
+        f"(estimate ${budget.estimated_usd:.4f})"
     ]
 
 

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from app.errors import NoUsableProvider
 from app.local_model.health import LocalHealth, probe
+from app.metrics import Metrics
 from app.phases.catalog import PhaseCatalog
 from app.phases.local_roster import RosterName
 from app.pipeline import Orchestrator
@@ -34,6 +35,7 @@ class Services:
     """``local`` when no cloud provider is configured and every phase runs on the local model."""
     client: httpx.AsyncClient | None = None
     replayer: Replayer = field(default_factory=lambda: Replayer(None))
+    metrics: Metrics = field(default_factory=Metrics)
     _config_hashes: dict[str, str] = field(default_factory=dict)
 
     def config_hash(self, phase: str) -> str:

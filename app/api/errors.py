@@ -102,6 +102,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         "internal_error",
         "the service hit an unexpected error",
         hint="retry; if it persists, report the request_id",
+        details={"error_type": type(exc).__name__},  # the type only: messages may quote inputs
     )
 
 

@@ -104,6 +104,7 @@ def response(
         agreement=build_report(schema, result.answers, result.output) if result.answers else None,
         rankings=result.rankings,
         route=result.route,
+        budget=result.budget,
         degraded=failed or result.mode == "fallback",
         warnings=result.warnings,
         output=result.output,

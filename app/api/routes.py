@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
 from app.api.deps import RequestIdDep, Services, ServicesDep
@@ -31,7 +32,8 @@ from app.api.schemas import (
     Readiness,
     StoreStatus,
 )
-from app.errors import OrchestratorError
+from app.api.stream import stream
+from app.errors import OrchestrationError, OrchestratorError
 from app.pipeline import PhaseRequest
 from app.store.replay import Finished
 
@@ -209,30 +211,25 @@ async def orchestrate(
 ) -> Response:
     phase = services.catalog.get(name)
     body = await _parse_body(request)
+    streaming = "text/event-stream" in request.headers.get("accept", "")
+    metrics = services.metrics
+    mode = "replayed"  # unless this request runs the phase itself
 
     async def run() -> Finished:
+        nonlocal mode
         try:
             await services.require_local_model()
-            work = services.orchestrator.orchestrate(
-                phase,
-                PhaseRequest(
-                    idea=body.idea,
-                    context=body.context,
-                    instructions=body.instructions,
-                    models=tuple(body.options.models) if body.options.models else None,
-                    single_model=body.options.single_model,
-                    deadline_s=body.options.deadline_s,
-                    quorum=body.options.quorum,
-                    quorum_grace_s=body.options.quorum_grace_s,
-                    strategy=body.options.strategy,
-                    samples=body.options.samples,
-                    layers=body.options.layers,
-                ),
-            )
-            result = await unless_disconnected(request, work)
+            work = services.orchestrator.orchestrate(phase, _phase_request(body))
+            # A stream's disconnects are the SSE response's to watch (it cancels this task).
+            result = await (work if streaming else unless_disconnected(request, work))
         except OrchestratorError as exc:
+            mode = "failed"
+            if isinstance(exc, OrchestrationError):
+                metrics.outcomes(exc.outcomes)
             failed = service_error_response(request, exc)
             return Finished(failed.status_code, bytes(failed.body))
+        mode = result.mode
+        metrics.outcomes(result.outcomes)
         answer = response(
             result,
             request_id=request_id,
@@ -242,8 +239,49 @@ async def orchestrate(
         )
         return Finished(200, answer.model_dump_json().encode(), keep=not answer.degraded)
 
-    finished, headers = await remembered(request, services, name, body, run)
+    async def answer() -> tuple[Finished, dict[str, str]]:
+        try:
+            finished, headers = await remembered(request, services, name, body, run)
+        except OrchestratorError as exc:
+            metrics.request(name, "rejected", exc.status_code)
+            raise
+        metrics.request(name, mode, finished.status)
+        metrics.store_lookup(headers)
+        return finished, headers
+
+    if streaming:
+        return stream(request, answer)
+    finished, headers = await answer()
     return Response(finished.body, finished.status, headers=headers, media_type="application/json")
+
+
+def _phase_request(body: OrchestrateRequest) -> PhaseRequest:
+    options = body.options
+    return PhaseRequest(
+        idea=body.idea,
+        context=body.context,
+        instructions=body.instructions,
+        models=tuple(options.models) if options.models else None,
+        single_model=options.single_model,
+        deadline_s=options.deadline_s,
+        quorum=options.quorum,
+        quorum_grace_s=options.quorum_grace_s,
+        strategy=options.strategy,
+        samples=options.samples,
+        layers=options.layers,
+        max_cost_usd=options.max_cost_usd,
+    )
+
+
+@router.get(
+    "/metrics",
+    tags=["operations"],
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+async def prometheus_metrics(services: ServicesDep) -> Response:
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _parse_body(request: Request) -> OrchestrateRequest:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.budget import BudgetCheck
 from app.strategies import Rankings, RouteDecision
 from app.synthesis.agreement import AgreementReport
 
@@ -49,6 +50,12 @@ class OrchestrateOptions(BaseModel):
         default=None, ge=1, le=8, description="self_consistency / self_moa: answers per model."
     )
     layers: int | None = Field(default=None, ge=1, le=4, description="moa: proposer + refiner layers.")
+    max_cost_usd: float | None = Field(
+        default=None,
+        gt=0,
+        description="A budget for this request: the priciest optional models are dropped (and named) "
+        "to keep the worst-case estimate under it. Default: the phase's max_cost_usd.",
+    )
 
 
 class OrchestrateRequest(BaseModel):
@@ -188,6 +195,9 @@ class OrchestrateResponse(BaseModel):
     )
     rankings: Rankings | None = Field(default=None, description="strategy rank: who ranked whom.")
     route: RouteDecision | None = Field(default=None, description="strategy route: the models chosen.")
+    budget: BudgetCheck | None = Field(
+        default=None, description="With max_cost_usd: the worst-case estimate and the models dropped."
+    )
     usage: UsageOut
     timings: TimingsOut
     orchestration: UpstreamOrchestration

@@ -120,6 +120,8 @@ class PhaseConfig(_Frozen):
     deadline_s: Seconds = 240.0
     """The whole phase, fallbacks included, answers or fails with 504 within this."""
     min_successes: int = Field(default=2, ge=1)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    """A default budget per request: the priciest optional models are dropped to stay under it."""
     quorum: int | None = Field(default=None, ge=1)
     """Synthesize as soon as this many parallel models answered (unset: wait for all of them)."""
     quorum_grace_s: float = Field(default=10.0, ge=0, le=600)

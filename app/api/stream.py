@@ -1,0 +1,66 @@
+"""``Accept: text/event-stream``: the same run, narrated as server-sent events.
+
+Events: ``phase_started``, ``model_started``, ``model_finished`` (status, latency, tokens),
+``synthesis_started``, then ``result`` (the JSON endpoint's body) or ``error`` (the error
+shape). Synthesizer calls are not streamed upstream, so there are no text deltas. sse-starlette
+does the protocol (framing, keep-alive pings, disconnect detection); when the client goes away
+it cancels this generator, which cancels the run and with it every upstream call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from fastapi import Request
+from sse_starlette import EventSourceResponse
+
+from app.api.errors import service_error_response
+from app.errors import OrchestratorError
+from app.progress import listen
+from app.store.replay import Finished
+
+Answer = Callable[[], Awaitable[tuple[Finished, dict[str, str]]]]
+PING_S = 10
+
+
+def stream(request: Request, answer: Answer) -> EventSourceResponse:
+    return EventSourceResponse(_events(request, answer), ping=PING_S)
+
+
+async def _events(request: Request, answer: Answer) -> AsyncIterator[dict[str, str]]:
+    queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+
+    async def run() -> tuple[Finished, dict[str, str]]:
+        listen(lambda event, data: queue.put_nowait((event, data)))  # this task and its children
+        return await answer()
+
+    task = asyncio.create_task(run())
+    getter: asyncio.Future[tuple[str, dict[str, Any]]] | None = None
+    try:
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():
+                getter.cancel()
+                break
+            event, data = getter.result()
+            yield {"event": event, "data": json.dumps(data)}
+        while not queue.empty():
+            event, data = queue.get_nowait()
+            yield {"event": event, "data": json.dumps(data)}
+        try:
+            finished, _ = task.result()
+        except OrchestratorError as exc:
+            failed = service_error_response(request, exc)
+            yield {"event": "error", "data": bytes(failed.body).decode()}
+            return
+        yield {"event": "result" if finished.status == 200 else "error", "data": finished.body.decode()}
+    finally:
+        if getter is not None and not getter.done():
+            getter.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
