@@ -213,7 +213,9 @@ async def fan_out(
         for task in unfinished:
             task.cancel()
         if unfinished:
-            await asyncio.gather(*unfinished, return_exceptions=True)
+            # Shielded: a second cancellation of this phase must not re-cancel the calls while
+            # they close their connections (httpx would abandon the socket half-closed).
+            await asyncio.shield(asyncio.gather(*unfinished, return_exceptions=True))
     return [_result(task, call, quorum, started=deadline) for task, call in zip(tasks, calls, strict=True)]
 
 

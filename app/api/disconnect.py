@@ -34,7 +34,8 @@ async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) ->
         watcher.cancel()
         if not task.done():
             task.cancel()
-        await asyncio.gather(watcher, task, return_exceptions=True)
+        # Shielded: if this handler is cancelled again, the run still finishes closing its calls.
+        await asyncio.shield(asyncio.gather(watcher, task, return_exceptions=True))
     if task.cancelled():
         raise ClientDisconnected(
             "the client closed the connection; the phase and its upstream calls were cancelled"

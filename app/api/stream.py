@@ -27,10 +27,22 @@ PING_S = 10
 
 
 def stream(request: Request, answer: Answer) -> EventSourceResponse:
-    return EventSourceResponse(_events(request, answer), ping=PING_S)
+    runs: list[asyncio.Task[Any]] = []
+
+    async def on_close(_: object) -> None:
+        # The generator may be parked at a ``yield`` when the client leaves, and then its
+        # ``finally`` waits for garbage collection; cancel the run here, at once.
+        for task in runs:
+            task.cancel()
+
+    return EventSourceResponse(
+        _events(request, answer, runs), ping=PING_S, client_close_handler_callable=on_close
+    )
 
 
-async def _events(request: Request, answer: Answer) -> AsyncIterator[dict[str, str]]:
+async def _events(
+    request: Request, answer: Answer, runs: list[asyncio.Task[Any]]
+) -> AsyncIterator[dict[str, str]]:
     queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
 
     async def run() -> tuple[Finished, dict[str, str]]:
@@ -38,6 +50,7 @@ async def _events(request: Request, answer: Answer) -> AsyncIterator[dict[str, s
         return await answer()
 
     task = asyncio.create_task(run())
+    runs.append(task)
     getter: asyncio.Future[tuple[str, dict[str, Any]]] | None = None
     try:
         while True:
@@ -62,5 +75,6 @@ async def _events(request: Request, answer: Answer) -> AsyncIterator[dict[str, s
         if getter is not None and not getter.done():
             getter.cancel()
         if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            if not task.cancelling():  # cancel once: a second cancel interrupts its cleanup
+                task.cancel()
+            await asyncio.shield(asyncio.gather(task, return_exceptions=True))
