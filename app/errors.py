@@ -5,6 +5,7 @@
     ├── RequestError                  the caller can fix it (4xx)
     │   ├── PhaseNotFound             404, lists the valid phase names
     │   ├── IdempotencyConflict       409, an Idempotency-Key reused with a different body
+    │   ├── PayloadTooLarge           413, the body, idea or context exceeds its MAX_* setting
     │   ├── InvalidOptions            422, an option names a model the phase does not configure, …
     │   └── ClientDisconnected        499, the caller left; every upstream call was cancelled
     └── OrchestrationError            the models could not produce an answer (5xx)
@@ -59,6 +60,13 @@ class PhaseNotFound(RequestError):
             hint=f"use one of: {', '.join(valid)}",
             details={"valid_phases": valid},
         )
+
+
+class PayloadTooLarge(RequestError):
+    """A part of the request exceeds a configured limit; the message names the setting."""
+
+    status_code = 413
+    code = "too_large"
 
 
 class ClientDisconnected(RequestError):

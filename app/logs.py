@@ -10,6 +10,19 @@ import structlog
 _configured: tuple[str, str] | None = None
 
 
+class _CurrentStdout(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stdout`` is at the time of the record, not at set-up: logging is
+    configured once per process, and stdout may be swapped later (test capture, daemonizers)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass
+
+
 def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
     """Route structlog and the stdlib loggers (uvicorn's included) through one renderer.
 
@@ -33,7 +46,7 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _CurrentStdout()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

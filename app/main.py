@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from app.api.deps import Services
 from app.api.errors import install_error_handlers
+from app.api.gate import Gate, caller_keys
 from app.api.middleware import RequestIdMiddleware
 from app.api.openapi import install_openapi
 from app.api.routes import router
@@ -86,6 +87,13 @@ def create_app(
     overrides = dict(providers or {})
     catalog = load_catalog(settings.phases_config_file, known_providers=set(PROVIDER_NAMES) | set(overrides))
     store = store_from(settings)
+    if not caller_keys(settings):
+        log.warning(
+            "open_service",
+            message="API_KEYS is not set: anyone who can reach this service can spend its provider keys",
+            host=settings.host,
+            hint="set API_KEYS before listening beyond 127.0.0.1",
+        )
     metrics = Metrics()
 
     @asynccontextmanager
@@ -137,7 +145,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(Gate, settings=settings)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every response, rejections too, has an id
     install_error_handlers(app)
     app.include_router(router)
     install_openapi(app)

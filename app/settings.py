@@ -120,6 +120,23 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 
+    api_keys: SecretStr | None = None
+    """Caller keys, comma-separated, sent as ``Authorization: Bearer <key>``. Several at once make
+    rotation safe: add the new key, move callers, drop the old. Unset: the service is open."""
+    docs_require_key: bool = False
+    """Whether /docs, /redoc and /openapi.json need a caller key (they reveal no secrets)."""
+    metrics_require_key: bool = True
+    """Whether /metrics needs a caller key (it shows traffic and spend)."""
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_idea_chars: int = Field(default=20_000, ge=1)
+    max_context_bytes: int = Field(default=262_144, ge=0)
+    """The request's ``context`` (earlier phases' outputs), measured as compact JSON."""
+    max_models_per_request: int = Field(default=8, ge=1)
+    """How many models ``options.models`` may name."""
+    rate_limit: str = "120/minute"
+    """Per caller (key, or client address when open), in the ``limits`` syntax: ``10/second``,
+    ``120/minute``, ``1000/hour``. Empty: no limit."""
+
     orchestration_enabled: bool = True
     """``false`` runs every phase on its single model, as upstream's ORCHESTRATION_ENABLED."""
     phases_config_file: Path | None = None

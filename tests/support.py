@@ -58,8 +58,9 @@ def make_settings(**overrides: Any) -> Settings:
         # Real retry behaviour, on a test's time scale.
         "retry_base_s": 0.01,
         "retry_max_backoff_s": 0.05,
-        # Each test repeats requests on purpose; the cache's own tests switch it on.
+        # Each test repeats requests on purpose; the cache's and the gate's own tests switch these on.
         "cache_ttl_s": 0,
+        "rate_limit": "",
     }
     subs.update(overrides)
     return Settings(_env_file=None, **subs)  # type: ignore[call-arg]

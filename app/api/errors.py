@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.gate import BodyTooLarge
 from app.api.present import records
 from app.api.schemas import ErrorBody, ErrorResponse
 from app.errors import OrchestrationError, OrchestratorError
@@ -117,8 +118,20 @@ def _problem(error: Any) -> dict[str, str]:
     return {"field": field, "message": message}
 
 
+async def _body_too_large(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyTooLarge)
+    return error_response(
+        request,
+        413,
+        "body_too_large",
+        str(exc),
+        hint="send less context (only the phases this one reads), or raise MAX_BODY_BYTES",
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
+    app.add_exception_handler(BodyTooLarge, _body_too_large)
     app.add_exception_handler(OrchestratorError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -33,8 +34,9 @@ from app.api.schemas import (
     StoreStatus,
 )
 from app.api.stream import stream
-from app.errors import OrchestrationError, OrchestratorError
+from app.errors import InvalidOptions, OrchestrationError, OrchestratorError, PayloadTooLarge
 from app.pipeline import PhaseRequest
+from app.settings import Settings
 from app.store.replay import Finished
 
 router = APIRouter()
@@ -211,6 +213,7 @@ async def orchestrate(
 ) -> Response:
     phase = services.catalog.get(name)
     body = await _parse_body(request)
+    _within_limits(body, services.settings)
     streaming = "text/event-stream" in request.headers.get("accept", "")
     metrics = services.metrics
     mode = "replayed"  # unless this request runs the phase itself
@@ -253,6 +256,31 @@ async def orchestrate(
         return stream(request, answer)
     finished, headers = await answer()
     return Response(finished.body, finished.status, headers=headers, media_type="application/json")
+
+
+def _within_limits(body: OrchestrateRequest, settings: Settings) -> None:
+    """The request-size settings, each named in its error."""
+    if len(body.idea) > settings.max_idea_chars:
+        raise PayloadTooLarge(
+            f"idea is {len(body.idea)} characters; MAX_IDEA_CHARS is {settings.max_idea_chars}",
+            hint="summarise the idea; put supporting material in context",
+            details={"field": "idea", "limit": settings.max_idea_chars},
+        )
+    size = len(json.dumps(body.context, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > settings.max_context_bytes:
+        raise PayloadTooLarge(
+            f"context is {size} bytes as JSON; MAX_CONTEXT_BYTES is {settings.max_context_bytes}",
+            hint="send only the earlier phases this phase reads, or raise MAX_CONTEXT_BYTES",
+            details={"field": "context", "limit": settings.max_context_bytes},
+        )
+    models = body.options.models or []
+    if len(models) > settings.max_models_per_request:
+        raise InvalidOptions(
+            f"options.models names {len(models)} models; MAX_MODELS_PER_REQUEST is "
+            f"{settings.max_models_per_request}",
+            hint="name fewer models",
+            details={"field": "options.models", "limit": settings.max_models_per_request},
+        )
 
 
 def _phase_request(body: OrchestrateRequest) -> PhaseRequest:

@@ -17,7 +17,9 @@ SENTINELS = {
     "anthropic": "antSENTINELkey0003",
     "minimax": "mmSENTINELkey0004",
     "openai": "oaSENTINELkey0005",
+    "caller": "callerSENTINELkey0006",
 }
+CALLER = {"Authorization": f"Bearer {SENTINELS['caller']}"}
 
 
 def echo_key(request: httpx.Request) -> httpx.Response:
@@ -52,6 +54,7 @@ def sentinel_settings() -> object:
         openai_compat=OpenAICompatSettings(  # type: ignore[call-arg]
             _env_file=None, base_url="https://llm.invalid/v1", api_key=SecretStr(SENTINELS["openai"])
         ),
+        api_keys=SecretStr(f"{SENTINELS['caller']},otherCallerKey"),
         log_level="DEBUG",
     )
 
@@ -63,16 +66,33 @@ async def test_no_key_in_any_response_or_log(
     with respx.mock(assert_all_called=False) as upstream:
         upstream.route().mock(side_effect=echo_key)
         async with client_for(app) as client:
+            client.headers.update(CALLER)
             failed = await client.post("/phases/kill-test/orchestrate", json={"idea": "freight audit agent"})
+            streamed = await client.post(
+                "/phases/strategy/orchestrate",
+                json={"idea": "freight audit agent", "options": {"strategy": "rank"}},
+                headers={"Accept": "text/event-stream"},
+            )
             pages = [
-                await client.get(p) for p in ("/phases", "/phases/kill-test", "/readyz", "/openapi.json")
+                await client.get(p)
+                for p in (
+                    "/phases",
+                    "/phases/kill-test",
+                    "/readyz",
+                    "/openapi.json",
+                    "/providers",
+                    "/metrics",
+                )
             ]
+            refused = await client.get("/phases", headers={"Authorization": f"Bearer {SENTINELS['caller']}x"})
         assert upstream.calls.call_count >= 5  # the keys really were sent upstream
     assert failed.status_code == 502
     models = failed.json()["error"]["models"]
     assert models and all(m["error_kind"] == "auth_error" for m in models if m["status"] == "error")
     assert any("invalid key" in m["error"] or "Authentication error" in m["error"] for m in models)
+    assert refused.status_code == 401 and "error" in streamed.text
+    assert all(p.status_code == 200 for p in pages)
     logs = capfd.readouterr()
-    for text in [failed.text, *(p.text for p in pages), logs.out, logs.err]:
+    for text in [failed.text, streamed.text, refused.text, *(p.text for p in pages), logs.out, logs.err]:
         for secret in SENTINELS.values():
             assert secret not in text
