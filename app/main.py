@@ -15,6 +15,7 @@ from app.api.gate import Gate, caller_keys
 from app.api.middleware import RequestIdMiddleware
 from app.api.openapi import install_openapi
 from app.api.routes import router
+from app.api.schemas import ErrorResponse
 from app.errors import ConfigError
 from app.logs import configure_logging
 from app.metrics import Metrics
@@ -144,6 +145,12 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # The gate answers these on every route (app/api/gate.py); documented once, here.
+        responses={
+            401: {"model": ErrorResponse, "description": "API_KEYS is set and no valid key was sent."},
+            413: {"model": ErrorResponse, "description": "The body is over MAX_BODY_BYTES."},
+            429: {"model": ErrorResponse, "description": "Over RATE_LIMIT; see Retry-After."},
+        },
     )
     app.add_middleware(Gate, settings=settings)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response, rejections too, has an id

@@ -67,9 +67,9 @@ SYNTHESIZER, SYNTH_BACKUP = "claude-sonnet", "minimax"
 FALLBACK, FALLBACK_NEXT = "llama-70b", "minimax"
 
 # Short clocks so hangs resolve quickly: a hang costs attempts x MODEL_TIMEOUT_S.
-MODEL_TIMEOUT_S = 1.5
-SYNTHESIS_TIMEOUT_S = 1.5
-DEADLINE_S = 8.0
+MODEL_TIMEOUT_S = 2.5
+SYNTHESIS_TIMEOUT_S = 2.5
+DEADLINE_S = 12.0
 BACKSTOP_SLACK_S = 0.5  # app.pipeline.DEADLINE_SLACK_S
 SCRIPTED = 5
 """Copies of a fault scripted per model: more than the attempts plus a repair can consume."""
@@ -431,7 +431,7 @@ class Cell:
 
 
 CELLS = [Cell(p, f) for p in Position for f in FAULTS if applies(p, f)]
-WORKERS = 12
+WORKERS = 8
 """Cells run side by side, each on its own stack: the matrix takes about as long as its slowest
 cells (a hang costs retry_max_attempts x the timeout), not the sum of all of them."""
 

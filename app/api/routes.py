@@ -43,6 +43,8 @@ router = APIRouter()
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Unknown phase; the body lists the valid ones."},
+    409: {"model": ErrorResponse, "description": "An Idempotency-Key reused with another body."},
+    413: {"model": ErrorResponse, "description": "Idea, context or body over its MAX_* setting."},
     422: {"model": ErrorResponse, "description": "Invalid body; names the field and the fix."},
     502: {"model": ErrorResponse, "description": "Every model failed; each model's error listed."},
     503: {"model": ErrorResponse, "description": "No provider configured; names the variables."},

@@ -29,7 +29,7 @@ class OrchestrateOptions(BaseModel):
     )
     deadline_s: float | None = Field(
         default=None,
-        gt=0,
+        ge=1,
         le=3600,
         description="This request's deadline in seconds, retries and fallbacks included: an answer "
         "or a 504 by then. Default: the phase's deadline_s.",
