@@ -66,6 +66,23 @@ def make_settings(**overrides: Any) -> Settings:
     return Settings(_env_file=None, **subs)  # type: ignore[call-arg]
 
 
+def upstream_settings(urls: Mapping[str, str], **overrides: Any) -> Settings:
+    """Every provider configured and pointed at a fake upstream's ``base_urls()``."""
+    return make_settings(
+        workers_ai=WorkersAISettings(  # type: ignore[call-arg]
+            _env_file=None, account_id="acct-1", api_token=SecretStr("fake-key"), base_url=urls["workers_ai"]
+        ),
+        anthropic=AnthropicSettings(  # type: ignore[call-arg]
+            _env_file=None, api_key=SecretStr("fake-key"), base_url=urls["anthropic"]
+        ),
+        minimax=MiniMaxSettings(_env_file=None, api_key=SecretStr("fake-key"), base_url=urls["minimax"]),  # type: ignore[call-arg]
+        openai_compat=OpenAICompatSettings(  # type: ignore[call-arg]
+            _env_file=None, base_url=urls["openai_compat"], model="local-gemma"
+        ),
+        **overrides,
+    )
+
+
 def keyed_settings(**overrides: Any) -> Settings:
     """Settings with dummy credentials for every provider."""
     return make_settings(

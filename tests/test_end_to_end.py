@@ -8,28 +8,15 @@ from typing import Any
 import httpx
 import pytest
 from jsonschema import Draft202012Validator
-from pydantic import SecretStr
 
 from app.main import create_app
-from app.settings import AnthropicSettings, MiniMaxSettings, OpenAICompatSettings, Settings, WorkersAISettings
+from app.settings import Settings
 from tests.fakes.upstream import FakeUpstream, Reply, running
-from tests.support import make_settings, serve
+from tests.support import serve, upstream_settings
 
 
 def settings_for(urls: dict[str, str]) -> Settings:
-    return make_settings(
-        retry_after_cap_s=1.0,
-        workers_ai=WorkersAISettings(  # type: ignore[call-arg]
-            _env_file=None, account_id="acct-1", api_token=SecretStr("fake-key"), base_url=urls["workers_ai"]
-        ),
-        anthropic=AnthropicSettings(  # type: ignore[call-arg]
-            _env_file=None, api_key=SecretStr("fake-key"), base_url=urls["anthropic"]
-        ),
-        minimax=MiniMaxSettings(_env_file=None, api_key=SecretStr("fake-key"), base_url=urls["minimax"]),  # type: ignore[call-arg]
-        openai_compat=OpenAICompatSettings(  # type: ignore[call-arg]
-            _env_file=None, base_url=urls["openai_compat"], model="local-gemma"
-        ),
-    )
+    return upstream_settings(urls, retry_after_cap_s=1.0)
 
 
 @pytest.fixture

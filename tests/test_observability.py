@@ -15,7 +15,7 @@ from app.providers.errors import Overloaded
 from app.providers.fake import FakeProvider, Reply
 from tests.fakes.upstream import FakeUpstream, running
 from tests.fakes.upstream import Reply as Wire
-from tests.support import fake_app, fake_providers, fixture_responder, keyed_settings, make_settings, serve
+from tests.support import fake_app, fake_providers, fixture_responder, make_settings, serve, upstream_settings
 
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
 URL = "/phases/kill-test/orchestrate"
@@ -79,19 +79,7 @@ def test_closing_a_stream_stops_every_upstream_call() -> None:
     with running(upstream):
         for model in (R1, QWEN3, "MiniMax-M2.7"):
             upstream.script(model, Wire(hang=True))
-        urls = upstream.base_urls()
-        settings = keyed_settings()
-        settings = settings.model_copy(
-            update={
-                "workers_ai": settings.workers_ai.model_copy(update={"base_url": urls["workers_ai"]}),
-                "anthropic": settings.anthropic.model_copy(update={"base_url": urls["anthropic"]}),
-                "minimax": settings.minimax.model_copy(update={"base_url": urls["minimax"]}),
-                "openai_compat": settings.openai_compat.model_copy(
-                    update={"base_url": urls["openai_compat"], "model": "local"}
-                ),
-            }
-        )
-        with serve(create_app(settings)) as origin:
+        with serve(create_app(upstream_settings(upstream.base_urls()))) as origin:
             with httpx.stream(
                 "POST", origin + URL, json=IDEA, headers={"Accept": "text/event-stream"}, timeout=30
             ) as response:

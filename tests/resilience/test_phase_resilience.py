@@ -17,7 +17,7 @@ from app.providers.errors import Overloaded
 from app.providers.fake import Delayed, FakeProvider, Reply
 from tests.fakes.upstream import FakeUpstream, running
 from tests.fakes.upstream import Reply as Wire
-from tests.support import fake_app, fake_providers, fixture_responder, keyed_settings, serve
+from tests.support import fake_app, fake_providers, fixture_responder, serve, upstream_settings
 
 QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"
 CLAUDE = "claude-sonnet-4-5"
@@ -152,21 +152,7 @@ def test_a_client_that_hangs_up_cancels_every_upstream_call() -> None:
     with running(upstream):
         for model in ("@cf/deepseek-ai/deepseek-r1-distill-qwen-32b", QWEN3, "MiniMax-M2.7"):
             upstream.script(model, Wire(hang=True))
-        urls = upstream.base_urls()
-        settings = keyed_settings()
-        app = create_app(
-            settings.model_copy(
-                update={
-                    "workers_ai": settings.workers_ai.model_copy(update={"base_url": urls["workers_ai"]}),
-                    "anthropic": settings.anthropic.model_copy(update={"base_url": urls["anthropic"]}),
-                    "minimax": settings.minimax.model_copy(update={"base_url": urls["minimax"]}),
-                    "openai_compat": settings.openai_compat.model_copy(
-                        update={"base_url": urls["openai_compat"], "model": "local"}
-                    ),
-                }
-            )
-        )
-        with serve(app) as origin:
+        with serve(create_app(upstream_settings(upstream.base_urls()))) as origin:
             with pytest.raises(httpx.ReadTimeout):
                 httpx.post(f"{origin}/phases/kill-test/orchestrate", json=IDEA, timeout=1.0)
             assert upstream.wait_idle(3.0), f"{upstream.in_flight} upstream calls outlived the client"
