@@ -268,14 +268,17 @@ def _finish_single(
 
 
 def _warnings(outcomes: list[Outcome]) -> list[str]:
-    """Failures worth a caller's attention: not unconfigured providers, not a lost hedge race."""
-    return [
-        f"{o.model.alias} ({o.role}) {o.status}: {o.error}"
-        for o in outcomes
-        if isinstance(o, Failure)
-        and o.status != "cancelled"
-        and (o.status != "skipped" or o.error_kind == "circuit_open")
-    ]
+    """Failures worth a caller's attention: not unconfigured providers, not a lost hedge race; and
+    answers that arrived but whose JSON the phase schema rejected (a silent loss otherwise)."""
+    warnings = []
+    for o in outcomes:
+        if isinstance(o, Success):
+            if o.output_errors:
+                why = o.output_errors[0]
+                warnings.append(f"{o.model.alias} ({o.role}) answered, but its JSON did not validate: {why}")
+        elif o.status != "cancelled" and (o.status != "skipped" or o.error_kind == "circuit_open"):
+            warnings.append(f"{o.model.alias} ({o.role}) {o.status}: {o.error}")
+    return warnings
 
 
 def _budget_note(budget: BudgetCheck | None) -> list[str]:

@@ -223,3 +223,16 @@ def test_reasoning_and_model_names_never_reach_the_judge() -> None:
     assert "PRIVATE-CHAIN-OF-THOUGHT" not in judge_prompt
     for model_id in (R1, SCOUT, QWEN3, "MiniMax-M2.7"):
         assert model_id not in judge_prompt
+
+
+def test_an_answer_the_schema_rejects_is_a_warning_not_a_silent_loss() -> None:
+    def respond(request: CompletionRequest) -> Reply:
+        if request.model == QWEN3 and not is_judge(request):
+            return json.dumps({"verdict": "MAYBE"})
+        return fixture_responder(request)
+
+    result = run(fake_providers(respond))
+    assert result.mode == "orchestrated"
+    assert any(
+        w.startswith("qwen3 (parallel) answered, but its JSON did not validate: ") for w in result.warnings
+    )
