@@ -43,13 +43,12 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from app.main import create_app
 from app.phases.catalog import PhaseCatalog, load_catalog
-from app.settings import AnthropicSettings, MiniMaxSettings, OpenAICompatSettings, Settings, WorkersAISettings
+from app.settings import Settings
 from tests.fakes.upstream import FakeUpstream, Reply, running
-from tests.support import PROVIDERS, fixture, make_settings, serve
+from tests.support import PROVIDERS, fixture, make_settings, serve, upstream_settings
 
 PHASE = "kill-test"
 OPENAI_COMPAT_MODEL = "local-gemma"
@@ -271,23 +270,10 @@ class Stack:
 
 
 def fault_settings(urls: dict[str, str], phases_config: Path) -> Settings:
-    """As ``tests.test_end_to_end.settings_for``, with test-scale retries and the phase clocks."""
-    return make_settings(
-        retry_base_s=0.01,
-        retry_max_backoff_s=0.05,
-        retry_after_cap_s=2,
-        phases_config_file=phases_config,
-        workers_ai=WorkersAISettings(  # type: ignore[call-arg]
-            _env_file=None, account_id="acct-1", api_token=SecretStr("fake-key"), base_url=urls["workers_ai"]
-        ),
-        anthropic=AnthropicSettings(  # type: ignore[call-arg]
-            _env_file=None, api_key=SecretStr("fake-key"), base_url=urls["anthropic"]
-        ),
-        minimax=MiniMaxSettings(_env_file=None, api_key=SecretStr("fake-key"), base_url=urls["minimax"]),  # type: ignore[call-arg]
-        openai_compat=OpenAICompatSettings(  # type: ignore[call-arg]
-            _env_file=None, base_url=urls["openai_compat"], model=OPENAI_COMPAT_MODEL
-        ),
-    )
+    """Every provider on the fake upstream, with test-scale retries and the phase clocks."""
+    settings = upstream_settings(urls, retry_after_cap_s=2, phases_config_file=phases_config)
+    assert settings.openai_compat.model == OPENAI_COMPAT_MODEL
+    return settings
 
 
 _catalogs: dict[tuple[str, frozenset[str]], PhaseCatalog] = {}
