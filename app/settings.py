@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     """How many models ``options.models`` may name."""
     rate_limit: str = "120/minute"
     """Per caller (key, or client address when open), in the ``limits`` syntax: ``10/second``,
-    ``120/minute``, ``1000/hour``. Empty: no limit."""
+    ``120/minute``, ``1000/hour``. ``off``: no limit."""
 
     orchestration_enabled: bool = True
     """``false`` runs every phase on its single model, as upstream's ORCHESTRATION_ENABLED."""

@@ -60,7 +60,7 @@ def make_settings(**overrides: Any) -> Settings:
         "retry_max_backoff_s": 0.05,
         # Each test repeats requests on purpose; the cache's and the gate's own tests switch these on.
         "cache_ttl_s": 0,
-        "rate_limit": "",
+        "rate_limit": "off",
     }
     subs.update(overrides)
     return Settings(_env_file=None, **subs)  # type: ignore[call-arg]

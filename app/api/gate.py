@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Sequence
 
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +22,15 @@ from app.settings import Settings
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+
+RATE_LIMIT_OFF = frozenset({"", "off", "none", "0"})
+
+
+def rate_limit(settings: Settings) -> RateLimitItem | None:
+    """The per-caller limit, or ``None`` for RATE_LIMIT=off (an empty variable counts as unset)."""
+    spec = settings.rate_limit.strip().lower()
+    return None if spec in RATE_LIMIT_OFF else parse(spec)
 
 
 def caller_keys(settings: Settings) -> list[bytes]:
@@ -35,7 +44,7 @@ class Gate:
         self.app = app
         self.settings = settings
         self.keys = caller_keys(settings)
-        self.limit = parse(settings.rate_limit) if settings.rate_limit.strip() else None
+        self.limit = rate_limit(settings)
         # In memory, per process: a rate limit protects this replica; a shared budget across
         # replicas belongs in front of them (the load balancer).
         self.limiter = MovingWindowRateLimiter(MemoryStorage())

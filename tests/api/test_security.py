@@ -10,6 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from app.api.gate import rate_limit
 from app.api.schemas import OrchestrateRequest
 from app.main import create_app
 from tests.support import client_for, fake_app, fake_providers, make_settings
@@ -135,3 +136,9 @@ async def test_the_gate_adds_no_key_when_none_is_configured() -> None:
     async with client_for(app) as client:
         assert (await client.post(URL, json=IDEA)).status_code == 200
         assert (await client.get("/metrics")).status_code == 200
+
+
+async def test_rate_limit_off_means_no_limit() -> None:
+    assert rate_limit(make_settings(rate_limit="off")) is None
+    assert rate_limit(make_settings(rate_limit="OFF ")) is None
+    assert str(rate_limit(make_settings(rate_limit="5/second"))) == "5 per 1 second"
