@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from app.api.deps import Services
 from app.api.errors import install_error_handlers
-from app.api.gate import Gate, caller_keys
+from app.api.gate import Gate, caller_keys, rate_limit
 from app.api.middleware import RequestIdMiddleware
 from app.api.openapi import install_openapi
 from app.api.routes import router
@@ -87,6 +87,14 @@ def create_app(
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     overrides = dict(providers or {})
     catalog = load_catalog(settings.phases_config_file, known_providers=set(PROVIDER_NAMES) | set(overrides))
+    try:
+        # Starlette builds middleware on the first request: a bad value must stop start-up instead.
+        rate_limit(settings)
+    except ValueError:
+        raise ConfigError(
+            f"RATE_LIMIT={settings.rate_limit!r} is not a rate limit",
+            hint="use e.g. 10/second, 120/minute or 1000/hour; off disables it",
+        ) from None
     store = store_from(settings)
     if not caller_keys(settings):
         log.warning(

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from app.api.gate import rate_limit
 from app.api.schemas import OrchestrateRequest
+from app.errors import ConfigError
 from app.main import create_app
 from tests.support import client_for, fake_app, fake_providers, make_settings
 
@@ -142,3 +143,9 @@ async def test_rate_limit_off_means_no_limit() -> None:
     assert rate_limit(make_settings(rate_limit="off")) is None
     assert rate_limit(make_settings(rate_limit="OFF ")) is None
     assert str(rate_limit(make_settings(rate_limit="5/second"))) == "5 per 1 second"
+
+
+def test_a_bad_rate_limit_stops_start_up_naming_it() -> None:
+    with pytest.raises(ConfigError, match="RATE_LIMIT='lots' is not a rate limit") as raised:
+        create_app(make_settings(rate_limit="lots"), providers=fake_providers())
+    assert raised.value.hint is not None and "120/minute" in raised.value.hint
