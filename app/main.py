@@ -32,6 +32,7 @@ from app.store.base import ResultStore
 from app.store.redis_store import RedisStore
 from app.store.replay import Replayer
 from app.store.sqlite import SQLiteStore
+from app.upstream_http import upstream_client
 
 log = structlog.get_logger("app")
 
@@ -107,15 +108,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        limits = httpx.Limits(
-            max_connections=settings.max_connections,
-            max_keepalive_connections=settings.max_connections,
-        )
-        async with httpx.AsyncClient(
-            transport=transport,
-            limits=limits,
-            timeout=httpx.Timeout(60.0, connect=settings.connect_timeout_s),
-        ) as client:
+        async with upstream_client(settings, transport) as client:
             registry = ProviderRegistry.from_settings(settings, client).with_overrides(overrides)
             providers = {name: registry.get(name) for name in registry.names()}
             roster_name = choose_roster(providers, settings.local_model)

@@ -144,6 +144,9 @@ class Settings(BaseSettings):
 
     connect_timeout_s: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=200, ge=1)
+    http_backend: Literal["aiohttp", "httpx"] = "aiohttp"
+    """What carries the adapters' httpx requests: aiohttp's connection pool (default; it costs a
+    fraction of httpcore's CPU under concurrency, see BENCHMARKS.md) or httpx's own (httpcore)."""
 
     retry_max_attempts: int = Field(default=3, ge=1, le=10)
     """Attempts per model call (1 = no retries) on timeouts, connection errors, 408/409/429/5xx/529."""

@@ -16,7 +16,7 @@ in this process, on uvloop):
 Systems: the service (``python -m app``, every provider pointed at the fake, kill-test with 4 parallel
 OpenAI-compatible models and one synthesizer, no wild ideas, no store/cache/rate limit), floor-httpx,
 floor-aiohttp and litellm (``bench/floors.py``). LiteLLM is a benchmark-only dependency
-(``.venv/bin/pip install litellm aiohttp psutil``); when it cannot be imported its row is left out.
+(``.venv/bin/pip install -e '.[bench]'``); when it cannot be imported its row is left out.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from pathlib import Path
 
 import aiohttp
 import psutil
+from sampling import Profile, markdown, sampling, top_entries
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -46,6 +47,7 @@ PYTHON = sys.executable
 PATH = "/phases/kill-test/orchestrate"
 IDEA = "An AI agent that reconciles freight invoices for small brokers"
 FLOOR = "floor-aiohttp"
+KEPT_MARKER = "<!-- Written by hand below this line; bench/compare.py keeps it when it rewrites the file. -->"
 
 PHASES_TOML = """
 [models.bench-m1]
@@ -284,6 +286,8 @@ class Plan:
     load_requests: int
     concurrency: int
     warmup: int
+    profile_dir: Path | None = None
+    """When set, py-spy samples each system during its c=64 L=50 load run."""
 
 
 @dataclass
@@ -292,6 +296,7 @@ class Results:
     overhead50: Run | None = None
     load: Run | None = None
     load8k: Run | None = None
+    profile: Profile | None = None
 
 
 async def bench_system(name: str, fakes: dict[str, Fake], phases_file: Path, plan: Plan) -> Results:
@@ -305,7 +310,13 @@ async def bench_system(name: str, fakes: dict[str, Fake], phases_file: Path, pla
         results.overhead50 = await measured(proc, origin, plan.c1_requests, 1)
         report(name, "c=1 L=50", results.overhead50, 100)
         await drive(origin, plan.concurrency * 2, plan.concurrency)
-        results.load = await measured(proc, origin, plan.load_requests, plan.concurrency)
+        if plan.profile_dir is None:
+            results.load = await measured(proc, origin, plan.load_requests, plan.concurrency)
+        else:
+            raw = plan.profile_dir / f"{name}.collapsed.txt"
+            with sampling(proc.pid, raw):
+                results.load = await measured(proc, origin, plan.load_requests, plan.concurrency)
+            results.profile = top_entries(raw)
     report(name, f"c={plan.concurrency} L=50", results.load, 0)
     with system(name, fakes["L50-8k"], phases_file) as (proc, origin):
         await drive(origin, plan.warmup, 1)
@@ -443,7 +454,7 @@ def write_markdown(
         "# Benchmarks: what orchestration adds to the models' own time and CPU",
         "",
         "Reproduce: `.venv/bin/python bench/compare.py` (benchmark-only dependencies:",
-        "`.venv/bin/pip install litellm aiohttp psutil`; see the docstrings of `bench/compare.py`,",
+        "`.venv/bin/pip install -e '.[bench]'`; see the docstrings of `bench/compare.py`,",
         "`bench/floors.py` and `bench/fake_llm.py`).",
         "",
         f"- Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}; "
@@ -483,6 +494,23 @@ def write_markdown(
     ]
     if notes:
         lines += ["## Notes", "", *(f"- {n}" for n in notes), ""]
+    profiled = {name: r.profile for name, r in results.items() if r.profile is not None}
+    if profiled:
+        lines += [
+            f"## Profiles (py-spy, c={plan.concurrency} L=50 load run)",
+            "",
+            "py-spy sampled each server process at 250 Hz while the load ran. Self: the leaf frame, where",
+            "the CPU goes. Inclusive: every frame on the stack. Shares are of busy samples (an idle event",
+            "loop's wait is left out).",
+            "",
+        ]
+        for name, prof in profiled.items():
+            lines += markdown(name, prof)
+    kept = ""
+    if path.exists():
+        _, marker, kept = path.read_text(encoding="utf-8").partition(KEPT_MARKER)
+        kept = kept if marker else ""
+    lines += [KEPT_MARKER + kept.rstrip("\n"), ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -493,11 +521,16 @@ def print_summary(results: dict[str, Results], plan: Plan) -> None:
     print()
     for line in targets(results):
         print(line)
+    for name, r in results.items():
+        if r.profile is not None:
+            print()
+            for line in markdown(name, r.profile):
+                print(line)
 
 
 async def main_async(args: argparse.Namespace) -> None:
     started = time.monotonic()
-    plan = Plan(args.c1_requests, args.load_requests, args.concurrency, args.warmup)
+    plan = Plan(args.c1_requests, args.load_requests, args.concurrency, args.warmup, args.profile)
     notes: list[str] = list(args.note or [])
     if plan.load_requests < 1500:
         notes.append(
@@ -547,7 +580,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--systems", default="", help="comma-separated subset (default: all)")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--note", action="append", help="a line for the Notes section")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="sample each system with py-spy during its c=64 load run; raw stacks go to DIR",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        args.profile = Path(args.profile).resolve()
+        args.profile.mkdir(parents=True, exist_ok=True)
     try:
         import uvloop
 

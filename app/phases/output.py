@@ -3,6 +3,12 @@
 The schemas are the upstream planning machine's output fields as JSON Schema, checked against
 upstream's own validator (shared/reference/phase-schemas.json): any instance valid here is accepted
 upstream. The service only ever tightens them (``always_emit``), so that stays true.
+
+Two validators, one schema: jsonschema-rs (compiled, in Rust) answers the hot question "is this valid?"
+for every answer of every request; the reference jsonschema validator, many times slower, runs only
+when an answer is invalid, to name each error and its path for the repair prompt and the caller.
+Valid answers, the usual case, never reach it. tests/phases/test_output_validators.py checks that
+the two agree.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import copy
 import json
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -56,6 +63,9 @@ class OutputSchema:
         self.phase = phase
         self.schema = tighten(schema, always_emit)
         self._validator = Draft202012Validator(self.schema)
+        # Formats are annotations in 2020-12 and the reference validator does not check them: the
+        # fast one must not either, or the two would disagree.
+        self._fast = jsonschema_rs.Draft202012Validator(self.schema, validate_formats=False)
         for key in always_emit:
             if key not in schema.get("properties", {}):
                 raise ValueError(f"always_emit names {key!r}, which the schema does not define")
@@ -64,6 +74,8 @@ class OutputSchema:
 
     def errors(self, instance: Any) -> list[str]:
         """Every validation error as ``$.path: message``, most relevant first, capped."""
+        if self._fast.is_valid(instance):
+            return []
         found = sorted(self._validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
         lines = [f"{_path(e)}: {_short(e.message)}" for e in found[:_MAX_ERRORS]]
         if len(found) > _MAX_ERRORS:
@@ -72,7 +84,7 @@ class OutputSchema:
 
     def is_valid(self, instance: Any) -> bool:
         """Whether ``instance`` satisfies the published schema."""
-        return bool(self._validator.is_valid(instance))
+        return bool(self._fast.is_valid(instance))
 
     def prune_nulls(self, instance: Any) -> Any:
         """A copy without the null-valued keys the schema forbids.
@@ -80,8 +92,8 @@ class OutputSchema:
         Models often write ``"block": null`` for an optional block they skipped; upstream rejects
         that but accepts the key's absence, so dropping it is a lossless fix, not a guess.
         """
-        if not isinstance(instance, dict):
-            return instance
+        if not isinstance(instance, dict) or self._fast.is_valid(instance):
+            return instance  # nothing to prune: the schema forbids no null that is present
         pruned = copy.deepcopy(instance)
         for _ in range(10):  # each pass removes the nulls it can see; nesting needs a few.
             removed = False

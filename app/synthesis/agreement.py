@@ -184,10 +184,21 @@ def _render(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
 
 
+_PATHS: dict[int, tuple[Mapping[str, Any], list[Path]]] = {}
+"""Schema identity -> its categorical paths. A phase's schema is built once and never changes, and
+walking it cost more CPU per request than comparing the answers (BENCHMARKS.md's profile)."""
+
+
 def _categorical_paths(schema: Mapping[str, Any]) -> list[Path]:
+    cached = _PATHS.get(id(schema))
+    if cached is not None and cached[0] is schema:  # holding the schema keeps its id from reuse
+        return cached[1]
     # Alternatives can repeat a property (two object shapes both carrying ``isAgentic``); the first
     # occurrence fixes its position.
-    return list(dict.fromkeys(_walk(schema, ())))
+    paths = list(dict.fromkeys(_walk(schema, ())))
+    if len(_PATHS) < 1024:  # bounded: only odd callers build schemas per call
+        _PATHS[id(schema)] = (schema, paths)
+    return paths
 
 
 def _walk(node: Mapping[str, Any], prefix: Path) -> Iterator[Path]:

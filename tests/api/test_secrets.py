@@ -62,30 +62,31 @@ def sentinel_settings() -> object:
 async def test_no_key_in_any_response_or_log(
     sentinel_settings: object, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    app = create_app(sentinel_settings)  # type: ignore[arg-type]
-    with respx.mock(assert_all_called=False) as upstream:
-        upstream.route().mock(side_effect=echo_key)
-        async with client_for(app) as client:
-            client.headers.update(CALLER)
-            failed = await client.post("/phases/kill-test/orchestrate", json={"idea": "freight audit agent"})
-            streamed = await client.post(
-                "/phases/strategy/orchestrate",
-                json={"idea": "freight audit agent", "options": {"strategy": "rank"}},
-                headers={"Accept": "text/event-stream"},
+    upstream = respx.Router(assert_all_called=False)
+    upstream.route().mock(side_effect=echo_key)
+    # The transport is handed in: respx's global patch reaches httpx's own pool, not the aiohttp one.
+    app = create_app(sentinel_settings, transport=httpx.MockTransport(upstream.async_handler))  # type: ignore[arg-type]
+    async with client_for(app) as client:
+        client.headers.update(CALLER)
+        failed = await client.post("/phases/kill-test/orchestrate", json={"idea": "freight audit agent"})
+        streamed = await client.post(
+            "/phases/strategy/orchestrate",
+            json={"idea": "freight audit agent", "options": {"strategy": "rank"}},
+            headers={"Accept": "text/event-stream"},
+        )
+        pages = [
+            await client.get(p)
+            for p in (
+                "/phases",
+                "/phases/kill-test",
+                "/readyz",
+                "/openapi.json",
+                "/providers",
+                "/metrics",
             )
-            pages = [
-                await client.get(p)
-                for p in (
-                    "/phases",
-                    "/phases/kill-test",
-                    "/readyz",
-                    "/openapi.json",
-                    "/providers",
-                    "/metrics",
-                )
-            ]
-            refused = await client.get("/phases", headers={"Authorization": f"Bearer {SENTINELS['caller']}x"})
-        assert upstream.calls.call_count >= 5  # the keys really were sent upstream
+        ]
+        refused = await client.get("/phases", headers={"Authorization": f"Bearer {SENTINELS['caller']}x"})
+    assert upstream.calls.call_count >= 5  # the keys really were sent upstream
     assert failed.status_code == 502
     models = failed.json()["error"]["models"]
     assert models and all(m["error_kind"] == "auth_error" for m in models if m["status"] == "error")

@@ -1,0 +1,111 @@
+"""The one outbound HTTP client: httpx's API for the adapters, aiohttp's connection pool underneath.
+
+httpx gives the adapters a clean, injectable API (tests hand in a transport instead of patching).
+Its own pool (httpcore) scans every pooled connection on every request and every release, which
+under a few hundred concurrent model calls costs more CPU than all the rest of an orchestration
+(profile in BENCHMARKS.md). ``httpx-aiohttp``, the transport the official OpenAI and Anthropic SDKs
+offer, keeps the httpx API and hands the bytes to aiohttp's pool. ``HTTP_BACKEND=httpx`` switches
+back. Both use httpx's CA bundle and honour HTTPS_PROXY / NO_PROXY from the environment.
+
+One correction on top: httpx-aiohttp reports every aiohttp connection error as ``ConnectTimeout``,
+so a reset or a server hanging up mid-answer would read as a timeout in the record, the metrics and
+the retry decision. ``_TranslatingTransport`` maps aiohttp's errors onto httpx's own classes by
+what happened (tests/test_fault_matrix.py drives each fault over real sockets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+from app.settings import Settings
+
+
+def upstream_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The shared client the adapters call; ``transport`` (tests) replaces the network layer."""
+    limits = httpx.Limits(
+        max_connections=settings.max_connections,
+        max_keepalive_connections=settings.max_connections,
+    )
+    if transport is None and settings.http_backend == "aiohttp":
+
+        def session() -> aiohttp.ClientSession:  # called on first use, inside the running loop
+            connector = aiohttp.TCPConnector(
+                limit=settings.max_connections,
+                keepalive_timeout=limits.keepalive_expiry or 5.0,
+                ssl=httpx.create_ssl_context(),  # httpx's CA bundle (certifi) on both backends
+            )
+            # trust_env: HTTPS_PROXY / NO_PROXY apply as they do with httpx's own pool.
+            return aiohttp.ClientSession(connector=connector, trust_env=True)
+
+        transport = _TranslatingTransport(limits=limits, client=session)
+    return httpx.AsyncClient(
+        transport=transport,
+        limits=limits,
+        timeout=httpx.Timeout(60.0, connect=settings.connect_timeout_s),
+    )
+
+
+def _as_httpx(error: BaseException, request: httpx.Request) -> httpx.TransportError:
+    """The httpx error that says what ``error`` (aiohttp's, or a timeout) means."""
+    kind: type[httpx.TransportError]
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
+        kind = httpx.ConnectTimeout  # no connection (or no pooled one) in time
+    elif isinstance(error, TimeoutError):  # aiohttp's read timeouts subclass it
+        kind = httpx.ReadTimeout
+    elif isinstance(error, aiohttp.ClientConnectorError):
+        kind = httpx.ConnectError  # refused, unreachable, DNS
+    elif isinstance(error, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
+        kind = httpx.RemoteProtocolError  # hung up before answering, or not HTTP
+    elif isinstance(error, aiohttp.ClientPayloadError | aiohttp.ClientConnectionError):
+        kind = httpx.ReadError  # reset, or a body cut short
+    elif isinstance(error, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        kind = httpx.UnsupportedProtocol
+    else:
+        kind = httpx.TransportError
+    return kind(f"{type(error).__name__}: {error}", request=request)
+
+
+@contextmanager
+def _translated(request: httpx.Request) -> Iterator[None]:
+    try:
+        yield
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise _as_httpx(exc, request) from exc
+    except httpx.TransportError as exc:
+        # httpx-aiohttp has already mapped it, often wrongly: map its cause again.
+        cause = exc.__cause__
+        if not isinstance(cause, aiohttp.ClientError | TimeoutError):
+            raise
+        raise _as_httpx(cause, request) from cause
+
+
+class _TranslatedStream(httpx.AsyncByteStream):
+    """The response body; errors while reading it are translated too."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, request: httpx.Request) -> None:
+        self._inner, self._request = inner, request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _translated(self._request):
+            async for chunk in self._inner:
+                yield chunk
+
+    async def aclose(self) -> None:
+        with _translated(self._request):
+            await self._inner.aclose()
+
+
+class _TranslatingTransport(AiohttpTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        with _translated(request):
+            response = await super().handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _TranslatedStream(response.stream, request)
+        return response

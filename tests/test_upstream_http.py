@@ -1,0 +1,130 @@
+"""The outbound client names each network fault the same way on both backends.
+
+The adapters turn httpx's exception classes into the record's ``timeout`` / ``error`` and into the
+retry decision, so the aiohttp backend must raise what httpx's own pool raises for the same fault.
+Each fault is a real TCP server on 127.0.0.1 that misbehaves in one way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from app.upstream_http import upstream_client
+from tests.support import free_port, make_settings
+
+Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+OK_BODY = b'{"ok": true}'
+
+
+async def _read_request(reader: asyncio.StreamReader) -> None:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        (
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        ),
+        0,
+    )
+    await reader.readexactly(length)
+
+
+async def answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+    writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(OK_BODY), OK_BODY))
+    await writer.drain()
+
+
+async def hangs_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    writer.close()
+
+
+async def resets(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close sends RST
+    writer.transport.abort()
+
+
+async def cuts_body_short(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" + OK_BODY)
+    await writer.drain()
+    writer.close()
+
+
+async def speaks_garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def stalls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    await asyncio.sleep(5)
+
+
+@asynccontextmanager
+async def server(behaviour: Behaviour) -> AsyncIterator[str]:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await behaviour(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    async with srv:
+        yield f"http://127.0.0.1:{port}/v1/chat"
+        srv.close()
+
+
+BACKENDS = ["aiohttp", "httpx"]
+TIMEOUT = httpx.Timeout(0.3, connect=0.3)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_an_answer_arrives_whole(backend: str) -> None:
+    async with server(answers) as url, upstream_client(make_settings(http_backend=backend)) as client:
+        response = await client.post(url, json={"q": 1}, timeout=TIMEOUT)
+    assert response.status_code == 200 and response.json() == {"ok": True}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("behaviour", "expected"),
+    [
+        (hangs_up, httpx.RemoteProtocolError),
+        (resets, httpx.ReadError | httpx.RemoteProtocolError),
+        (cuts_body_short, httpx.RemoteProtocolError | httpx.ReadError),
+        (speaks_garbage, httpx.RemoteProtocolError),
+        (stalls, httpx.ReadTimeout),
+    ],
+    ids=["hangs-up", "resets", "cuts-body-short", "speaks-garbage", "stalls"],
+)
+async def test_faults_keep_their_meaning(backend: str, behaviour: Behaviour, expected: type) -> None:
+    async with server(behaviour) as url, upstream_client(make_settings(http_backend=backend)) as client:
+        with pytest.raises(httpx.TransportError) as caught:
+            await client.post(url, json={"q": 1}, timeout=TIMEOUT)
+    assert isinstance(caught.value, expected), repr(caught.value)
+    # A reset or a hang-up is not a timeout: the record says "error", and the retry says why.
+    assert isinstance(caught.value, httpx.TimeoutException) is (behaviour is stalls)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_nobody_listening_is_a_connect_error(backend: str) -> None:
+    async with upstream_client(make_settings(http_backend=backend)) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.post(f"http://127.0.0.1:{free_port()}/v1", json={}, timeout=TIMEOUT)
