@@ -5,7 +5,7 @@ Its own pool (httpcore) scans every pooled connection on every request and every
 under a few hundred concurrent model calls costs more CPU than all the rest of an orchestration
 (profile in BENCHMARKS.md). ``httpx-aiohttp``, the transport the official OpenAI and Anthropic SDKs
 offer, keeps the httpx API and hands the bytes to aiohttp's pool. ``HTTP_BACKEND=httpx`` switches
-back. Both use httpx's CA bundle and honour HTTPS_PROXY / NO_PROXY from the environment.
+back, e.g. to go through HTTPS_PROXY from the environment, which the aiohttp pool does not read.
 
 One correction on top: httpx-aiohttp reports every aiohttp connection error as ``ConnectTimeout``,
 so a reset or a server hanging up mid-answer would read as a timeout in the record, the metrics and
@@ -41,8 +41,9 @@ def upstream_client(
                 keepalive_timeout=limits.keepalive_expiry or 5.0,
                 ssl=httpx.create_ssl_context(),  # httpx's CA bundle (certifi) on both backends
             )
-            # trust_env: HTTPS_PROXY / NO_PROXY apply as they do with httpx's own pool.
-            return aiohttp.ClientSession(connector=connector, trust_env=True)
+            # No trust_env: aiohttp would then read ~/.netrc and the proxy variables on every
+            # request, in a thread (40% of the CPU under load, BENCHMARKS.md). Proxies: HTTP_BACKEND=httpx.
+            return aiohttp.ClientSession(connector=connector)
 
         transport = _TranslatingTransport(limits=limits, client=session)
     return httpx.AsyncClient(
