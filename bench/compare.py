@@ -1,6 +1,7 @@
 """What the service adds to the models' own time and CPU, against two floors and LiteLLM, in one run.
 
     .venv/bin/python bench/compare.py            # about 8 minutes on 2 cores; writes BENCHMARKS.md
+    .venv/bin/python bench/compare.py --profile /tmp/profiles   # the same, with py-spy profiles
 
 Three fake upstreams (``bench/fake_llm.py``, each in its own process on 127.0.0.1) answer after L ms:
 L=0, L=50, and L=50 with ~8 KB answers. For each system and each fake the system is started afresh in
@@ -39,7 +40,7 @@ from pathlib import Path
 
 import aiohttp
 import psutil
-from sampling import Profile, markdown, sampling, top_entries
+from sampling import Profile, group_table, markdown, sampling, top_entries
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -453,8 +454,8 @@ def write_markdown(
     lines = [
         "# Benchmarks: what orchestration adds to the models' own time and CPU",
         "",
-        "Reproduce: `.venv/bin/python bench/compare.py` (benchmark-only dependencies:",
-        "`.venv/bin/pip install -e '.[bench]'`; see the docstrings of `bench/compare.py`,",
+        "Reproduce: `.venv/bin/python bench/compare.py --profile /tmp/profiles` (benchmark-only",
+        "dependencies: `.venv/bin/pip install -e '.[bench]'`; see the docstrings of `bench/compare.py`,",
         "`bench/floors.py` and `bench/fake_llm.py`).",
         "",
         f"- Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}; "
@@ -504,6 +505,16 @@ def write_markdown(
             "loop's wait is left out).",
             "",
         ]
+        lines += [
+            "### Where the CPU goes",
+            "",
+            "Each group's share of busy samples (by the leaf frame's package) times the system's measured",
+            "CPU ms per orchestration in the same load run.",
+            "",
+        ]
+        cpu = {name: r.load.cpu_per_orch for name, r in results.items() if r.load is not None}
+        lines += group_table({name: (prof, cpu[name]) for name, prof in profiled.items()})
+        lines += ["### Top entries", ""]
         for name, prof in profiled.items():
             lines += markdown(name, prof)
     kept = ""

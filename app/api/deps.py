@@ -76,12 +76,14 @@ class Services:
         )
 
 
-def get_services(request: Request) -> Services:
+# async def on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, which cost
+# two thread hand-offs per request for two attribute reads (BENCHMARKS.md's profile).
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def request_id(request: Request) -> str:
+async def request_id(request: Request) -> str:
     rid: str = request.state.request_id
     return rid
 
