@@ -15,8 +15,10 @@ what happened (tests/test_fault_matrix.py drives each fault over real sockets).
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import aiohttp
 import httpx
@@ -33,27 +35,80 @@ def upstream_client(
         max_connections=settings.max_connections,
         max_keepalive_connections=settings.max_connections,
     )
+    timeout = httpx.Timeout(60.0, connect=settings.connect_timeout_s)
     if transport is None and settings.http_backend == "aiohttp":
+        return UpstreamClient(limits=limits, timeout=timeout)
+    return httpx.AsyncClient(transport=transport, limits=limits, timeout=timeout)
 
-        def session() -> aiohttp.ClientSession:  # called on first use, inside the running loop
+
+class UpstreamClient(httpx.AsyncClient):
+    """An httpx client over aiohttp whose JSON POSTs, every model call, skip httpx's request layer.
+
+    Building httpx's ``Request`` (URL parsing, header merging, the auth, redirect and cookie steps)
+    cost about 0.3 ms of CPU per model call, more than aiohttp's whole request (BENCHMARKS.md). The
+    adapters only read the status, headers and body, so ``post_json`` sends with aiohttp and wraps
+    the answer in an ``httpx.Response``. Other calls (the local model's health probe) go through the
+    httpx-aiohttp transport, on the same aiohttp session and pool.
+    """
+
+    def __init__(self, *, limits: httpx.Limits, timeout: httpx.Timeout) -> None:
+        self._session: aiohttp.ClientSession | None = None
+        self._pool_size = limits.max_connections or 100
+        self._keepalive_s = limits.keepalive_expiry or 5.0
+        super().__init__(
+            transport=_TranslatingTransport(limits=limits, client=self._aiohttp),
+            limits=limits,
+            timeout=timeout,
+        )
+
+    def _aiohttp(self) -> aiohttp.ClientSession:
+        """The session, made on first use (aiohttp wants a running loop)."""
+        if self._session is None:
             connector = aiohttp.TCPConnector(
-                limit=settings.max_connections,
-                keepalive_timeout=limits.keepalive_expiry or 5.0,
-                ssl=httpx.create_ssl_context(),  # httpx's CA bundle (certifi) on both backends
+                limit=self._pool_size,
+                keepalive_timeout=self._keepalive_s,
+                ssl=httpx.create_ssl_context(),  # httpx's CA bundle (certifi), as on the httpx backend
             )
-            # No trust_env: aiohttp would then read ~/.netrc and the proxy variables on every
-            # request, in a thread (40% of the CPU under load, BENCHMARKS.md). Proxies: HTTP_BACKEND=httpx.
-            return aiohttp.ClientSession(connector=connector)
+            # auto_decompress off: httpx.Response decodes by Content-Encoding, as with httpx's pool.
+            # No trust_env: aiohttp would read ~/.netrc and the proxy variables on every request, in
+            # a thread (40% of the CPU under load). For a proxy, HTTP_BACKEND=httpx.
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        return self._session
 
-        transport = _TranslatingTransport(limits=limits, client=session)
-    return httpx.AsyncClient(
-        transport=transport,
-        limits=limits,
-        timeout=httpx.Timeout(60.0, connect=settings.connect_timeout_s),
-    )
+    async def post_json(
+        self, url: str, *, headers: dict[str, str], body: dict[str, Any], timeout: httpx.Timeout
+    ) -> httpx.Response:
+        """POST ``body`` as JSON; the answer read whole. Faults raise httpx's errors, as ``post`` does."""
+        # httpx's own encoding of json=, so both backends send the same bytes.
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        limits = aiohttp.ClientTimeout(
+            sock_connect=timeout.connect, sock_read=timeout.read, connect=timeout.pool
+        )
+        with _translated(None):
+            async with self._aiohttp().post(
+                url,
+                data=payload,
+                headers={"Content-Type": "application/json", **headers},
+                timeout=limits,
+                allow_redirects=False,
+            ) as answer:
+                content = await answer.read()
+        return httpx.Response(answer.status, headers=answer.raw_headers, content=content)
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        await self._close_session()
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await super().__aexit__(*exc_info)
+        await self._close_session()
+
+    async def _close_session(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
 
-def _as_httpx(error: BaseException, request: httpx.Request) -> httpx.TransportError:
+def _as_httpx(error: BaseException, request: httpx.Request | None) -> httpx.TransportError:
     """The httpx error that says what ``error`` (aiohttp's, or a timeout) means."""
     kind: type[httpx.TransportError]
     if isinstance(error, aiohttp.ConnectionTimeoutError):
@@ -74,7 +129,7 @@ def _as_httpx(error: BaseException, request: httpx.Request) -> httpx.TransportEr
 
 
 @contextmanager
-def _translated(request: httpx.Request) -> Iterator[None]:
+def _translated(request: httpx.Request | None) -> Iterator[None]:
     try:
         yield
     except (aiohttp.ClientError, TimeoutError) as exc:

@@ -8,22 +8,24 @@ Each fault is a real TCP server on 127.0.0.1 that misbehaves in one way.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
 
-from app.upstream_http import upstream_client
+from app.upstream_http import UpstreamClient, upstream_client
 from tests.support import free_port, make_settings
 
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK_BODY = b'{"ok": true}'
 
 
-async def _read_request(reader: asyncio.StreamReader) -> None:
+async def _read_request(reader: asyncio.StreamReader) -> bytes:
     head = await reader.readuntil(b"\r\n\r\n")
     length = next(
         (
@@ -33,13 +35,25 @@ async def _read_request(reader: asyncio.StreamReader) -> None:
         ),
         0,
     )
-    await reader.readexactly(length)
+    return head + await reader.readexactly(length)
+
+
+async def answers_after_read(writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+    writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(OK_BODY), OK_BODY))
+    await writer.drain()
 
 
 async def answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     await _read_request(reader)
-    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
-    writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(OK_BODY), OK_BODY))
+    await answers_after_read(writer)
+
+
+async def answers_gzipped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    packed = gzip.compress(OK_BODY)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n")
+    writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(packed), packed))
     await writer.drain()
 
 
@@ -91,18 +105,51 @@ async def server(behaviour: Behaviour) -> AsyncIterator[str]:
         srv.close()
 
 
-BACKENDS = ["aiohttp", "httpx"]
 TIMEOUT = httpx.Timeout(0.3, connect=0.3)
+PATHS = ["aiohttp-direct", "aiohttp-transport", "httpx"]
+"""The adapters' JSON POST on the aiohttp backend, any other request on it, and httpx's own pool."""
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-async def test_an_answer_arrives_whole(backend: str) -> None:
-    async with server(answers) as url, upstream_client(make_settings(http_backend=backend)) as client:
-        response = await client.post(url, json={"q": 1}, timeout=TIMEOUT)
+async def send(path: str, url: str, body: dict[str, Any]) -> httpx.Response:
+    backend = "httpx" if path == "httpx" else "aiohttp"
+    async with upstream_client(make_settings(http_backend=backend)) as client:
+        if path == "aiohttp-direct":
+            assert isinstance(client, UpstreamClient)
+            return await client.post_json(url, headers={"X-Test": "1"}, body=body, timeout=TIMEOUT)
+        return await client.post(url, headers={"X-Test": "1"}, json=body, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_an_answer_arrives_whole(path: str) -> None:
+    async with server(answers) as url:
+        response = await send(path, url, {"q": "é"})
     assert response.status_code == 200 and response.json() == {"ok": True}
+    assert response.headers["content-type"] == "application/json"
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("path", PATHS)
+async def test_gzip_answers_are_decoded_once(path: str) -> None:
+    async with server(answers_gzipped) as url:
+        response = await send(path, url, {"q": 1})
+    assert response.json() == {"ok": True}
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_the_same_bytes_go_out(path: str) -> None:
+    seen: list[bytes] = []
+
+    async def records(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await _read_request(reader))
+        await answers_after_read(writer)
+
+    async with server(records) as url:
+        await send(path, url, {"q": "é", "n": [1, 2.5]})
+    head, _, body = seen[0].partition(b"\r\n\r\n")
+    assert body == '{"q":"é","n":[1,2.5]}'.encode()
+    assert b"content-type: application/json" in head.lower() and b"x-test: 1" in head.lower()
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     ("behaviour", "expected"),
     [
@@ -114,17 +161,16 @@ async def test_an_answer_arrives_whole(backend: str) -> None:
     ],
     ids=["hangs-up", "resets", "cuts-body-short", "speaks-garbage", "stalls"],
 )
-async def test_faults_keep_their_meaning(backend: str, behaviour: Behaviour, expected: type) -> None:
-    async with server(behaviour) as url, upstream_client(make_settings(http_backend=backend)) as client:
+async def test_faults_keep_their_meaning(path: str, behaviour: Behaviour, expected: type) -> None:
+    async with server(behaviour) as url:
         with pytest.raises(httpx.TransportError) as caught:
-            await client.post(url, json={"q": 1}, timeout=TIMEOUT)
+            await send(path, url, {"q": 1})
     assert isinstance(caught.value, expected), repr(caught.value)
     # A reset or a hang-up is not a timeout: the record says "error", and the retry says why.
     assert isinstance(caught.value, httpx.TimeoutException) is (behaviour is stalls)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-async def test_nobody_listening_is_a_connect_error(backend: str) -> None:
-    async with upstream_client(make_settings(http_backend=backend)) as client:
-        with pytest.raises(httpx.ConnectError):
-            await client.post(f"http://127.0.0.1:{free_port()}/v1", json={}, timeout=TIMEOUT)
+@pytest.mark.parametrize("path", PATHS)
+async def test_nobody_listening_is_a_connect_error(path: str) -> None:
+    with pytest.raises(httpx.ConnectError):
+        await send(path, f"http://127.0.0.1:{free_port()}/v1", {})

@@ -19,6 +19,7 @@ from app.providers.errors import (
     ProviderTimeout,
     redact,
 )
+from app.upstream_http import UpstreamClient
 
 MAX_DETAIL_CHARS = 300
 """How much of an upstream's own error text an error message quotes."""
@@ -89,6 +90,8 @@ async def post_json(
 ) -> httpx.Response:
     """POST a JSON body, translating transport failures into ``ProviderError``s."""
     try:
+        if isinstance(client, UpstreamClient):  # the production client: aiohttp, direct
+            return await client.post_json(url, headers=headers, body=body, timeout=timeout)
         return await client.post(url, headers=headers, json=body, timeout=timeout)
     except httpx.TimeoutException as exc:
         raise ProviderTimeout(
