@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from ipaddress import ip_address
+from typing import IO
 
 import httpx
 
@@ -50,8 +51,11 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def local_model_server(settings: Settings) -> Iterator[None]:
-    """Run the bundled model server for the lifetime of the block, when it is needed and ours."""
+def local_model_server(settings: Settings, *, log: IO[bytes] | None = None) -> Iterator[None]:
+    """Run the bundled model server for the lifetime of the block, when it is needed and ours.
+
+    ``log`` takes the server's own output (llama.cpp logs every slot's timings), for a caller
+    that draws on the terminal itself; by default it shares this process's stdout and stderr."""
     local = settings.local_model
     if not (local.autostart and _roster(settings) == "local"):
         yield
@@ -65,7 +69,7 @@ def local_model_server(settings: Settings) -> Iterator[None]:
         print(f"local model: reusing the server already answering at {local.url}", file=sys.stderr)
         yield
         return
-    child = subprocess.Popen([sys.executable, "-m", "app.local_model"])
+    child = subprocess.Popen([sys.executable, "-m", "app.local_model"], stdout=log, stderr=log)
     try:
         _wait_until_ready(child, health, local)
         yield
