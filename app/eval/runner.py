@@ -2,9 +2,13 @@
 
 Modes run one after another and a mode's items run concurrently (at most ``concurrency`` at a
 time), so a mode's latency is measured under the same load for every item and never inflated by
-another mode's calls. The spending cap is checked before each item starts: once the cost spent
-reaches it, no further item starts (items already running finish, so the total can pass the cap
-by at most ``concurrency`` items' cost), and every item not asked is recorded as such.
+another mode's calls. Each mode gets a fresh orchestrator (fresh circuit breakers and provider
+limits): otherwise one mode's timeouts would open a circuit and the next mode's calls would be
+skipped, scoring that mode for the previous one's trouble.
+
+The spending cap is checked before each item starts: once the cost spent reaches it, no further
+item starts (items already running finish, so the total can pass the cap by at most
+``concurrency`` items' cost), and every item not asked is recorded as such.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ class Run:
 
 
 async def run_eval(
-    orchestrator: Orchestrator,
+    orchestrator_for: Callable[[Mode], Orchestrator],
     modes: Sequence[Mode],
     items: Sequence[Item],
     *,
@@ -77,14 +81,22 @@ async def run_eval(
     max_cost_usd: float | None = None,
     on_answer: Callable[[Answer | None], None] | None = None,
 ) -> Run:
-    """Ask every item in every mode; ``on_answer`` hears of each item as it ends (``None``: skipped)."""
+    """Ask every item in every mode; ``on_answer`` hears of each item as it ends (``None``: skipped).
+
+    ``orchestrator_for`` is called once per mode, before its first item."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     run = Run(ledger=Ledger(max_cost_usd))
     for mode in modes:
         slots = asyncio.Semaphore(concurrency)
+        orchestrator = orchestrator_for(mode)
 
-        async def one(item: Item, mode: Mode = mode, slots: asyncio.Semaphore = slots) -> Answer | None:
+        async def one(
+            item: Item,
+            mode: Mode = mode,
+            slots: asyncio.Semaphore = slots,
+            orchestrator: Orchestrator = orchestrator,
+        ) -> Answer | None:
             async with slots:
                 # Checked once a slot is free, so an item waiting its turn sees what its
                 # predecessors spent.

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 
 from app.domain import Completion, CompletionRequest, Usage
 from app.eval.datasets import Item
+from app.eval.modes import Mode
 from app.eval.task import eval_phase
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall, ModelSpec, PhaseConfig, Price, SynthesisConfig
@@ -14,6 +15,8 @@ from app.phases.output import OutputSchema
 from app.pipeline import Orchestrator
 from app.providers.fake import FakeProvider, Reply
 from app.providers.registry import ProviderRegistry
+from app.resilience.guard import Resilience
+from app.resilience.retry import RetryPolicy
 from app.roster import Roster
 
 PRICE = Price(input=2.0, output=10.0)
@@ -64,11 +67,28 @@ def answering(right: Mapping[str, set[str]]) -> Callable[[CompletionRequest], Re
 
 
 def setup(
-    right: Mapping[str, set[str]], *, responder: Callable[[CompletionRequest], Reply] | None = None
-) -> tuple[Orchestrator, Phase, FakeProvider]:
-    """The eval task on m1..m3 + judge, every model priced at PRICE, answers per ``right``."""
+    right: Mapping[str, set[str]],
+    *,
+    responder: Callable[[CompletionRequest], Reply] | None = None,
+    breaker_threshold: int | None = None,
+) -> tuple[Callable[[Mode], Orchestrator], Roster, Phase, FakeProvider]:
+    """The eval task on m1..m3 + judge, every model priced at PRICE, answers per ``right``.
+
+    Returns a fresh-orchestrator factory (as the CLI builds one per mode), a roster to list the
+    modes with, the task and the fake provider every orchestrator shares."""
     fake = FakeProvider("fake", responder=responder or answering(right))
     models = {alias: ModelSpec(provider="fake", model_id=alias, price=PRICE) for alias in (*MEMBERS, "judge")}
-    roster = Roster(models, ProviderRegistry({"fake": fake}))
+    registry = ProviderRegistry({"fake": fake})
+
+    def resilience() -> Resilience:
+        if breaker_threshold is None:
+            return Resilience.off()
+        return Resilience(
+            policy=RetryPolicy.never(), breaker_threshold=breaker_threshold, breaker_cooldown_s=60
+        )
+
+    def fresh(mode: Mode) -> Orchestrator:
+        return Orchestrator(Roster(models, registry, resilience()), orchestration_enabled=True)
+
     task = eval_phase(reference_phase(), max_tokens=128)
-    return Orchestrator(roster, orchestration_enabled=True), task, fake
+    return fresh, Roster(models, registry), task, fake

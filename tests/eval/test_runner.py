@@ -21,10 +21,10 @@ RIGHT = {"m1": {"q1", "q2", "q3", "q4"}, "m2": {"q1", "q2"}, "m3": set(), "judge
 
 
 async def test_accuracy_tokens_and_cost_per_mode_are_exact() -> None:
-    orchestrator, task, _ = setup(RIGHT)
-    modes, _ = every_mode(task, orchestrator.roster)
+    fresh, roster, task, _ = setup(RIGHT)
+    modes, _ = every_mode(task, roster)
     chosen = choose(modes, [], ["single:*", "strategy:synthesize"])
-    run = await run_eval(orchestrator, chosen, ITEMS, concurrency=2)
+    run = await run_eval(fresh, chosen, ITEMS, concurrency=2)
     rows = {row.mode: row for row in summarise(run, [m.name for m in chosen])}
 
     assert [m.name for m in chosen] == ["single:m1", "single:m2", "single:m3", "strategy:synthesize"]
@@ -45,9 +45,9 @@ async def test_accuracy_tokens_and_cost_per_mode_are_exact() -> None:
 
 
 async def test_every_answer_keeps_its_raw_text_and_each_models_outcome() -> None:
-    orchestrator, task, _ = setup(RIGHT)
-    modes, _ = every_mode(task, orchestrator.roster)
-    run = await run_eval(orchestrator, choose(modes, [], ["strategy:synthesize"]), ITEMS[:1])
+    fresh, roster, task, _ = setup(RIGHT)
+    modes, _ = every_mode(task, roster)
+    run = await run_eval(fresh, choose(modes, [], ["strategy:synthesize"]), ITEMS[:1])
     (answer,) = run.answers
     assert answer.answer == "4" and answer.correct and answer.result_mode == "orchestrated"
     assert [(o["model"], o["role"]) for o in answer.outcomes] == [
@@ -60,22 +60,22 @@ async def test_every_answer_keeps_its_raw_text_and_each_models_outcome() -> None
 
 
 async def test_single_mode_asks_only_its_model_with_its_member_settings() -> None:
-    orchestrator, task, fake = setup(RIGHT)
-    modes, _ = every_mode(task, orchestrator.roster)
-    await run_eval(orchestrator, choose(modes, [], ["single:m2"]), ITEMS)
+    fresh, roster, task, fake = setup(RIGHT)
+    modes, _ = every_mode(task, roster)
+    await run_eval(fresh, choose(modes, [], ["single:m2"]), ITEMS)
     assert {c.model for c in fake.calls} == {"m2"}
     assert {(c.temperature, c.max_tokens) for c in fake.calls} == {(0.5, 128)}
 
 
 async def test_every_strategy_runs_and_vote_is_explained_not_dropped() -> None:
-    orchestrator, task, _ = setup(RIGHT)
-    modes, missing = every_mode(task, orchestrator.roster)
+    fresh, roster, task, _ = setup(RIGHT)
+    modes, missing = every_mode(task, roster)
     strategies = [m.name for m in modes if m.name.startswith("strategy:")]
     assert strategies == [
         f"strategy:{s}" for s in ("synthesize", "self_consistency", "rank", "route", "self_moa", "moa")
     ]
     assert [u.name for u in missing] == ["strategy:vote"] and "decision field" in missing[0].reason
-    run = await run_eval(orchestrator, [m for m in modes if m.name in strategies], ITEMS[:2], concurrency=4)
+    run = await run_eval(fresh, [m for m in modes if m.name in strategies], ITEMS[:2], concurrency=4)
     assert len(run.answers) == 2 * len(strategies)
     assert all(a.error is None and a.answer is not None for a in run.answers)
 
@@ -86,9 +86,9 @@ async def test_a_failed_phase_is_a_wrong_answer_with_its_error_and_cost() -> Non
             return UpstreamServerError("down", provider="fake", status_code=500)
         return answering(RIGHT)(request)
 
-    orchestrator, task, _ = setup(RIGHT, responder=respond)
-    modes, _ = every_mode(task, orchestrator.roster)
-    run = await run_eval(orchestrator, choose(modes, [], ["single:m3", "strategy:synthesize"]), ITEMS)
+    fresh, roster, task, _ = setup(RIGHT, responder=respond)
+    modes, _ = every_mode(task, roster)
+    run = await run_eval(fresh, choose(modes, [], ["single:m3", "strategy:synthesize"]), ITEMS)
     rows = {row.mode: row for row in summarise(run, ["single:m3", "strategy:synthesize"])}
     assert (rows["single:m3"].failed, rows["single:m3"].correct, rows["single:m3"].cost_usd) == (4, 0, 0.0)
     failed = run.by_mode("single:m3")[0]
@@ -100,11 +100,11 @@ async def test_a_failed_phase_is_a_wrong_answer_with_its_error_and_cost() -> Non
 
 
 async def test_the_spending_cap_stops_new_items_and_says_which() -> None:
-    orchestrator, task, _ = setup(RIGHT)
-    modes, _ = every_mode(task, orchestrator.roster)
+    fresh, roster, task, _ = setup(RIGHT)
+    modes, _ = every_mode(task, roster)
     chosen = choose(modes, [], ["single:m1", "single:m2"])
     # One item costs CALL_USD: after three the spend (3x) passes the cap (2.5x) and nothing else starts.
-    run = await run_eval(orchestrator, chosen, ITEMS, concurrency=1, max_cost_usd=2.5 * CALL_USD)
+    run = await run_eval(fresh, chosen, ITEMS, concurrency=1, max_cost_usd=2.5 * CALL_USD)
     assert [a.item.id for a in run.answers] == ["q1", "q2", "q3"]
     assert run.not_run == {"single:m1": ["q4"], "single:m2": ["q1", "q2", "q3", "q4"]}
     assert run.ledger.exhausted and run.ledger.spent_usd == pytest.approx(3 * CALL_USD)
@@ -113,9 +113,9 @@ async def test_the_spending_cap_stops_new_items_and_says_which() -> None:
 
 
 async def test_no_cap_runs_everything() -> None:
-    orchestrator, task, _ = setup(RIGHT)
-    modes, _ = every_mode(task, orchestrator.roster)
-    run = await run_eval(orchestrator, choose(modes, [], ["single:m1"]), ITEMS, max_cost_usd=None)
+    fresh, roster, task, _ = setup(RIGHT)
+    modes, _ = every_mode(task, roster)
+    run = await run_eval(fresh, choose(modes, [], ["single:m1"]), ITEMS, max_cost_usd=None)
     assert len(run.answers) == 4 and run.not_run == {} and not run.ledger.exhausted
 
 
@@ -130,18 +130,18 @@ async def test_concurrency_is_the_limit_of_items_in_flight(limit: int) -> None:
         flight["now"] -= 1
         return Completion(json.dumps({"reasoning": "r", "answer": item_of(request).answer}), USAGE)
 
-    orchestrator, task, _ = setup(RIGHT, responder=slow)
-    modes, _ = every_mode(task, orchestrator.roster)
-    await run_eval(orchestrator, choose(modes, [], ["single:m1"]), ITEMS, concurrency=limit)
+    fresh, roster, task, _ = setup(RIGHT, responder=slow)
+    modes, _ = every_mode(task, roster)
+    await run_eval(fresh, choose(modes, [], ["single:m1"]), ITEMS, concurrency=limit)
     assert flight["max"] == limit
 
 
 async def test_progress_hears_of_every_item_run_or_not() -> None:
-    orchestrator, task, _ = setup(RIGHT)
-    modes, _ = every_mode(task, orchestrator.roster)
+    fresh, roster, task, _ = setup(RIGHT)
+    modes, _ = every_mode(task, roster)
     heard: list[str | None] = []
     await run_eval(
-        orchestrator,
+        fresh,
         choose(modes, [], ["single:m1", "single:m2"]),
         ITEMS,
         concurrency=1,
@@ -149,3 +149,24 @@ async def test_progress_hears_of_every_item_run_or_not() -> None:
         on_answer=lambda a: heard.append(a.item.id if a else None),
     )
     assert heard == ["q1", "q2"] + [None] * 6
+
+
+async def test_each_mode_starts_with_closed_circuits() -> None:
+    def respond(request: CompletionRequest) -> Reply:
+        if request.model == "m3":
+            return UpstreamServerError("down", provider="fake", status_code=500)
+        return answering(RIGHT)(request)
+
+    fresh, roster, task, _ = setup(RIGHT, responder=respond, breaker_threshold=2)
+    modes, _ = every_mode(task, roster)
+    run = await run_eval(fresh, choose(modes, [], ["single:m3", "strategy:synthesize"]), ITEMS, concurrency=1)
+    # Within a mode the service's breaker works as usual: two failures open m3's circuit ...
+    assert [a.outcomes[0]["status"] for a in run.by_mode("single:m3")] == [
+        "error",
+        "error",
+        "skipped",
+        "skipped",
+    ]
+    # ... but the next mode asks m3 again instead of inheriting an open circuit.
+    first = run.by_mode("strategy:synthesize")[0]
+    assert [o["status"] for o in first.outcomes if o["model"] == "m3"] == ["error"]
