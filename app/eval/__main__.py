@@ -22,7 +22,7 @@ from app.eval.datasets import Item, facts, load_jsonl
 from app.eval.generator import generate
 from app.eval.modes import Mode, Unavailable, choose, every_mode
 from app.eval.plot import plot
-from app.eval.report import markdown, table, write_json
+from app.eval.report import markdown, read_json, table, write_json
 from app.eval.runner import Answer, Run, run_eval
 from app.eval.summary import summarise
 from app.eval.task import eval_phase
@@ -120,6 +120,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output directory (default .data/eval/<UTC time>)")
     p.add_argument("--list-modes", action="store_true", help="print the modes that can run here and exit")
     p.add_argument(
+        "--rescore",
+        type=Path,
+        metavar="DIR",
+        help="score a previous run's answers (DIR/results.json) again with the current rules and "
+        "rewrite its table, JSON and plot; no model is asked",
+    )
+    p.add_argument(
         "--log-level",
         default="WARNING",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -142,6 +149,8 @@ def main(
         configure_logging(level=args.log_level, fmt=settings.log_format)
         if args.max_cost_usd is not None and args.max_cost_usd <= 0:
             raise ConfigError("--max-cost-usd must be positive", hint="e.g. --max-cost-usd 0.50")
+        if args.rescore is not None:
+            return _rescore(args.rescore)
         if args.list_modes:
             with open(os.devnull, "wb") as server_log, local_model_server(settings, log=server_log):
                 return asyncio.run(_main(args, settings, dict(providers or {}), [], None))
@@ -156,6 +165,9 @@ def main(
         hint = f"\n  hint: {exc.hint}" if exc.hint else ""
         print(f"eval: {exc.message}{hint}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the model server has been stopped by its context manager
+        print("eval: interrupted; nothing was written for this run", file=sys.stderr)
+        return 130
 
 
 def load_items(specs: list[str], *, size: int, seed: int, limit: int | None = None) -> list[Item]:
@@ -197,9 +209,7 @@ async def _main(
     items: list[Item],
     out: Path | None,
 ) -> int:
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=160)  # a pipe or a file: room for every column, never wrapped
+    console = _console()
     async with http_client(settings) as client:
         catalog = load_catalog(settings.phases_config_file, known_providers={*PROVIDER_NAMES, *overrides})
         built = assemble(settings, client, catalog, overrides)
@@ -215,7 +225,7 @@ async def _main(
                 )
         task = eval_phase(built.catalog.get(args.like_phase), max_tokens=args.max_tokens)
         available, missing = every_mode(task, built.roster)
-        if out is None:
+        if out is None:  # --list-modes: nothing is run, so there is nowhere to write
             _list(console, built, available, missing)
             return 0
         patterns = [p.strip() for p in args.modes.split(",") if p.strip()] if args.modes else None
@@ -231,22 +241,34 @@ async def _main(
         started = datetime.now(UTC)
 
         def orchestrator_for(mode: Mode) -> Orchestrator:
-            # Orchestration on whatever ORCHESTRATION_ENABLED says: comparing it is the point.
+            # Orchestration stays on even under ORCHESTRATION_ENABLED=false: it is what is compared.
             roster = Roster(built.catalog.models, built.registry, resilience_from(settings))
             return Orchestrator(
                 roster, orchestration_enabled=True, rng=random.Random(f"{args.seed}:{mode.name}")
             )
 
         run = await _with_progress(console, orchestrator_for, modes, items, args)
-    rows = summarise(run, [m.name for m in modes])
     meta = _meta(args, built, task.config.parallel, modes, missing, items, started)
+    _report(console, out, run, meta)
+    return 0
+
+
+def _rescore(directory: Path) -> int:
+    run, meta = read_json(directory / "results.json")
+    meta["rescored_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    _report(_console(), directory, run, meta)
+    return 0
+
+
+def _report(console: Console, out: Path, run: Run, meta: dict[str, Any]) -> None:
+    """The table on the terminal; results.json, the PNG and summary.md in ``out``."""
+    rows = summarise(run, list(meta["modes"]))
     write_json(out / "results.json", run, rows, meta)
-    title = (
-        f"{len(items)} items, {built.roster_name} roster, {started:%Y-%m-%d}: accuracy against cost per mode"
-    )
+    described = f"{meta['items']} items, {meta['roster']} roster"
+    title = f"{described}, {meta['started_at'][:10]}: accuracy against cost per mode"
     x_axis = plot(out / "accuracy_vs_cost.png", rows, title=title)
     (out / "summary.md").write_text(markdown(rows), encoding="utf-8")
-    console.print(table(rows, title=f"{len(items)} items, {built.roster_name} roster"))
+    console.print(table(rows, title=described))
     if run.not_run:
         skipped = sum(len(ids) for ids in run.not_run.values())
         console.print(
@@ -258,7 +280,12 @@ async def _main(
         console.print(f"spent ${run.ledger.spent_usd:.4f}")
     console.print(f"plot x axis: {x_axis}")
     console.print(f"wrote {out / 'results.json'}, {out / 'accuracy_vs_cost.png'}, {out / 'summary.md'}")
-    return 0
+
+
+def _console() -> Console:
+    console = Console()
+    # A pipe or a file: room for every column, never wrapped.
+    return console if console.is_terminal else Console(width=160)
 
 
 async def _with_progress(

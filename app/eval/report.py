@@ -9,7 +9,10 @@ from typing import Any
 
 from rich.table import Table
 
-from app.eval.runner import Answer, Run
+from app.errors import DatasetError
+from app.eval.datasets import Item
+from app.eval.runner import Answer, Ledger, Run
+from app.eval.scoring import is_correct
 from app.eval.summary import ModeSummary
 
 HEADERS = (
@@ -105,3 +108,50 @@ def _answer(answer: Answer) -> dict[str, Any]:
         "warnings": answer.warnings,
         "outcomes": answer.outcomes,
     }
+
+
+def read_json(path: Path) -> tuple[Run, dict[str, Any]]:
+    """A run written by ``write_json``, every answer scored again with the current rules.
+
+    For fixing a dataset's answer or the scoring after an expensive run: nothing is asked again."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        meta: dict[str, Any] = document["meta"]
+        run = Run(
+            answers=[_answer_from(raw) for raw in document["answers"]],
+            not_run={mode: list(ids) for mode, ids in document["not_run"].items()},
+            ledger=Ledger(meta.get("max_cost_usd"), meta.get("spent_usd", 0.0)),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DatasetError(
+            f"cannot rescore {path}: {type(exc).__name__}: {exc}",
+            hint="point --rescore at a directory a previous python -m app.eval run wrote",
+        ) from None
+    return run, meta
+
+
+def _answer_from(raw: dict[str, Any]) -> Answer:
+    item_raw = raw["item"]
+    item = Item(
+        id=item_raw["id"],
+        question=item_raw["question"],
+        answer=item_raw["expected"],
+        kind=item_raw["kind"],
+        accept=tuple(item_raw["accept"]),
+        meta=item_raw.get("meta", {}),
+    )
+    return Answer(
+        mode=raw["mode"],
+        item=item,
+        answer=raw["answer"],
+        correct=is_correct(raw["answer"], item),
+        latency_ms=raw["latency_ms"],
+        tokens_in=raw["tokens_in"],
+        tokens_out=raw["tokens_out"],
+        cost_usd=raw["cost_usd"],
+        result_mode=raw["result_mode"],
+        output=raw["output"],
+        error=raw["error"],
+        warnings=raw["warnings"],
+        outcomes=raw["outcomes"],
+    )

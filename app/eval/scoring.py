@@ -2,7 +2,8 @@
 
 - a number: the last number in the answer, compared numerically (``"19 muffins"``, ``"$1,200"``
   and ``"19.0"`` all match ``19``); number words (``"nineteen"``) do not count;
-- yes / no: the answer's first word (``yes``, ``true`` / ``no``, ``false``);
+- yes / no: the answer's first word (``yes``, ``true`` / ``no``, ``false``), unless the other
+  one appears too (``"Yes or no"`` hedges, and is wrong);
 - anything else: the whole answer, ignoring case, accents, punctuation, spacing and a leading
   article, against the expected answer and each accepted alternative. ``"Paris."`` matches
   ``Paris``; ``"Paris, France"`` does not: the question asked for one thing.
@@ -65,10 +66,14 @@ def last_number(text: str) -> float | None:
 
 
 def yes_no(text: str) -> str | None:
+    """``yes`` or ``no`` when the answer leads with one and never says the other; else ``None``."""
     words = normalise(text).split()
     if not words:
         return None
-    return "yes" if words[0] in _YES else "no" if words[0] in _NO else None
+    for verdict, same, other in (("yes", _YES, _NO), ("no", _NO, _YES)):
+        if words[0] in same:
+            return None if other & set(words) else verdict
+    return None
 
 
 def _value(token: str) -> float:

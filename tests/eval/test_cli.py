@@ -162,3 +162,33 @@ def test_datasets_combine_and_a_file_can_be_sampled(dataset: Path) -> None:
     assert items[4:] == load_items([str(dataset)], size=2, seed=5, limit=2)  # the same sample for a seed
     assert len(load_items(["facts"], size=1, seed=5)) == 28  # --size is for generated sets only
     assert len(load_items(["facts"], size=1, seed=5, limit=10)) == 10
+
+
+def test_rescore_scores_saved_answers_again_without_asking_a_model(
+    dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert run_cli("--dataset", str(dataset), "--modes", "single:r1", "--out", str(out)) == 0
+    saved = json.loads((out / "results.json").read_text())
+    # The dataset's author decides r1's "6 legs" was the intended answer after all.
+    for answer in saved["answers"]:
+        if answer["item"]["id"] == "q0":
+            answer["item"]["expected"] = "6"
+            answer["correct"] = False
+    (out / "results.json").write_text(json.dumps(saved))
+    capsys.readouterr()
+
+    # No providers at all: a model call would fail the test.
+    assert main(["--rescore", str(out)], settings=make_settings(), providers={}) == 0
+    rescored = json.loads((out / "results.json").read_text())
+    assert rescored["summary"][0]["correct"] == 3 and rescored["summary"][0]["accuracy"] == 1.0
+    assert rescored["meta"]["rescored_at"] and rescored["meta"]["modes"] == ["single:r1"]
+    assert "100% (3/3)" in capsys.readouterr().out and "100% (3/3)" in (out / "summary.md").read_text()
+
+
+def test_rescore_of_something_else_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli("--rescore", str(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert "cannot rescore" in err and "hint:" in err

@@ -43,6 +43,9 @@ def test_numbers_compare_numerically(answer: str, expected: str, correct: bool) 
         ("no", "yes", False),
         ("maybe", "no", False),
         ("I think yes", "yes", False),  # the verdict must come first
+        ("Yes or no", "yes", False),  # a hedge is not an answer
+        ("No. Yes.", "no", False),
+        ("Yes, it is heavy and not blue", "yes", True),
     ],
 )
 def test_yes_no_by_first_word(answer: str, expected: str, correct: bool) -> None:
