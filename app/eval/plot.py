@@ -27,7 +27,12 @@ def plot(path: Path, rows: list[ModeSummary], *, title: str) -> str:
     figure = Figure(figsize=(13, 5.5))
     axes = figure.subplots(1, 2, sharey=True)
     for axis, (label, xs) in zip(axes, panels, strict=True):
-        for row, x in zip(rows, xs, strict=True):
+        span = (max(xs) - min(xs)) or 1.0 if xs else 1.0
+        for i, (row, x) in enumerate(zip(rows, xs, strict=True)):
+            # Modes often tie on accuracy and cost alike: stack their labels instead of overprinting.
+            crowd = sum(
+                abs(rows[j].accuracy - row.accuracy) < 0.03 and abs(xs[j] - x) < 0.08 * span for j in range(i)
+            )
             single = row.mode.startswith("single:")
             axis.errorbar(
                 x,
@@ -42,7 +47,7 @@ def plot(path: Path, rows: list[ModeSummary], *, title: str) -> str:
                 row.mode.split(":", 1)[1],
                 (x, row.accuracy),
                 textcoords="offset points",
-                xytext=(5, 4),
+                xytext=(5, 4 + 10 * crowd),
                 fontsize=8,
             )
         axis.set_xlabel(label)
