@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,local]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,local,eval]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -7,24 +7,14 @@ LOCAL_MODEL_URL), waits until it has loaded, serves the API, and stops both on C
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from ipaddress import ip_address
 
-import httpx
 import uvicorn
 
 from app.errors import ConfigError
-from app.local_model.health import health_url
-from app.local_model.server import endpoint_of
+from app.local_model.autostart import local_model_server
 from app.main import create_app
-from app.phases.local_roster import choose_roster
-from app.providers.registry import ProviderRegistry
-from app.settings import LocalModelSettings, Settings
+from app.settings import Settings
 
 
 def main() -> int:
@@ -38,80 +28,6 @@ def main() -> int:
         print(f"configuration error: {exc.message}{hint}", file=sys.stderr)
         return 2
     return 0
-
-
-def _roster(settings: Settings) -> str:
-    """Which roster the app will use: decided from the settings alone, as the app decides it."""
-    client = httpx.AsyncClient()  # adapters only keep it; nothing is sent
-    try:
-        registry = ProviderRegistry.from_settings(settings, client)
-        return choose_roster({n: registry.get(n) for n in registry.names()}, settings.local_model)
-    finally:
-        asyncio.run(client.aclose())
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return host == "localhost" or ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-@contextmanager
-def local_model_server(settings: Settings) -> Iterator[None]:
-    """Run the bundled model server for the lifetime of the block, when it is needed and ours."""
-    local = settings.local_model
-    if not (local.autostart and _roster(settings) == "local"):
-        yield
-        return
-    endpoint, health = endpoint_of(local.url), health_url(local.url)
-    if not _is_loopback(endpoint.host):
-        print(f"local model: using the server at {local.url} (not a loopback address)", file=sys.stderr)
-        yield
-        return
-    if _healthy(health):
-        print(f"local model: reusing the server already answering at {local.url}", file=sys.stderr)
-        yield
-        return
-    child = subprocess.Popen([sys.executable, "-m", "app.local_model"])
-    try:
-        _wait_until_ready(child, health, local)
-        yield
-    finally:
-        child.terminate()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-
-
-def _wait_until_ready(child: subprocess.Popen[bytes], health: str, local: LocalModelSettings) -> None:
-    began = time.monotonic()
-    while not _healthy(health):
-        if child.poll() is not None:
-            # The API still starts: /readyz and every phase say plainly that the model is down.
-            print(
-                f"local model: the server exited with code {child.returncode}; "
-                "phases will answer 503 until it runs",
-                file=sys.stderr,
-            )
-            return
-        if time.monotonic() - began > local.startup_timeout_s:
-            print(
-                f"local model: not ready after {local.startup_timeout_s:g}s; serving anyway, "
-                "/readyz reports its state",
-                file=sys.stderr,
-            )
-            return
-        time.sleep(0.25)
-    print(f"local model: ready at {local.url} after {time.monotonic() - began:.1f}s", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     OrchestratorError                 base of everything this service raises on purpose
     ├── ConfigError                   bad settings or phase config: stops start-up, never a request
+    │   └── DatasetError              python -m app.eval: a dataset it cannot use (names the line)
     ├── RequestError                  the caller can fix it (4xx)
     │   ├── PhaseNotFound             404, lists the valid phase names
     │   ├── IdempotencyConflict       409, an Idempotency-Key reused with a different body
@@ -43,6 +44,12 @@ class ConfigError(OrchestratorError):
     """The configuration is invalid; the message names the file, the entry and the field."""
 
     code = "config_error"
+
+
+class DatasetError(ConfigError):
+    """An evaluation dataset is unusable; the message names the file and line, the hint the fix."""
+
+    code = "dataset_error"
 
 
 class RequestError(OrchestratorError):

@@ -16,17 +16,14 @@ from app.api.middleware import RequestIdMiddleware
 from app.api.openapi import install_openapi
 from app.api.routes import router
 from app.api.schemas import ErrorResponse
+from app.assembly import assemble
 from app.errors import ConfigError
 from app.logs import configure_logging
 from app.metrics import Metrics
 from app.phases.catalog import load_catalog
-from app.phases.local_roster import choose_roster, localize_catalog
 from app.pipeline import Orchestrator
 from app.providers.base import Provider
-from app.providers.registry import PROVIDER_NAMES, ProviderRegistry
-from app.resilience.guard import Resilience
-from app.resilience.retry import RetryPolicy
-from app.roster import Roster
+from app.providers.registry import PROVIDER_NAMES
 from app.settings import Settings
 from app.store.base import ResultStore
 from app.store.redis_store import RedisStore
@@ -42,22 +39,6 @@ synthesizer model, and returns JSON that validates against the phase's published
 record of what every model did. `GET /phases` lists the phases; `GET /phases/{name}` shows one
 phase's models and output schema.
 """
-
-
-def resilience_from(settings: Settings) -> Resilience:
-    policy = RetryPolicy(
-        max_attempts=settings.retry_max_attempts,
-        base_s=settings.retry_base_s,
-        max_backoff_s=settings.retry_max_backoff_s,
-        retry_after_cap_s=settings.retry_after_cap_s,
-    )
-    return Resilience(
-        policy=policy,
-        breaker_threshold=settings.breaker_failure_threshold,
-        breaker_cooldown_s=settings.breaker_cooldown_s,
-        concurrency=settings.provider_concurrency,
-        default_concurrency=settings.default_provider_concurrency,
-    )
 
 
 def store_from(settings: Settings) -> ResultStore | None:
@@ -109,28 +90,25 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with upstream_client(settings, transport) as client:
-            registry = ProviderRegistry.from_settings(settings, client).with_overrides(overrides)
+            built = assemble(settings, client, catalog, overrides)
+            registry = built.registry
             providers = {name: registry.get(name) for name in registry.names()}
-            roster_name = choose_roster(providers, settings.local_model)
-            active = localize_catalog(catalog, settings.local_model) if roster_name == "local" else catalog
-            resilience = resilience_from(settings)
-            roster = Roster(active.models, registry, resilience)
-            metrics.watch_circuits(resilience, registry.names())
+            metrics.watch_circuits(built.resilience, registry.names())
             app.state.services = Services(
                 settings=settings,
-                catalog=active,
+                catalog=built.catalog,
                 registry=registry,
-                roster=roster,
-                roster_name=roster_name,
+                roster=built.roster,
+                roster_name=built.roster_name,
                 client=client,
                 replayer=Replayer(store),
                 metrics=metrics,
-                orchestrator=Orchestrator(roster, orchestration_enabled=settings.orchestration_enabled),
+                orchestrator=Orchestrator(built.roster, orchestration_enabled=settings.orchestration_enabled),
             )
             log.info(
                 "started",
-                phases=len(active.names()),
-                roster=roster_name,
+                phases=len(built.catalog.names()),
+                roster=built.roster_name,
                 providers={n: p.available for n, p in providers.items()},
                 orchestration_enabled=settings.orchestration_enabled,
                 store=store.backend if store else "none",

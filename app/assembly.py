@@ -1,0 +1,64 @@
+"""Settings and one HTTP client in, the pipeline's parts out: providers, roster, catalog.
+
+The service's lifespan and the evaluation command (``python -m app.eval``) both build the pipeline
+this way, so the eval measures exactly the models, roster choice and resilience the service uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from app.phases.catalog import PhaseCatalog
+from app.phases.local_roster import RosterName, choose_roster, localize_catalog
+from app.providers.base import Provider
+from app.providers.registry import ProviderRegistry
+from app.resilience.guard import Resilience
+from app.resilience.retry import RetryPolicy
+from app.roster import Roster
+from app.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Assembly:
+    """What a phase needs to run: the providers, which roster answers, its catalog and members."""
+
+    registry: ProviderRegistry
+    roster_name: RosterName
+    catalog: PhaseCatalog
+    """The phases as they will run: localized when the local roster answers."""
+    resilience: Resilience
+    roster: Roster
+
+
+def resilience_from(settings: Settings) -> Resilience:
+    policy = RetryPolicy(
+        max_attempts=settings.retry_max_attempts,
+        base_s=settings.retry_base_s,
+        max_backoff_s=settings.retry_max_backoff_s,
+        retry_after_cap_s=settings.retry_after_cap_s,
+    )
+    return Resilience(
+        policy=policy,
+        breaker_threshold=settings.breaker_failure_threshold,
+        breaker_cooldown_s=settings.breaker_cooldown_s,
+        concurrency=settings.provider_concurrency,
+        default_concurrency=settings.default_provider_concurrency,
+    )
+
+
+def assemble(
+    settings: Settings,
+    client: httpx.AsyncClient,
+    catalog: PhaseCatalog,
+    overrides: Mapping[str, Provider] | None = None,
+) -> Assembly:
+    """Bind ``catalog``'s models to providers built from ``settings`` (``overrides`` replace some)."""
+    registry = ProviderRegistry.from_settings(settings, client).with_overrides(overrides or {})
+    providers = {name: registry.get(name) for name in registry.names()}
+    roster_name = choose_roster(providers, settings.local_model)
+    active = localize_catalog(catalog, settings.local_model) if roster_name == "local" else catalog
+    resilience = resilience_from(settings)
+    return Assembly(registry, roster_name, active, resilience, Roster(active.models, registry, resilience))
