@@ -3,14 +3,15 @@
 httpx gives the adapters a clean, injectable API (tests hand in a transport instead of patching).
 Its own pool (httpcore) scans every pooled connection on every request and every release, which
 under a few hundred concurrent model calls costs more CPU than all the rest of an orchestration
-(profile in BENCHMARKS.md). ``httpx-aiohttp``, the transport the official OpenAI and Anthropic SDKs
-offer, keeps the httpx API and hands the bytes to aiohttp's pool. ``HTTP_BACKEND=httpx`` switches
+(profile in BENCHMARKS.md). On the default backend, ``UpstreamClient`` sends the adapters' JSON
+POSTs straight through aiohttp, and anything else through ``httpx-aiohttp`` (the transport the
+official OpenAI and Anthropic SDKs offer) on the same session. ``HTTP_BACKEND=httpx`` switches
 back, e.g. to go through HTTPS_PROXY from the environment, which the aiohttp pool does not read.
 
-One correction on top: httpx-aiohttp reports every aiohttp connection error as ``ConnectTimeout``,
-so a reset or a server hanging up mid-answer would read as a timeout in the record, the metrics and
-the retry decision. ``_TranslatingTransport`` maps aiohttp's errors onto httpx's own classes by
-what happened (tests/test_fault_matrix.py drives each fault over real sockets).
+aiohttp's errors are mapped onto httpx's own classes by what happened (``_as_httpx``): httpx-aiohttp
+alone reports every connection error as ``ConnectTimeout``, so a reset or a server hanging up
+mid-answer would read as a timeout in the record, the metrics and the retry decision.
+tests/test_upstream_http.py drives each fault over real sockets on every path.
 """
 
 from __future__ import annotations

@@ -70,7 +70,10 @@ def sampling(pid: int, output: Path, rate_hz: int = 250) -> Iterator[None]:
 
 GROUPS = (
     ("aiohttp/", "aiohttp: outbound HTTP"),
+    ("httpcore/", "httpcore: httpx's connection pool"),
     ("httpx/", "httpx: request/response objects"),
+    ("litellm/", "litellm"),
+    ("openai/", "openai SDK (under litellm)"),
     ("httpx_aiohttp/", "httpx: request/response objects"),
     ("uvicorn/", "uvicorn: inbound HTTP"),
     ("anyio/", "thread hand-offs (anyio)"),
