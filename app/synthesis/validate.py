@@ -29,8 +29,7 @@ def parse_output(text: str, schema: OutputSchema) -> Parsed:
     for candidate in candidates(strip_reasoning(text)):
         if not isinstance(candidate.value, dict):
             continue
-        value = schema.prune_nulls(candidate.value)
-        errors = schema.errors(value)
+        value, errors = schema.check(candidate.value)
         if not errors:
             return Parsed(value)
         if closest is None or len(errors) < len(closest.errors):

@@ -66,3 +66,17 @@ def test_errors_name_the_path() -> None:
 def test_always_emit_must_name_a_schema_key() -> None:
     with pytest.raises(ValueError, match="nothing"):
         OutputSchema("x", {"type": "object", "properties": {"a": {}}}, ("nothing",))
+
+
+def test_check_returns_a_valid_answer_untouched_and_prunes_an_invalid_one() -> None:
+    output = CATALOG.get("kill-test").output
+    valid = {"verdict": "GO"}
+    value, errors = output.check(valid)
+    assert value is valid and errors == []  # no copy on the usual path
+    value, errors = output.check({"verdict": None})
+    assert errors and any("verdict" in e for e in errors)
+    strategy = CATALOG.get("strategy").output
+    nulled = {"positioning": "For brokers…", "brandArchitecture": None}
+    value, errors = strategy.check(nulled)
+    assert errors == [] and value == {"positioning": "For brokers…"}
+    assert nulled["brandArchitecture"] is None  # the input is not mutated
