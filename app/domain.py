@@ -64,6 +64,14 @@ class Completion:
     reasoning: str | None = None
     """Chain-of-thought the model emitted; kept out of synthesis and JSON extraction."""
     upstream_request_id: str | None = None
+    reasoning_unfinished: bool = False
+    """The model was still reasoning when it stopped (a ``<think>`` never closed, or reasoning
+    beside no content): ``text`` is not its answer."""
+
+    @property
+    def truncated(self) -> bool:
+        """The answer stopped at its token limit (``finish_reason`` length / ``max_tokens``)."""
+        return self.finish_reason == "length"
 
 
 @dataclass(frozen=True, slots=True)

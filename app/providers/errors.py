@@ -4,6 +4,8 @@
     ├── ProviderTimeout             connect/read/wall-clock timeout          kind=timeout, retryable
     ├── ProviderConnectionError     DNS, refused, reset                      kind=connection, retryable
     ├── ProviderResponseError       2xx with a body we cannot use            kind=malformed
+    │   ├── AnswerTruncated         cut off at its token limit (after the one larger re-ask)  kind=truncated
+    │   └── UnfinishedReasoning     reasoning that never closed: no answer   kind=unfinished_reasoning
     └── ProviderStatusError         the upstream said no (HTTP status or in-body code)
         ├── RateLimited             429, MiniMax 1002/1039/1041, Workers AI 3040   retryable
         ├── Overloaded              529, 503                                        retryable
@@ -11,7 +13,9 @@
         ├── QuotaExceeded           402, billing, insufficient_quota, Workers AI 3036, MiniMax 1008
         ├── AuthenticationError     401/403, MiniMax 1004/2049
         ├── ContentRejected         MiniMax 1026/1027 (sensitive content)
+        ├── ModelUnavailable        no such model, retired or deprecated     kind=model_unavailable
         └── BadRequest              400/404/413/422 and other 4xx, MiniMax 2013
+            └── ContextOverflow     the prompt plus max_tokens exceed the model's context window
 
 Messages carry the upstream's own error text (so the caller sees what really happened) but never
 a credential: adapters build them from the response body only, and ``redact`` scrubs any key the
@@ -67,6 +71,18 @@ class ProviderResponseError(ProviderError):
     kind = "malformed"
 
 
+class AnswerTruncated(ProviderResponseError):
+    """The answer stopped at its token limit: never accepted as if complete."""
+
+    kind = "truncated"
+
+
+class UnfinishedReasoning(ProviderResponseError):
+    """The model was still reasoning when it stopped: there is no answer, only a chain of thought."""
+
+    kind = "unfinished_reasoning"
+
+
 class ProviderStatusError(ProviderError):
     kind = "http_error"
 
@@ -98,8 +114,21 @@ class ContentRejected(ProviderStatusError):
     kind = "content_rejected"
 
 
+class ModelUnavailable(ProviderStatusError):
+    """The provider does not serve this model id (unknown, retired, deprecated): retrying cannot help,
+    and the model's circuit opens at once."""
+
+    kind = "model_unavailable"
+
+
 class BadRequest(ProviderStatusError):
     kind = "bad_request"
+
+
+class ContextOverflow(BadRequest):
+    """The prompt (plus the output budget) does not fit the model's context window."""
+
+    kind = "context_overflow"
 
 
 def error_class_for_status(status: int) -> type[ProviderStatusError]:

@@ -50,7 +50,7 @@ def parse_chat_completion(
         why = f"refused: {refusal}" if isinstance(refusal, str) and refusal else "no text content"
         raise malformed(f"choices[0].message has {why}")
 
-    text, inline = split_reasoning(content)
+    text, inline, unfinished = split_reasoning(content)
     separate = _reasoning_fields(message)
     reasoning = "\n\n".join(part for part in (*separate, inline) if part) or None
     finish = choice.get("finish_reason")
@@ -61,6 +61,7 @@ def parse_chat_completion(
         finish_reason=_FINISH.get(finish, "other") if isinstance(finish, str) else "other",
         reasoning=reasoning,
         upstream_request_id=request_id if isinstance(request_id, str) else None,
+        reasoning_unfinished=unfinished,
     )
 
 

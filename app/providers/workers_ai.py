@@ -150,9 +150,10 @@ class WorkersAIProvider:
 
         answer = result.get("response")
         reasoning: str | None = None
+        unfinished = False
         if isinstance(answer, str):
             raw = answer
-            text, reasoning = split_reasoning(answer)
+            text, reasoning, unfinished = split_reasoning(answer)
         elif isinstance(answer, dict | list):  # JSON mode returns the object itself
             raw = text = json.dumps(answer, ensure_ascii=False)
         else:
@@ -161,7 +162,9 @@ class WorkersAIProvider:
         # The legacy shape has no finish reason: a reply that used every token was cut off.
         hit_limit = not usage.estimated and usage.output_tokens >= request.max_tokens
         finish: FinishReason = "length" if hit_limit else "stop"
-        return Completion(text, usage, finish, reasoning, upstream_request_id=ray)
+        return Completion(
+            text, usage, finish, reasoning, upstream_request_id=ray, reasoning_unfinished=unfinished
+        )
 
     def _error(self, response: httpx.Response, body: Any) -> ProviderStatusError:
         entries = body.get("errors") if isinstance(body, Mapping) else None

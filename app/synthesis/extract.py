@@ -48,8 +48,7 @@ class Candidate:
 
 def strip_reasoning(text: str) -> str:
     """The answer without any ``<think>`` block, so reasoning drafts are never taken for output."""
-    answer, _ = split_reasoning(text)
-    return answer
+    return split_reasoning(text).answer
 
 
 def candidates(text: str) -> Iterator[Candidate]:
