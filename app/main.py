@@ -128,7 +128,7 @@ def create_app(
         # The service exports Prometheus metrics (/metrics) and no OpenTelemetry; FastAPI's own
         # probe for an OTel provider ran on every request (4% of the CPU under load).
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        # The docs pages are app.api.docs's, with their assets served from here, not a CDN.
+        # /docs is app.api.docs's, its assets served from here, not a CDN; no /redoc (see there).
         openapi_url=OPENAPI_URL,
         docs_url=None,
         redoc_url=None,
