@@ -129,9 +129,12 @@ class Orchestrator:
             ]
         quorum = _quorum(phase, request, len(members))
         emit("phase_started", phase=phase.name, strategy=plan.name, models=[m.model for m in members])
+        # The fan-out ends early enough for the judge: a hung member is cut off (and not retried)
+        # at the fan-out's end rather than holding the phase until its deadline.
+        fanout_deadline = clock.deadline.ending_before(config.synthesis.reserve_for(clock.deadline.total_s))
         with clock.models("fanout"):
             proposed = await propose(
-                plan, phase, prompt, roster, members, deadline=clock.deadline, quorum=quorum, rng=self.rng
+                plan, phase, prompt, roster, members, deadline=fanout_deadline, quorum=quorum, rng=self.rng
             )
         successes = proposed.answers
         with clock.models("synthesis"):

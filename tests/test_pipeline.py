@@ -236,3 +236,35 @@ def test_an_answer_the_schema_rejects_is_a_warning_not_a_silent_loss() -> None:
     assert any(
         w.startswith("qwen3 (parallel) answered, but its JSON did not validate: ") for w in result.warnings
     )
+
+
+def test_a_hung_member_under_the_shipped_config_leaves_the_judge_its_time() -> None:
+    # The shipped kill-test config: 90 s model timeout, timeouts retried, no quorum. With a 4 s
+    # deadline the fan-out ends 2 s in (half is kept for the judge): r1 is cut off there, once,
+    # never retried, and the judge still synthesizes the other four answers.
+    fakes = fake_providers()
+    fakes["workers_ai"].script(R1, Delayed(1000, "never"))
+    result = run(fakes, deadline_s=4)
+    assert result.mode == "orchestrated"
+    r1 = next(o for o in result.outcomes if o.model.alias == "r1")
+    assert isinstance(r1, Failure)
+    assert (r1.status, r1.error_kind, r1.attempts) == ("timeout", "timeout", 1)
+    assert "fan-out's end" in r1.error
+    assert len(fakes["workers_ai"].calls_for(R1)) == 1
+    assert ("claude-sonnet", "synthesizer", "ok") in statuses(result)
+
+
+def test_a_cut_off_judge_is_re_asked_then_the_next_judge_answers() -> None:
+    from app.domain import Completion, Usage
+
+    fakes = fake_providers()
+    cut = Completion(text='{"verdict": "GO", "fatal', usage=Usage(10, 10), finish_reason="length")
+    fakes["anthropic"].script("claude-sonnet-4-5", cut, cut)
+    result = run(fakes)
+    assert result.mode == "orchestrated"
+    assert result.synthesizer is not None and result.synthesizer.alias == "minimax"
+    claude = [o for o in result.outcomes if o.model.alias == "claude-sonnet"]
+    assert len(claude) == 1 and isinstance(claude[0], Failure)
+    assert claude[0].error_kind == "truncated" and claude[0].attempts == 2
+    assert [c.max_tokens for c in fakes["anthropic"].calls_for("claude-sonnet-4-5")] == [6144, 12288]
+    assert any("claude-sonnet (synthesizer) error" in w and "max_tokens=6144" in w for w in result.warnings)
