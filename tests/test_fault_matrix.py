@@ -562,7 +562,8 @@ def test_every_model_failing_is_a_502_with_every_models_error(tmp_path: Path) ->
 
 def test_every_model_hanging_past_the_deadline_is_a_504(tmp_path: Path) -> None:
     """A request deadline shorter than the model timeout: each member's one attempt is cut at the
-    deadline, the fallback chain has no time left, and the 504 still lists what every model did."""
+    fan-out's end (half the deadline is kept for synthesis), the fallback model gets the rest and is
+    cut at the deadline, and the 504 still lists what every model did."""
     deadline_s = 1.0
     with stack(tmp_path) as s:
         for model_id in MODEL_IDS.values():
@@ -572,14 +573,18 @@ def test_every_model_hanging_past_the_deadline_is_a_504(tmp_path: Path) -> None:
     assert seen.status == 504 and seen.body["error"]["code"] == "deadline_exceeded", seen.body
     assert seen.elapsed_s < deadline_s + BACKSTOP_SLACK_S, seen.elapsed_s
     assert [(m["model"], m["role"]) for m in seen.body["error"]["models"]] == [
-        (a, "parallel") for a in PARALLEL
+        *((a, "parallel") for a in PARALLEL),
+        (FALLBACK, "fallback"),
     ]
     for alias in PARALLEL:
         record = records_of(seen.body, alias)["parallel"]
         assert (record["status"], record["error_kind"], record["attempts"]) == ("timeout", "timeout", 1)
-        assert "phase deadline" in record["error"], record
+        assert "fan-out's end" in record["error"], record
         assert seen.calls_to(alias) == ["disconnected"]
-    assert seen.calls_to("llama-70b") == [] and seen.calls_to("claude-sonnet") == []
+    fallback = records_of(seen.body, FALLBACK)["fallback"]
+    assert (fallback["status"], fallback["attempts"]) == ("timeout", 1)
+    assert "phase deadline" in fallback["error"], fallback
+    assert seen.calls_to(FALLBACK) == ["disconnected"] and seen.calls_to("claude-sonnet") == []
     assert_nothing_left_running(seen)
 
 
