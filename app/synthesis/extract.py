@@ -1,4 +1,4 @@
-"""The one JSON value a model's reply meant, chosen by shared/reference/json-extraction.md.
+"""The one JSON value a model's reply meant, chosen by docs/json-extraction.md.
 
 The policy's rules, in its order: ignore byte-order marks (CRLF is whitespace); decode a reply whose
 JSON syntax arrived HTML-escaped; drop reasoning (``app.providers.reasoning``); collect the complete
@@ -36,6 +36,8 @@ Failure = Literal["truncated", "no_json", "reasoning_only", "unfinished_reasonin
 
 _ESCAPED_JSON = re.compile(r"[{\[]\s*&(?:quot|#34|#x22);", re.IGNORECASE)
 _OPENER = re.compile(r"""[{\[]|"(?=\s*[{\[])""")
+_ENCODED_OPENING = re.compile(r'"\s*(?:\{\s*(?:\\"|\})|\[\s*(?:\\"|[\[{\]\d-]))')
+"""How a double-encoded object or array begins: ``"{\"``, ``"{}``, ``"[\"``, ``"[{``, ``"[1``…"""
 _MAX_FAILED_OPENERS = 500
 """Openers that start no value (``{verdict}``, ``[1]`` citations are fine); past this, stop looking."""
 
@@ -148,10 +150,15 @@ def _value(text: str, start: int, budget: Budget) -> tuple[Any, int] | None:
 def _double_encoded(text: str, start: int, budget: Budget) -> tuple[Any, int] | None:
     """The value a JSON string literal at ``start`` encodes, when it encodes a whole object/array.
 
-    A literal cut off before its closing quote is a truncated reply (it opens with a brace).
+    A literal cut off before its closing quote is a truncated reply when it opens like encoded
+    JSON; a stray quote in prose before a bracket (``"fatal" [sic]``) is not.
     """
     try:
         content, end = read_string(text, start, budget)
+    except Truncated:
+        if _ENCODED_OPENING.match(text, start):
+            raise
+        return None
     except Invalid:
         return None
     inner = content.strip()

@@ -1,6 +1,6 @@
 """Reads one JSON value at a position, with exactly the repairs the extraction policy allows.
 
-shared/reference/json-extraction.md §4 allows these and nothing else: ``//`` and ``/* */`` comments
+docs/json-extraction.md §4 allows these and nothing else: ``//`` and ``/* */`` comments
 outside strings, trailing commas, Python literal syntax (single-quoted strings, ``True``/``False``/
 ``None``), ``NaN``/``Infinity``/``-Infinity`` as ``null``, raw newlines and tabs inside strings.
 Strict JSON takes the standard library's C scanner (``read_strict``); only text it rejects comes to
@@ -115,9 +115,8 @@ class _Reader:
     def object(self, pos: int, depth: int) -> tuple[dict[str, Any], int]:
         result: dict[str, Any] = {}
         pos = self.skip(pos + 1)
-        if self.text[pos] == "}":
-            return result, pos + 1
-        while True:
+        closed = self.text[pos] == "}"
+        while not closed:
             if self.text[pos] not in "\"'":
                 raise Invalid
             key, pos = self.string(pos)
@@ -125,31 +124,28 @@ class _Reader:
             if self.text[pos] != ":":
                 raise Invalid
             result[key], pos = self.value(pos + 1, depth)
-            pos = self.skip(pos)
-            if self.text[pos] == "}":
-                return result, pos + 1
-            if self.text[pos] != ",":
-                raise Invalid
-            pos = self.skip(pos + 1)
-            if self.text[pos] == "}":  # a trailing comma
-                return result, pos + 1
+            closed, pos = self.next_member(pos, "}")
+        return result, pos + 1
 
     def array(self, pos: int, depth: int) -> tuple[list[Any], int]:
         result: list[Any] = []
         pos = self.skip(pos + 1)
-        if self.text[pos] == "]":
-            return result, pos + 1
-        while True:
+        closed = self.text[pos] == "]"
+        while not closed:
             item, pos = self.value(pos, depth)
             result.append(item)
-            pos = self.skip(pos)
-            if self.text[pos] == "]":
-                return result, pos + 1
-            if self.text[pos] != ",":
-                raise Invalid
-            pos = self.skip(pos + 1)
-            if self.text[pos] == "]":  # a trailing comma
-                return result, pos + 1
+            closed, pos = self.next_member(pos, "]")
+        return result, pos + 1
+
+    def next_member(self, pos: int, closer: str) -> tuple[bool, int]:
+        """After a member: ``(True, at the closer)`` or ``(False, at the next member)``."""
+        pos = self.skip(pos)
+        if self.text[pos] == closer:
+            return True, pos
+        if self.text[pos] != ",":
+            raise Invalid
+        pos = self.skip(pos + 1)
+        return self.text[pos] == closer, pos  # a closer right after the comma: a trailing comma
 
     def string(self, pos: int) -> tuple[str, int]:
         quote = self.text[pos]

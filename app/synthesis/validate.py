@@ -1,6 +1,6 @@
 """Turns a model's answer text into a schema-valid phase output, or the reasons it is not one.
 
-Extraction picks the one value the answer meant (shared/reference/json-extraction.md); validation
+Extraction picks the one value the answer meant (docs/json-extraction.md); validation
 then judges that pick. Nothing else is tried: a draft or schema echo that happens to validate must
 not stand in for the answer the model actually gave.
 """

@@ -1,4 +1,4 @@
-"""Realistic model replies and the value shared/reference/json-extraction.md says each one meant.
+"""Realistic model replies and the value docs/json-extraction.md says each one meant.
 
 Data, not tests: tests/synthesis/test_extraction_corpus.py asserts every case. Each case names the
 policy rule it exercises (its category); ``expected`` is the value (an object or array) or ``None``
@@ -742,6 +742,12 @@ CASES: list[Case] = [
         "cutoff_explanation",
         compact(SYN) + "\n\nKey points:\n- The executive summary stresses\n- The risk regis",
         SYN,
+    ),
+    Case(
+        "stray-quote-before-bracket-is-no-cut",
+        "cutoff_explanation",
+        compact(KILL) + '\n\nThe "fatal" [sic] flaw is scope, as the broker interviews sho',
+        KILL,
     ),
     Case(
         "cutoff-inside-unclosed-fence",
