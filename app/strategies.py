@@ -32,7 +32,7 @@ from app.fanout import Call, Quorum, call_model, fan_out
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall
 from app.roster import Member, Roster
-from app.synthesis.extract import candidates, strip_reasoning
+from app.synthesis.extract import extract
 from app.synthesis.judge import answer_text, defuse, labels_for
 from app.synthesis.single import request_for
 from app.synthesis.synthesize import Judged, judge, parse_answers
@@ -283,15 +283,14 @@ async def _route(
 
 def _parse_route(text: str, allowed: list[str]) -> tuple[list[str], str | None]:
     """The classifier's picks (2-4 allowed aliases) and category; empty picks when unusable."""
-    for found in candidates(strip_reasoning(text)):
-        if not isinstance(found.value, dict):
-            continue
-        category = found.value.get("category")
-        category = category if category in CATEGORIES else None
-        models = found.value.get("models")
-        picks = list(dict.fromkeys(m for m in models if m in allowed)) if isinstance(models, list) else []
-        return (picks[:4] if len(picks) >= 2 else []), category
-    return [], None
+    found = extract(text).value
+    if not isinstance(found, dict):
+        return [], None
+    category = found.get("category")
+    category = category if category in CATEGORIES else None
+    models = found.get("models")
+    picks = list(dict.fromkeys(m for m in models if m in allowed)) if isinstance(models, list) else []
+    return (picks[:4] if len(picks) >= 2 else []), category
 
 
 def _refine_prompt(phase: Phase, task: Prompt, answers: list[Success], rng: random.Random) -> Prompt:
@@ -389,8 +388,8 @@ async def _rank(
 
 
 def _parse_ranking(text: str, labels: list[str]) -> list[str]:
-    for found in candidates(strip_reasoning(text)):
-        if isinstance(found.value, dict) and isinstance(found.value.get("ranking"), list):
-            named = [str(x).strip().removeprefix("Answer ").strip() for x in found.value["ranking"]]
-            return list(dict.fromkeys(label for label in named if label in labels))
-    return []
+    found = extract(text).value
+    if not isinstance(found, dict) or not isinstance(found.get("ranking"), list):
+        return []
+    named = [str(x).strip().removeprefix("Answer ").strip() for x in found["ranking"]]
+    return list(dict.fromkeys(label for label in named if label in labels))

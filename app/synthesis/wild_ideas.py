@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain import Prompt
-from app.synthesis.extract import candidates, strip_reasoning
+from app.synthesis.extract import extract
 from app.synthesis.judge import defuse
 
 MARKER = "Wild ideas:"
@@ -50,10 +50,10 @@ def wild_ideas_prompt(phase: str, answers: Mapping[str, str]) -> Prompt:
 
 def parse_wild_ideas(text: str, labels: Mapping[str, str]) -> list[WildIdea]:
     """The well-formed items of the reply, labels mapped back to model aliases."""
-    for candidate in candidates(strip_reasoning(text)):
-        if isinstance(candidate.value, list):
-            return [idea for item in candidate.value if (idea := _item(item, labels))]
-    return []
+    found = extract(text).value
+    if not isinstance(found, list):
+        return []
+    return [idea for item in found if (idea := _item(item, labels))]
 
 
 def _item(item: Any, labels: Mapping[str, str]) -> WildIdea | None:
