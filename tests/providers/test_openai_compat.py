@@ -123,7 +123,7 @@ async def test_output_budget_field_by_model_family_or_setting(
     client: httpx.AsyncClient, respx_mock: respx.MockRouter, model: str, setting: str, field: str
 ) -> None:
     route = respx_mock.post(URL).respond(200, json=chat({"content": "ok"}))
-    settings = OpenAICompatSettings(_env_file=None, base_url=BASE, max_tokens_field=setting)  # type: ignore[arg-type]
+    settings = OpenAICompatSettings(_env_file=None, base_url=BASE, max_tokens_field=setting)
 
     await OpenAICompatProvider(settings, client).complete(dataclasses.replace(REQUEST, model=model))
 
