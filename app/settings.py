@@ -45,7 +45,11 @@ class AnthropicSettings(BaseSettings):
 
     api_key: SecretStr | None = None
     base_url: str = "https://api.anthropic.com"
+    """For Cloudflare AI Gateway: ``https://gateway.ai.cloudflare.com/v1/<account>/<gateway>/anthropic``."""
     version: str = "2023-06-01"
+    gateway_token: SecretStr | None = None
+    """Sent as ``cf-aig-authorization`` when the AI Gateway is authenticated. With the Anthropic key
+    stored in the gateway (BYOK), it is the only credential needed: ``api_key`` may stay unset."""
 
 
 class MiniMaxSettings(BaseSettings):
@@ -69,6 +73,11 @@ class OpenAICompatSettings(BaseSettings):
     """Optional: local servers need none."""
     model: str = "gpt-4.1-mini"
     """The model id sent for catalog entries that name none."""
+    max_tokens_field: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
+    """The name the output budget is sent under. ``auto``: ``max_completion_tokens`` for OpenAI's
+    reasoning models (ids of the o-series and GPT-5 families), which reject ``max_tokens``;
+    ``max_tokens`` otherwise, the one name every OpenAI-compatible server knows. Set it when model ids
+    do not show the family (Azure deployment names)."""
 
 
 class LocalModelSettings(BaseSettings):

@@ -23,6 +23,8 @@ from app.providers.errors import (
     AuthenticationError,
     BadRequest,
     ContentRejected,
+    ContextOverflow,
+    ModelUnavailable,
     ProviderStatusError,
     QuotaExceeded,
     RateLimited,
@@ -30,6 +32,7 @@ from app.providers.errors import (
     error_class_for_status,
 )
 from app.providers.openai_shape import chat_messages, parse_chat_completion
+from app.providers.wording import MINIMAX_CONTEXT_OVERFLOW, MINIMAX_UNKNOWN_MODEL, says
 from app.settings import MiniMaxSettings
 
 # MiniMax's own status codes, which arrive in ``base_resp`` (even with HTTP 200) or at the end of
@@ -135,9 +138,15 @@ class MiniMaxProvider:
             cls = error_class_for_status(response.status_code)
         else:
             cls = BadRequest  # an unknown code with HTTP 200: not worth retrying blind
+        detail = upstream.message or status_msg or response.text
+        if code == 2013:  # "invalid params" covers both; only the text tells them apart
+            if says(MINIMAX_CONTEXT_OVERFLOW, detail):
+                cls = ContextOverflow
+            elif says(MINIMAX_UNKNOWN_MODEL, detail):
+                cls = ModelUnavailable
         return status_error(
             cls,
-            upstream.message or status_msg or response.text,
+            detail,
             provider=self.name,
             response=response,
             secrets=self._secrets,

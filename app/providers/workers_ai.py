@@ -23,6 +23,8 @@ from app.providers.base import (
 from app.providers.errors import (
     AuthenticationError,
     BadRequest,
+    ContextOverflow,
+    ModelUnavailable,
     ProviderResponseError,
     ProviderStatusError,
     QuotaExceeded,
@@ -32,6 +34,7 @@ from app.providers.errors import (
 )
 from app.providers.openai_shape import chat_messages, parse_chat_completion, parse_usage
 from app.providers.reasoning import split_reasoning
+from app.providers.wording import VLLM_CONTEXT_OVERFLOW, says
 from app.settings import WorkersAISettings
 
 # Cloudflare's own codes (``errors[].code``) say more than the HTTP status: 3040 and 3036 are
@@ -43,8 +46,8 @@ _CODE_CLASSES: dict[int, type[ProviderStatusError]] = {
     3007: UpstreamServerError,  # upstream timeout
     3008: UpstreamServerError,  # upstream aborted
     10000: AuthenticationError,
-    5007: BadRequest,  # no such model or task
-    3042: BadRequest,  # invalid model id
+    5007: ModelUnavailable,  # no such model or task (also what a retired model id gets)
+    3042: ModelUnavailable,  # invalid model id
 }
 
 
@@ -174,6 +177,9 @@ class WorkersAIProvider:
         cls = _CODE_CLASSES[known] if known else error_class_for_status(response.status_code)
         texts = [str(e["message"]) for e in errors if e.get("message")]
         detail = "; ".join(texts) or error_body(body).message or response.text
+        if cls is BadRequest and response.status_code == 400 and says(VLLM_CONTEXT_OVERFLOW, detail):
+            # No code is documented for it: the text is that of the vLLM server behind the model.
+            cls = ContextOverflow
         code = known or (codes[0] if codes else None)
         return status_error(
             cls,

@@ -72,7 +72,7 @@ async def ask_validated(
 ) -> Attempt:
     """Ask ``member``; when its JSON is invalid and ``repair`` is on, ask once more with the errors."""
     attempt = Attempt(member=member)
-    schema = phase.output.schema
+    schema = phase.output.wire_schema
     request = request_for(
         member,
         prompt,
