@@ -44,6 +44,7 @@ def resilience_from(settings: Settings) -> Resilience:
         policy=policy,
         breaker_threshold=settings.breaker_failure_threshold,
         breaker_cooldown_s=settings.breaker_cooldown_s,
+        unavailable_cooldown_s=settings.breaker_unavailable_cooldown_s,
         concurrency=settings.provider_concurrency,
         default_concurrency=settings.default_provider_concurrency,
     )
