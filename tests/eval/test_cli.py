@@ -67,12 +67,16 @@ def test_a_run_writes_the_table_the_json_and_the_plot(
         "strategy:self_moa",
         "strategy:moa",
     ]
-    assert summary["single:reasoner"]["correct"] == 2 and summary["single:reasoner"]["accuracy"] == pytest.approx(2 / 3)
+    assert summary["single:reasoner"]["correct"] == 2 and summary["single:reasoner"][
+        "accuracy"
+    ] == pytest.approx(2 / 3)
     assert summary["single:reasoner"]["cost_per_item_usd"] == pytest.approx((50 * 0.0605 + 5 * 0.40) / 1e6)
     assert summary["single:reasoner"]["tokens_per_item"] == 55
     assert all(row["accuracy"] == 1.0 for mode, row in summary.items() if mode != "single:reasoner")
     assert len(document["answers"]) == 3 * 8
-    spider = next(a for a in document["answers"] if a["mode"] == "single:reasoner" and a["item"]["id"] == "q0")
+    spider = next(
+        a for a in document["answers"] if a["mode"] == "single:reasoner" and a["item"]["id"] == "q0"
+    )
     assert (spider["answer"], spider["correct"], spider["item"]["expected"]) == ("6", False, "8")
     assert '"answer": "6"' in spider["outcomes"][0]["text"]
     assert document["meta"]["command"][3:] == [

@@ -96,7 +96,10 @@ def test_json_config_files_work_too(tmp_path: Path) -> None:
         ('[models.x]\nprovider = "openrouter"', "openrouter"),
         ("[phases.kill-test]\ntemprature = 0.2", "temprature"),
         ("[phases.kill-test.synthesis]\ntemperature = 0.9", "synthesis.temperature"),
-        ('[phases.kill-test]\nparallel = [{ model = "reasoner", temperature = 0.95 }]', "parallel.0.temperature"),
+        (
+            '[phases.kill-test]\nparallel = [{ model = "reasoner", temperature = 0.95 }]',
+            "parallel.0.temperature",
+        ),
         ("[phases.kill-test]\nmin_successes = 9", "min_successes"),
         ("[phase.kill-test]\nmin_successes = 1", "phase"),
         ('[phases.kill-test]\nalways_emit = ["verdikt"]', "verdikt"),
