@@ -191,8 +191,7 @@ async def _call_once(call: Call, *, deadline: Deadline) -> Outcome:
             ref,
             call.role,
             "skipped",
-            f"circuit open for {ref.provider}/{ref.model_id} after "
-            f"{guard.breaker.consecutive_failures} consecutive failures; "
+            f"circuit open for {ref.provider}/{ref.model_id} {guard.breaker.why_open()}; "
             f"next probe in {guard.breaker.retry_in_s():.0f}s",
             error_kind="circuit_open",
         )
@@ -282,6 +281,8 @@ def _record_failure(member: Member, error: ProviderError) -> None:
     guard.health.record(ok=False, kind=error.kind, error=str(error))
     if error.kind in _NEUTRAL_KINDS:
         guard.breaker.release()
+    elif error.kind == "model_unavailable":  # retired or unknown: no retry can bring it back
+        guard.breaker.trip(str(error))
     else:
         guard.breaker.failure()
 

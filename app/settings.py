@@ -78,6 +78,8 @@ class OpenAICompatSettings(BaseSettings):
     reasoning models (ids of the o-series and GPT-5 families), which reject ``max_tokens``;
     ``max_tokens`` otherwise, the one name every OpenAI-compatible server knows. Set it when model ids
     do not show the family (Azure deployment names)."""
+    context_window: int | None = Field(default=None, ge=1024)
+    """Tokens the served model reads and writes per call; unset: unknown, prompts are not fitted."""
 
 
 class LocalModelSettings(BaseSettings):
@@ -168,6 +170,9 @@ class Settings(BaseSettings):
     """Consecutive failures of one provider/model that open its circuit."""
     breaker_cooldown_s: float = Field(default=30.0, gt=0)
     """How long an open circuit skips the model before one probe call is let through."""
+    breaker_unavailable_cooldown_s: float = Field(default=3600.0, gt=0)
+    """How long a model its provider says it does not serve (retired, unknown id) is skipped: the
+    circuit opens on the first such answer, since retrying cannot help."""
     provider_concurrency: dict[str, int] = Field(default_factory=dict)
     """Per-provider limit on calls in flight, as JSON: ``{"workers_ai": 8, "anthropic": 4}``."""
     default_provider_concurrency: int = Field(default=16, ge=1)

@@ -208,7 +208,7 @@ def _rising(samples: int) -> list[float]:
 
 
 def _renamed(member: Member, alias: str) -> Member:
-    """The same model under a per-call alias (``r1#2``), so each sample is its own record."""
+    """The same model under a per-call alias (``reasoner#2``), so each sample is its own record."""
     return dataclasses.replace(member, ref=ModelRef(alias, member.ref.provider, member.ref.model_id))
 
 

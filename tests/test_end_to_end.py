@@ -50,13 +50,12 @@ def test_kill_test_end_to_end(stack: tuple[str, FakeUpstream]) -> None:
     assert body["output"]["verdict"] in ("GO", "PIVOT", "KILL")
     assert body["mode"] == "orchestrated" and body["synthesizer"]["provider"] == "anthropic"
     records = {(m["model"], m["role"]): m for m in body["models"]}
-    for alias in ("r1", "llama-scout", "qwen3", "minimax", "openai-compat"):
+    for alias in ("reasoner", "llama-scout", "qwen3", "minimax", "openai-compat"):
         assert records[(alias, "parallel")]["status"] == "ok", records[(alias, "parallel")]
         assert records[(alias, "parallel")]["tokens_in"] > 0
     assert {c.wire for c in upstream.calls} == {"workers_ai", "anthropic", "minimax", "openai_compat"}
-    r1_call = next(c for c in upstream.calls if "r1" in c.model)
-    assert r1_call.model == "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"
-    assert "Planning phase: kill-test" in r1_call.user
+    reasoner_call = next(c for c in upstream.calls if c.model == "@cf/zai-org/glm-4.7-flash")
+    assert "Planning phase: kill-test" in reasoner_call.user
     assert response.headers["x-request-id"] == body["request_id"]
 
 

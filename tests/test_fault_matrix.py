@@ -4,8 +4,8 @@ kill-test phase, against the real app served by uvicorn (one fake upstream and o
 Positions (kill-test's defaults, checked by ``test_positions_follow_the_kill_test_defaults``):
 
 - one parallel model: qwen3 on Workers AI (MiniMax's in-body ``base_resp`` errors: the minimax member);
-- all parallel models: r1, llama-scout, qwen3, minimax and openai-compat at once;
-- the synthesizer: claude-sonnet (claude-sonnet-4-5 on Anthropic); minimax is its first backup;
+- all parallel models: reasoner, llama-scout, qwen3, minimax and openai-compat at once;
+- the synthesizer: claude-sonnet (claude-sonnet-5-5 on Anthropic); minimax is its first backup;
 - the fallback model: llama-70b, the first ``single_model``. The pipeline reaches it only when
   synthesis could not run (fewer than ``min_successes`` parallel answers) and no parallel answer is
   schema-valid, so every parallel member is scripted a 400 (not retried, one call each). When
@@ -53,15 +53,15 @@ from tests.support import PROVIDERS, fixture, make_settings, serve, upstream_set
 PHASE = "kill-test"
 OPENAI_COMPAT_MODEL = "local-gemma"
 MODEL_IDS = {
-    "r1": "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b",
+    "reasoner": "@cf/zai-org/glm-4.7-flash",
     "llama-scout": "@cf/meta/llama-4-scout-17b-16e-instruct",
     "qwen3": "@cf/qwen/qwen3-30b-a3b-fp8",
     "minimax": "MiniMax-M2.7",
     "openai-compat": OPENAI_COMPAT_MODEL,
-    "claude-sonnet": "claude-sonnet-4-5",
+    "claude-sonnet": "claude-sonnet-5-5",
     "llama-70b": "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
 }
-PARALLEL = ("r1", "llama-scout", "qwen3", "minimax", "openai-compat")
+PARALLEL = ("reasoner", "llama-scout", "qwen3", "minimax", "openai-compat")
 SYNTHESIZER, SYNTH_BACKUP = "claude-sonnet", "minimax"
 FALLBACK, FALLBACK_NEXT = "llama-70b", "minimax"
 

@@ -274,9 +274,19 @@ class StoreStatus(BaseModel):
     detail: str | None = Field(default=None, description="Why not, when the store is unreachable.")
 
 
+class UnavailableModel(BaseModel):
+    """A configured model its provider said it does not serve (retired, deprecated, unknown id)."""
+
+    model: str = Field(description="The phase-config alias.")
+    model_id: str
+    provider: str
+    error: str = Field(description="The provider's answer that said so.")
+
+
 class Readiness(BaseModel):
     status: Literal["ready", "degraded", "not_ready"] = Field(
-        description="degraded: answering, but without the result store (no idempotency or cache)."
+        description="degraded: answering, but without the result store (no idempotency or cache), "
+        "or with models their provider no longer serves (see unavailable_models)."
     )
     store: StoreStatus
     phases_loaded: int
@@ -288,6 +298,11 @@ class Readiness(BaseModel):
     local_model: LocalModelStatus | None = Field(
         default=None, description="Only with the local roster: whether its server answers."
     )
+    unavailable_models: list[UnavailableModel] = Field(
+        default_factory=list,
+        description="Models skipped because their provider said it does not serve them; each stays "
+        "here until a call to it succeeds (after BREAKER_UNAVAILABLE_COOLDOWN_S one probe is let through).",
+    )
     reason: str | None = None
 
 
@@ -295,6 +310,11 @@ class CircuitOut(BaseModel):
     state: Literal["closed", "open", "half_open"]
     consecutive_failures: int
     retry_in_s: float = Field(description="Seconds until a probe call is let through (0 unless open).")
+    unavailable: str | None = Field(
+        default=None,
+        description="Set when the provider said it does not serve this model (retired, unknown id): "
+        "the circuit opened at once, for BREAKER_UNAVAILABLE_COOLDOWN_S. The provider's own words.",
+    )
 
 
 class ModelHealthOut(BaseModel):

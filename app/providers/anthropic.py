@@ -32,6 +32,7 @@ from app.providers.errors import (
     UpstreamServerError,
     error_class_for_status,
 )
+from app.providers.listing import ListedModel, data_ids, get_listing
 from app.providers.wording import ANTHROPIC_CONTEXT_OVERFLOW, says
 from app.settings import AnthropicSettings
 
@@ -179,6 +180,36 @@ class AnthropicProvider:
             secrets=self._secrets,
             code=upstream.type,
         )
+
+    async def list_models(self) -> list[ListedModel]:
+        """Every model id the key may use (``GET /v1/models``, following ``has_more``)."""
+        if not self.available:
+            raise AuthenticationError("not configured (set ANTHROPIC_API_KEY)", provider=self.name)
+        headers = self._headers()
+        params: dict[str, str | int] = {"limit": _LISTING_PAGE_SIZE}
+        models: list[ListedModel] = []
+        for _ in range(_LISTING_MAX_PAGES):
+            response = await get_listing(
+                self._client,
+                f"{self._settings.base_url.rstrip('/')}/v1/models",
+                provider=self.name,
+                headers=headers,
+                params=params,
+                connect_timeout_s=self._connect_s,
+            )
+            if response.is_error:
+                raise self._error(response, lenient_json(response))
+            body = parse_json(response, provider=self.name, secrets=self._secrets)
+            models.extend(data_ids(body))
+            last = body.get("last_id") if isinstance(body, Mapping) else None
+            if not (isinstance(body, Mapping) and body.get("has_more") is True and isinstance(last, str)):
+                break
+            params = {"limit": _LISTING_PAGE_SIZE, "after_id": last}
+        return models
+
+
+_LISTING_PAGE_SIZE = 1000  # the API's maximum
+_LISTING_MAX_PAGES = 20
 
 
 def _usage(usage: Any, request: CompletionRequest, *, output: str) -> Usage:

@@ -31,6 +31,7 @@ from app.providers.errors import (
     UpstreamServerError,
     error_class_for_status,
 )
+from app.providers.listing import ListedModel, data_ids, get_listing
 from app.providers.openai_shape import chat_messages, parse_chat_completion
 from app.providers.wording import MINIMAX_CONTEXT_OVERFLOW, MINIMAX_UNKNOWN_MODEL, says
 from app.settings import MiniMaxSettings
@@ -152,6 +153,24 @@ class MiniMaxProvider:
             secrets=self._secrets,
             code=str(code) if code else None,
         )
+
+    async def list_models(self) -> list[ListedModel]:
+        """The model ids this key's region serves (``GET {base}/models``, OpenAI's shape)."""
+        if not self.available:
+            raise AuthenticationError("not configured (set MINIMAX_API_KEY)", provider=self.name)
+        response = await get_listing(
+            self._client,
+            f"{self._settings.base_url.rstrip('/')}/models",
+            provider=self.name,
+            headers={"Authorization": f"Bearer {self._secrets[0]}"},
+            connect_timeout_s=self._connect_s,
+        )
+        if response.is_error:
+            raise self._error(response, lenient_json(response))
+        body = parse_json(response, provider=self.name, secrets=self._secrets)
+        if _base_resp_code(body):
+            raise self._error(response, body)
+        return data_ids(body)
 
 
 def _base_resp(body: Any) -> Mapping[str, Any]:

@@ -27,6 +27,7 @@ from app.providers.errors import (
     QuotaExceeded,
     error_class_for_status,
 )
+from app.providers.listing import ListedModel, data_ids, get_listing
 from app.providers.openai_shape import chat_messages, parse_chat_completion
 from app.providers.wording import (
     DEEPSEEK_UNKNOWN_MODEL,
@@ -165,6 +166,24 @@ class OpenAICompatProvider:
             # vLLM's integer code just repeats the status; the type says more.
             code=upstream.type if (upstream.code or "0").isdigit() else upstream.code,
         )
+
+    async def list_models(self) -> list[ListedModel]:
+        """The model ids the server serves (``GET {base_url}/models``)."""
+        if not self._settings.base_url:
+            raise BadRequest(f"not configured (set {self._url_setting})", provider=self.name)
+        headers = {}
+        if self._secrets and self._secrets[0]:
+            headers["Authorization"] = f"Bearer {self._secrets[0]}"
+        response = await get_listing(
+            self._client,
+            f"{self._settings.base_url.rstrip('/')}/models",
+            provider=self.name,
+            headers=headers,
+            connect_timeout_s=self._connect_s,
+        )
+        if response.is_error:
+            raise self._error(response)
+        return data_ids(parse_json(response, provider=self.name, secrets=self._secrets))
 
 
 def _refined(status: int, kind: str | None, message: str | None) -> type[ProviderStatusError]:

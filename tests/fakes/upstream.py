@@ -16,6 +16,10 @@ that model family really answers (R1's reasoning with the opening ``<think>`` mi
 prose and a fenced block). Auth headers and the request body are checked as the real APIs do; a
 rejected request gets that wire's error shape and a line in ``problems``.
 
+Each wire's model listing answers too (``GET …/ai/models/search``, ``/anthropic/v1/models``,
+``/minimax/v1/models``, ``/openai/v1/models``), in that provider's shape, with ``listed_models``:
+by default the ids ``app/phases/defaults.toml`` ships; tests drop one to make it unknown.
+
 Faults for resilience tests: a ``Reply`` can be slow (``delay_s``), never answer (``hang``), reset
 the connection before answering (``reset``) or cut its body short (``truncate``). Waiting replies
 watch for the client going away and stop at once, so ``in_flight``, ``wait_idle`` and
@@ -35,6 +39,7 @@ import socket
 import struct
 import threading
 import time
+import tomllib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -239,6 +244,14 @@ class FakeUpstream:
         self._ids = itertools.count(1)
         self.health_status = 200
         """What ``GET /openai/health`` answers, as llama.cpp's server: 200 ready, 503 loading."""
+        self.listed_models: dict[Wire, list[str]] = default_listing()
+        """The ids each wire's model listing answers with; remove one to make it unknown."""
+        self.listing_deprecations: dict[str, str] = {}
+        """Workers AI's ``planned_deprecation_date`` (YYYY-MM-DD) by model id, in its listing."""
+        self.listing_errors: dict[Wire, int] = {}
+        """Make a wire's model listing answer this HTTP status, in that wire's error shape."""
+        self.listing_calls: list[Call] = []
+        """Model-listing requests (kept apart from ``calls``, which are model calls)."""
         self._app = Starlette(
             routes=[
                 Route(
@@ -251,6 +264,7 @@ class FakeUpstream:
                 Route("/minimax/v1/text/chatcompletion_v2", self._minimax, methods=["POST"]),
                 Route("/openai/v1/chat/completions", self._openai_compat, methods=["POST"]),
                 Route("/openai/health", self._health, methods=["GET"]),
+                *listing_routes(self),
             ]
         )
 
@@ -1001,6 +1015,117 @@ def _model_not_found(wire: Wire, call: Call) -> _Shaped:
     text = _OPENAI_MESSAGES[404].replace("{model}", model)
     error = {"message": text, "type": "invalid_request_error", "param": None, "code": "model_not_found"}
     return 404, {"error": error}
+
+
+# ---- model listings ----------------------------------------------------------------------------
+
+LISTING_PATHS: dict[Wire, str] = {
+    "workers_ai": "/client/v4/accounts/{account_id}/ai/models/search",
+    "anthropic": "/anthropic/v1/models",
+    "minimax": "/minimax/v1/models",
+    "openai_compat": "/openai/v1/models",
+}
+OPENAI_COMPAT_MODELS = ("local-model", "local-gemma")
+"""What the fake OpenAI-compatible server lists: the ids ``env_lines`` and the tests configure."""
+DEFAULTS_TOML = Path(__file__).resolve().parents[2] / "app" / "phases" / "defaults.toml"
+
+
+def default_listing() -> dict[Wire, list[str]]:
+    """Every model id the shipped config names, by wire (read from the file, not from ``app``)."""
+    shipped = tomllib.loads(DEFAULTS_TOML.read_text(encoding="utf-8")).get("models", {})
+    listing: dict[Wire, list[str]] = {wire: [] for wire in WIRES}
+    for spec in shipped.values():
+        wire, model_id = spec.get("provider"), spec.get("model_id")
+        if wire in listing and isinstance(model_id, str):
+            listing[wire].append(model_id)
+    listing["openai_compat"].extend(OPENAI_COMPAT_MODELS)
+    return listing
+
+
+def listing_routes(upstream: FakeUpstream) -> list[Route]:
+    """One GET route per wire's model listing."""
+
+    def endpoint(wire: Wire) -> Callable[[Request], Any]:
+        async def listing(request: Request) -> Response:
+            return _listing(upstream, request, wire)
+
+        return listing
+
+    return [Route(path, endpoint(wire), methods=["GET"]) for wire, path in LISTING_PATHS.items()]
+
+
+def _listing(upstream: FakeUpstream, request: Request, wire: Wire) -> Response:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    call = Call(wire=wire, model="", system="", user="", body={}, headers=headers, path=request.url.path)
+    with upstream._lock:
+        upstream.listing_calls.append(call)
+    rejected = _check_auth(wire, headers)
+    status = upstream.listing_errors.get(wire)
+    if rejected is not None or status is not None:
+        code, message = (rejected[1], rejected[2]) if rejected else (None, None)
+        response = upstream._error(
+            wire, call, status=rejected[0] if rejected else status or 500, code=code, message=message
+        )
+        return upstream._end(call, "error", response)
+    ids = list(upstream.listed_models.get(wire, []))
+    query = request.query_params
+    if wire == "workers_ai":
+        body = _workers_ai_listing(
+            ids, upstream.listing_deprecations, query.get("page"), query.get("per_page")
+        )
+    elif wire == "anthropic":
+        body = _anthropic_listing(ids, query.get("after_id"), query.get("limit"))
+    else:
+        owner = "minimax" if wire == "minimax" else "fake"
+        body = {
+            "object": "list",
+            "data": [{"id": i, "object": "model", "created": 1773799200, "owned_by": owner} for i in ids],
+        }
+    return upstream._end(call, "answered", JSONResponse(body))
+
+
+def _workers_ai_listing(
+    ids: list[str], deprecations: Mapping[str, str], page: str | None, per_page: str | None
+) -> dict[str, Any]:
+    """Cloudflare's envelope around one page of catalog entries (``name`` is the model id)."""
+    size = int(per_page or 20)
+    number = max(1, int(page or 1))
+    chunk = ids[(number - 1) * size : number * size]
+    entries = []
+    for name in chunk:
+        properties: list[dict[str, Any]] = [{"property_id": "context_window", "value": "131072"}]
+        if name in deprecations:
+            properties.append({"property_id": "planned_deprecation_date", "value": deprecations[name]})
+        entries.append(
+            {
+                "id": f"{abs(hash(name)) % 10**12:012d}-fake",
+                "name": name,
+                "description": f"{name} (fake catalog entry)",
+                "task": {"name": "Text Generation"},
+                "properties": properties,
+            }
+        )
+    return {
+        "result": entries,
+        "success": True,
+        "errors": [],
+        "messages": [],
+        "result_info": {"page": number, "per_page": size, "count": len(entries), "total_count": len(ids)},
+    }
+
+
+def _anthropic_listing(ids: list[str], after_id: str | None, limit: str | None) -> dict[str, Any]:
+    """Anthropic's page: ``data`` after ``after_id``, ``has_more`` and ``last_id`` for the next."""
+    start = ids.index(after_id) + 1 if after_id in ids else 0
+    chunk = ids[start : start + int(limit or 20)]
+    return {
+        "data": [
+            {"type": "model", "id": i, "display_name": i, "created_at": "2026-09-29T00:00:00Z"} for i in chunk
+        ],
+        "has_more": start + len(chunk) < len(ids),
+        "first_id": chunk[0] if chunk else None,
+        "last_id": chunk[-1] if chunk else None,
+    }
 
 
 # ---- running it --------------------------------------------------------------------------------

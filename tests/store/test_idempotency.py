@@ -105,7 +105,7 @@ async def test_two_replicas_sharing_redis_run_a_key_once(redis_server: RedisServ
         for c in fakes["workers_ai"].calls
         if c.prompt.system.startswith("# Kill test")  # the phase prompt: not the judge, not wild ideas
     ]
-    assert len(parallel_calls) == 3  # r1, llama-scout, qwen3: once, on one replica only
+    assert len(parallel_calls) == 3  # reasoner, llama-scout, qwen3: once, on one replica only
 
 
 async def test_a_result_survives_a_restart_on_the_sqlite_file(tmp_path: Path) -> None:

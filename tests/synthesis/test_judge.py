@@ -115,6 +115,6 @@ def test_wild_ideas_map_back_to_models_and_ignore_junk() -> None:
         'Here: [{"answer": "A", "wildIdea": "Sell dispute data to insurers", "reasoning": "unique"},'
         ' {"answer": "Z", "wildIdea": "x", "reasoning": "unknown label"}, {"answer": "B"}, 7]'
     )
-    ideas = parse_wild_ideas(reply, {"A": "r1", "B": "minimax"})
-    assert [(i.model, i.wild_idea) for i in ideas] == [("r1", "Sell dispute data to insurers")]
-    assert parse_wild_ideas("no json here", {"A": "r1"}) == []
+    ideas = parse_wild_ideas(reply, {"A": "reasoner", "B": "minimax"})
+    assert [(i.model, i.wild_idea) for i in ideas] == [("reasoner", "Sell dispute data to insurers")]
+    assert parse_wild_ideas("no json here", {"A": "reasoner"}) == []
