@@ -20,7 +20,13 @@ import structlog
 from app.deadline import Deadline
 from app.domain import Completion, CompletionRequest, Failure, Outcome, Role, Success, Usage
 from app.progress import emit
-from app.providers.errors import AnswerTruncated, ProviderError, ProviderTimeout, UnfinishedReasoning
+from app.providers.errors import (
+    AnswerTruncated,
+    ContextOverflow,
+    ProviderError,
+    ProviderTimeout,
+    UnfinishedReasoning,
+)
 from app.resilience.retry import with_retries
 from app.roster import Member
 
@@ -184,6 +190,9 @@ async def _call_once(call: Call, *, deadline: Deadline) -> Outcome:
             f"{ref.provider} is not configured (set {missing})",
             error_kind="unavailable",
         )
+    if call.request.overflow is not None:  # request_for found no prompt that fits the model's window
+        overflow = ContextOverflow(call.request.overflow, provider=ref.provider)
+        return Failure(ref, call.role, "skipped", str(overflow), error_kind=overflow.kind)
     if deadline.expired:
         return Failure(ref, call.role, "skipped", "phase deadline already reached", error_kind="deadline")
     if not guard.breaker.allow():
