@@ -2,7 +2,8 @@
 
 The schemas are the upstream planning machine's output fields as JSON Schema, checked against
 upstream's own validator (shared/reference/phase-schemas.json): any instance valid here is accepted
-upstream. The service only ever tightens them (``always_emit``), so that stays true.
+upstream. The service only ever tightens them (``always_emit``, and the workflow's conditional
+rules in app/phases/contract.py), so that stays true.
 
 Two validators, one schema: jsonschema-rs (compiled, in Rust) answers the hot question "is this valid?"
 for every answer of every request; the reference jsonschema validator, many times slower, runs only
@@ -37,16 +38,30 @@ def _forbid_null(subschema: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def tighten(schema: dict[str, Any], always_emit: tuple[str, ...]) -> dict[str, Any]:
-    """Require ``always_emit`` keys and forbid null for them; leaves the input untouched."""
-    if not always_emit:
+def tighten(
+    schema: dict[str, Any],
+    always_emit: tuple[str, ...],
+    rules: tuple[dict[str, Any], ...] = (),
+) -> dict[str, Any]:
+    """Require ``always_emit`` keys and forbid null for them, and add the conditional ``rules``;
+    leaves the input untouched."""
+    if not always_emit and not rules:
         return schema
     tightened = copy.deepcopy(schema)
-    properties = tightened.setdefault("properties", {})
-    for key in always_emit:
-        properties[key] = _forbid_null(properties.get(key, {}))
-    required = list(tightened.get("required", []))
-    tightened["required"] = required + [k for k in always_emit if k not in required]
+    if always_emit:
+        properties = tightened.setdefault("properties", {})
+        for key in always_emit:
+            properties[key] = _forbid_null(properties.get(key, {}))
+        required = list(tightened.get("required", []))
+        tightened["required"] = required + [k for k in always_emit if k not in required]
+    for rule in rules:
+        # The first rule sits on the root itself: grammar-constrained decoders (llama.cpp) build
+        # the object from the root's properties and ignore if/then there, where a root allOf
+        # would change how they read the whole schema. Further rules go into allOf.
+        if "if" not in tightened and "then" not in tightened:
+            tightened.update(copy.deepcopy(rule))
+        else:
+            tightened["allOf"] = [*tightened.get("allOf", []), copy.deepcopy(rule)]
     return tightened
 
 
@@ -58,10 +73,16 @@ def _path(error: ValidationError) -> str:
 class OutputSchema:
     """Validates one phase's output; compiled once at start-up."""
 
-    def __init__(self, phase: str, schema: dict[str, Any], always_emit: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        phase: str,
+        schema: dict[str, Any],
+        always_emit: tuple[str, ...] = (),
+        rules: tuple[dict[str, Any], ...] = (),
+    ):
         Draft202012Validator.check_schema(schema)
         self.phase = phase
-        self.schema = tighten(schema, always_emit)
+        self.schema = tighten(schema, always_emit, rules)
         self._validator = Draft202012Validator(self.schema)
         # Formats are annotations in 2020-12 and the reference validator does not check them: the
         # fast one must not either, or the two would disagree.
