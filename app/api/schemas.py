@@ -169,7 +169,10 @@ class UpstreamOrchestration(BaseModel):
 
     modelOutputs: list[ModelOutputOut]
     wildIdeas: list[WildIdeaOut]
-    synthesizerModel: str | None
+    synthesizerModel: str | None = Field(
+        description="The provider id of the model whose answer became the output: the judge, or in a "
+        "fallback the parallel member or single model that answered."
+    )
     totalDurationMs: int
     finalText: str
 
@@ -183,7 +186,10 @@ class OrchestrateResponse(BaseModel):
     roster: Literal["cloud", "local"] = Field(
         description="cloud: the phase config's models; local: the embedded model (no cloud key is set)."
     )
-    degraded: bool = Field(description="True when a model failed or a fallback produced the output.")
+    degraded: bool = Field(
+        description="True when a model failed, an open circuit skipped a configured model, a fallback "
+        "produced the output, or the output overturned a decision every answer agreed on."
+    )
     cached: bool = Field(
         default=False,
         description="True when served from the response cache (an identical earlier request).",

@@ -172,7 +172,7 @@ async def test_max_idea_chars_sets_the_limit_in_both_directions() -> None:
         ("deadline_s", "60"),
         ("samples", "2"),
         ("samples", 2.0),
-        ("layers", False),
+        ("layers", True),
         ("quorum", "3"),
         ("quorum_grace_s", "5"),
         ("max_cost_usd", True),
