@@ -2,9 +2,11 @@
 
 Upstream's validator (the published schemas, shared/reference/phase-schemas.json) accepts some
 outputs that the workflow then fails to use: its save step writes them to columns that are NOT
-NULL. Each rule here is a JSON Schema ``if``/``then`` that OutputSchema adds to the phase's schema,
-so such an output is invalid, goes to the repair round and the fallbacks like any other, and never
-reaches the workflow. A rule only ever narrows the schema: anything valid here is valid upstream.
+NULL. Each rule here is a JSON Schema ``if``/``then`` that OutputSchema adds to what it validates
+and publishes (``OutputSchema.contract``), so such an output is invalid, goes to the repair round
+and the fallbacks like any other, and never reaches the workflow. A rule only ever narrows the
+schema: anything valid here is valid upstream. Models are not sent the rules as structured output
+(decoders reject if/then); the phase prompt and the repair prompt's errors tell them instead.
 """
 
 from __future__ import annotations

@@ -38,31 +38,24 @@ def _forbid_null(subschema: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def tighten(
-    schema: dict[str, Any],
-    always_emit: tuple[str, ...],
-    rules: tuple[dict[str, Any], ...] = (),
-) -> dict[str, Any]:
-    """Require ``always_emit`` keys and forbid null for them, and add the conditional ``rules``;
-    leaves the input untouched."""
-    if not always_emit and not rules:
+def tighten(schema: dict[str, Any], always_emit: tuple[str, ...]) -> dict[str, Any]:
+    """Require ``always_emit`` keys and forbid null for them; leaves the input untouched."""
+    if not always_emit:
         return schema
     tightened = copy.deepcopy(schema)
-    if always_emit:
-        properties = tightened.setdefault("properties", {})
-        for key in always_emit:
-            properties[key] = _forbid_null(properties.get(key, {}))
-        required = list(tightened.get("required", []))
-        tightened["required"] = required + [k for k in always_emit if k not in required]
-    for rule in rules:
-        # The first rule sits on the root itself: grammar-constrained decoders (llama.cpp) build
-        # the object from the root's properties and ignore if/then there, where a root allOf
-        # would change how they read the whole schema. Further rules go into allOf.
-        if "if" not in tightened and "then" not in tightened:
-            tightened.update(copy.deepcopy(rule))
-        else:
-            tightened["allOf"] = [*tightened.get("allOf", []), copy.deepcopy(rule)]
+    properties = tightened.setdefault("properties", {})
+    for key in always_emit:
+        properties[key] = _forbid_null(properties.get(key, {}))
+    required = list(tightened.get("required", []))
+    tightened["required"] = required + [k for k in always_emit if k not in required]
     return tightened
+
+
+def with_rules(schema: dict[str, Any], rules: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    """``schema`` that must also satisfy every one of ``rules``; leaves the input untouched."""
+    if not rules:
+        return schema
+    return {**schema, "allOf": [*schema.get("allOf", []), *copy.deepcopy(list(rules))]}
 
 
 def _path(error: ValidationError) -> str:
@@ -82,11 +75,17 @@ class OutputSchema:
     ):
         Draft202012Validator.check_schema(schema)
         self.phase = phase
-        self.schema = tighten(schema, always_emit, rules)
-        self._validator = Draft202012Validator(self.schema)
+        self.schema = tighten(schema, always_emit)
+        """What models are asked for (structured output) and shown: upstream's schema, tightened."""
+        self.contract = with_rules(self.schema, rules)
+        """What an output must satisfy, and what GET /phases/{name} publishes: ``schema`` and the
+        workflow's conditional rules. Kept out of ``schema`` because structured-output decoders
+        reject if/then (llama.cpp's llguidance: "Unimplemented keys")."""
+        Draft202012Validator.check_schema(self.contract)
+        self._validator = Draft202012Validator(self.contract)
         # Formats are annotations in 2020-12 and the reference validator does not check them: the
         # fast one must not either, or the two would disagree.
-        self._fast = jsonschema_rs.Draft202012Validator(self.schema, validate_formats=False)
+        self._fast = jsonschema_rs.Draft202012Validator(self.contract, validate_formats=False)
         for key in always_emit:
             if key not in schema.get("properties", {}):
                 raise ValueError(f"always_emit names {key!r}, which the schema does not define")

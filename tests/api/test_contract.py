@@ -95,6 +95,15 @@ async def test_a_kill_parked_without_a_reason_goes_to_the_repair_round() -> None
     assert [m["status"] for m in body["models"] if m["role"] == "repair"] == ["ok"]
 
 
+async def test_the_park_rule_is_published_and_never_sent_as_structured_output() -> None:
+    async with fake_app() as (client, fakes):
+        published = (await client.get("/phases/kill-test")).json()["output_schema"]
+        await client.post(URL, json=IDEA)
+    assert any("parkedForFuture" in json.dumps(rule.get("then")) for rule in published["allOf"])
+    sent = [c.json_schema for c in fakes["openai_compat"].calls]  # the one structured-output model
+    assert sent and all(s is not None and '"if":' not in json.dumps(s) for s in sent)
+
+
 async def test_a_kill_no_judge_can_park_properly_falls_back_to_a_valid_answer() -> None:
     def respond(request: CompletionRequest) -> Reply:
         if request.prompt.user.startswith("Wild ideas:"):

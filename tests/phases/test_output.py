@@ -62,6 +62,14 @@ def test_a_kill_that_parks_the_idea_needs_a_reason(parked: dict[str, object] | N
     assert output.is_valid({**instance, "verdict": "PIVOT"})
 
 
+def test_the_rules_are_published_but_not_asked_of_structured_output() -> None:
+    output = CATALOG.get("kill-test").output
+    assert any("if" in rule for rule in output.contract["allOf"])
+    # llama.cpp's llguidance refuses a schema with if/then ("Unimplemented keys"): the schema models
+    # are sent stays free of them.
+    assert '"if":' not in json.dumps(output.schema) and "allOf" not in output.schema
+
+
 def test_grounded_phases_need_an_http_citation() -> None:
     output = CATALOG.get("market-research").output
     good = {**fixture("market-research")}
