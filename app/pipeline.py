@@ -70,6 +70,8 @@ class PhaseResult:
     answers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     """Each parallel answer's parsed JSON by alias (for the agreement report)."""
     budget: BudgetCheck | None = None
+    author: ModelRef | None = None
+    """The model whose answer became ``output``: the judge, the fallback's member or the single model."""
 
 
 class Orchestrator:
@@ -168,6 +170,7 @@ class Orchestrator:
         if (accepted := judged.attempt.accepted()) is not None:
             result.output, member = accepted
             result.synthesizer, result.final_text = member.ref, judged.attempt.text
+            result.author = member.ref
             return result
 
         if len(successes) < config.min_successes:
@@ -180,7 +183,9 @@ class Orchestrator:
         best = best_parallel_answer(judged)
         if best is not None:
             alias, result.output = best
-            result.mode, result.final_text = "fallback", _text_of(outcomes, alias)
+            answer = _answer_of(outcomes, alias)
+            result.mode, result.final_text = "fallback", answer.completion.text if answer else ""
+            result.author = answer.model if answer else None
             result.warnings.append(f"fallback: returned {alias}'s schema-valid answer without synthesis")
             return result
         with clock.models("fallback"):
@@ -255,6 +260,7 @@ def _finish_single(
             clock,
             warnings=warnings,
             final_text=attempt.text,
+            author=member.ref,
         )
     if clock.deadline.expired:
         raise DeadlineExceeded(
@@ -300,12 +306,8 @@ def _synthesis_failure(attempt: Attempt) -> str:
     return f"synthesis by {attempt.member.ref.alias} did not validate: {'; '.join(errors)}"
 
 
-def _text_of(outcomes: list[Outcome], alias: str) -> str:
+def _answer_of(outcomes: list[Outcome], alias: str) -> Success | None:
     return next(
-        (
-            o.completion.text
-            for o in outcomes
-            if isinstance(o, Success) and o.model.alias == alias and o.role == "parallel"
-        ),
-        "",
+        (o for o in outcomes if isinstance(o, Success) and o.model.alias == alias and o.role == "parallel"),
+        None,
     )

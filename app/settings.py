@@ -184,8 +184,11 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     """``redis://[:password@]host:6379/0``: results, idempotency records and locks shared by replicas."""
     cache_ttl_s: float = Field(default=3600.0, ge=0)
-    """How long an identical request (phase, body, effective config) is answered from the cache.
-    0 turns the cache off; ``Cache-Control: no-cache`` bypasses it per request."""
+    """How long a result is kept for identical requests (phase, body, effective config) that ask
+    for a cached answer (``Cache-Control: max-age=N``, or CACHE_DEFAULT=on). 0 turns the cache off."""
+    cache_default: bool = False
+    """on: a request without Cache-Control is answered from the cache too (the pre-opt-in
+    behaviour). off (default): only ``max-age`` asks for it; every other request runs."""
     idempotency_ttl_s: float = Field(default=86400.0, gt=0)
     """How long a result stays replayable under its Idempotency-Key."""
 

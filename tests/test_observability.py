@@ -106,8 +106,8 @@ async def test_metrics_count_known_traffic_exactly() -> None:
     fakes = fake_providers()
     fakes["workers_ai"].script(QWEN3, Overloaded("busy", provider="workers_ai"))  # one retry
     async with fake_app(fakes, cache_ttl_s=60) as (client, _):
-        first = (await client.post(URL, json=IDEA)).json()
-        await client.post(URL, json=IDEA)  # the same request: from the cache
+        first = (await client.post(URL, json=IDEA, headers={"Cache-Control": "max-age=60"})).json()
+        await client.post(URL, json=IDEA, headers={"Cache-Control": "max-age=60"})  # from the cache
         await client.post("/phases/nope/orchestrate", json=IDEA)
         text = (await client.get("/metrics")).text
     assert (

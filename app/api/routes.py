@@ -194,7 +194,7 @@ async def get_phase(name: str, services: ServicesDep) -> PhaseDetail:
             for alias in sorted(config.aliases())
         },
         system_prompt=phase.system_prompt,
-        output_schema=phase.output.schema,
+        output_schema=phase.output.contract,
     )
 
 

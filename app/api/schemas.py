@@ -14,7 +14,9 @@ from app.synthesis.agreement import AgreementReport
 class OrchestrateOptions(BaseModel):
     """Per-request choices, all optional."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: `true` is not a deadline and "60" is not a number; a workflow that sends either has a
+    # bug worth a 422 naming the field, not a silent conversion.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     models: list[str] | None = Field(
         default=None,
@@ -63,7 +65,12 @@ class OrchestrateRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    idea: str = Field(min_length=1, max_length=20_000, description="The startup idea, in prose.")
+    # No max_length here: MAX_IDEA_CHARS is the limit, checked by the route (413 naming it).
+    idea: str = Field(
+        min_length=1,
+        description="The startup idea, in prose; at most MAX_IDEA_CHARS characters (20 000 by "
+        "default), else a 413.",
+    )
     context: dict[str, Any] = Field(
         default_factory=dict,
         description="Earlier phases' outputs keyed by phase name, plus free-form extras "
@@ -162,7 +169,10 @@ class UpstreamOrchestration(BaseModel):
 
     modelOutputs: list[ModelOutputOut]
     wildIdeas: list[WildIdeaOut]
-    synthesizerModel: str | None
+    synthesizerModel: str | None = Field(
+        description="The provider id of the model whose answer became the output: the judge, or in a "
+        "fallback the parallel member or single model that answered."
+    )
     totalDurationMs: int
     finalText: str
 
@@ -176,7 +186,10 @@ class OrchestrateResponse(BaseModel):
     roster: Literal["cloud", "local"] = Field(
         description="cloud: the phase config's models; local: the embedded model (no cloud key is set)."
     )
-    degraded: bool = Field(description="True when a model failed or a fallback produced the output.")
+    degraded: bool = Field(
+        description="True when a model failed, an open circuit skipped a configured model, a fallback "
+        "produced the output, or the output overturned a decision every answer agreed on."
+    )
     cached: bool = Field(
         default=False,
         description="True when served from the response cache (an identical earlier request).",

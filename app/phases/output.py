@@ -2,7 +2,8 @@
 
 The schemas are the upstream planning machine's output fields as JSON Schema, checked against
 upstream's own validator (shared/reference/phase-schemas.json): any instance valid here is accepted
-upstream. The service only ever tightens them (``always_emit``), so that stays true.
+upstream. The service only ever tightens them (``always_emit``, and the workflow's conditional
+rules in app/phases/contract.py), so that stays true.
 
 Two validators, one schema: jsonschema-rs (compiled, in Rust) answers the hot question "is this valid?"
 for every answer of every request; the reference jsonschema validator, many times slower, runs only
@@ -50,6 +51,13 @@ def tighten(schema: dict[str, Any], always_emit: tuple[str, ...]) -> dict[str, A
     return tightened
 
 
+def with_rules(schema: dict[str, Any], rules: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    """``schema`` that must also satisfy every one of ``rules``; leaves the input untouched."""
+    if not rules:
+        return schema
+    return {**schema, "allOf": [*schema.get("allOf", []), *copy.deepcopy(list(rules))]}
+
+
 def _path(error: ValidationError) -> str:
     parts = [f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path]
     return "$" + "".join(parts)
@@ -58,14 +66,26 @@ def _path(error: ValidationError) -> str:
 class OutputSchema:
     """Validates one phase's output; compiled once at start-up."""
 
-    def __init__(self, phase: str, schema: dict[str, Any], always_emit: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        phase: str,
+        schema: dict[str, Any],
+        always_emit: tuple[str, ...] = (),
+        rules: tuple[dict[str, Any], ...] = (),
+    ):
         Draft202012Validator.check_schema(schema)
         self.phase = phase
         self.schema = tighten(schema, always_emit)
-        self._validator = Draft202012Validator(self.schema)
+        """What models are asked for (structured output) and shown: upstream's schema, tightened."""
+        self.contract = with_rules(self.schema, rules)
+        """What an output must satisfy, and what GET /phases/{name} publishes: ``schema`` and the
+        workflow's conditional rules. Kept out of ``schema`` because structured-output decoders
+        reject if/then (llama.cpp's llguidance: "Unimplemented keys")."""
+        Draft202012Validator.check_schema(self.contract)
+        self._validator = Draft202012Validator(self.contract)
         # Formats are annotations in 2020-12 and the reference validator does not check them: the
         # fast one must not either, or the two would disagree.
-        self._fast = jsonschema_rs.Draft202012Validator(self.schema, validate_formats=False)
+        self._fast = jsonschema_rs.Draft202012Validator(self.contract, validate_formats=False)
         for key in always_emit:
             if key not in schema.get("properties", {}):
                 raise ValueError(f"always_emit names {key!r}, which the schema does not define")
