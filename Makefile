@@ -31,11 +31,15 @@ types: $(STAMP)
 unit: $(STAMP) system-packages
 	$(BIN)/pytest
 
-# The store tests run against a real Redis server (started by the tests on a free loopback port).
+# The store tests run against a real Redis server (started by the tests on a free loopback port);
+# the docs test drives Debian's chromium (tests/api/test_docs_browser.py; no browser download).
 system-packages:
 	@command -v redis-server >/dev/null 2>&1 || { \
 		echo "installing redis-server (Debian package) for the store tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@test -x /usr/bin/chromium || { \
+		echo "installing chromium (Debian package) for the docs browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 fake-upstream: $(STAMP)  ## A fake provider server on 127.0.0.1:9100 for curl sessions without keys
 	$(BIN)/python -m tests.fakes.upstream --port 9100

@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI
 
 from app.api.deps import Services
+from app.api.docs import OPENAPI_URL, install_docs
 from app.api.errors import install_error_handlers
 from app.api.gate import Gate, caller_keys, rate_limit
 from app.api.middleware import RequestIdMiddleware
@@ -127,6 +128,10 @@ def create_app(
         # The service exports Prometheus metrics (/metrics) and no OpenTelemetry; FastAPI's own
         # probe for an OTel provider ran on every request (4% of the CPU under load).
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # The docs pages are app.api.docs's, with their assets served from here, not a CDN.
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
+        redoc_url=None,
         # The gate answers these on every route (app/api/gate.py); documented once, here.
         responses={
             401: {"model": ErrorResponse, "description": "API_KEYS is set and no valid key was sent."},
@@ -139,4 +144,5 @@ def create_app(
     install_error_handlers(app)
     app.include_router(router)
     install_openapi(app)
+    install_docs(app)
     return app

@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     """Caller keys, comma-separated, sent as ``Authorization: Bearer <key>``. Several at once make
     rotation safe: add the new key, move callers, drop the old. Unset: the service is open."""
     docs_require_key: bool = False
-    """Whether /docs, /redoc and /openapi.json need a caller key (they reveal no secrets)."""
+    """Whether /docs, its assets and /openapi.json need a caller key (they reveal no secrets)."""
     metrics_require_key: bool = True
     """Whether /metrics needs a caller key (it shows traffic and spend)."""
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

@@ -48,6 +48,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app.api.examples import request_examples
+from app.api.remember import MAX_KEY_LENGTH
 from app.main import create_app
 from tests.phases.test_catalog import ORDER
 from tests.support import fake_providers, make_settings
@@ -104,6 +105,20 @@ def _real_phase_for_half(context: HookContext, case: Case) -> Case:
         digest = zlib.crc32(name.encode("utf-8", "surrogatepass"))
         if digest % 2:
             case.path_parameters = {**case.path_parameters, "name": ORDER[(digest >> 1) % len(ORDER)]}
+    return case
+
+
+@schema.hook("map_case")
+def _idempotency_key_per_body(context: HookContext, case: Case) -> Case:
+    """Tie a generated, valid ``Idempotency-Key`` to its request (phase and body): the generator
+    reuses a few short keys across bodies, and each reuse is the documented 409, which would crowd
+    out the 200s. A repeated request is still a replay; invalid keys are left for their 422."""
+    key = case.headers.get("Idempotency-Key") if case.headers else None
+    if isinstance(key, str) and key.strip() and len(key) <= MAX_KEY_LENGTH:
+        # default=repr: the body may be unset or bytes of another media type.
+        request = json.dumps([case.path_parameters.get("name"), case.body], sort_keys=True, default=repr)
+        digest = zlib.crc32(request.encode("utf-8", "surrogatepass"))
+        case.headers["Idempotency-Key"] = f"{digest:08x}-{key}"[:MAX_KEY_LENGTH]
     return case
 
 

@@ -18,10 +18,10 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.docs import is_docs_path
 from app.settings import Settings
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
-DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 
 
 RATE_LIMIT_OFF = frozenset({"", "off", "none", "0"})
@@ -85,7 +85,7 @@ class Gate:
     def _needs_key(self, path: str) -> bool:
         if not self.keys or path in OPEN_PATHS:
             return False
-        if path in DOCS_PATHS:
+        if is_docs_path(path):
             return self.settings.docs_require_key
         if path == "/metrics":
             return self.settings.metrics_require_key

@@ -1,4 +1,5 @@
-"""The OpenAPI document, with the hand-parsed request body registered as a real component."""
+"""The OpenAPI document, with the hand-parsed request body registered as a real component and the
+orchestrate operation's headers and event stream declared (app.api.orchestrate_doc)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.api.orchestrate_doc import document_orchestrate
 from app.api.schemas import OrchestrateRequest
 
 _REF = "#/components/schemas/{model}"
+ORCHESTRATE_PATH = "/phases/{name}/orchestrate"
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -30,6 +33,7 @@ def install_openapi(app: FastAPI) -> None:
             content = body.get("content", {}).get("application/json")
             if content is not None:
                 content["schema"] = {"$ref": _REF.format(model="OrchestrateRequest")}
+        document_orchestrate(schema["paths"][ORCHESTRATE_PATH]["post"])
         app.openapi_schema = schema
         return schema
 
