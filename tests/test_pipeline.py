@@ -25,6 +25,7 @@ SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
 QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"
 LLAMA70 = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 CATALOG = load_catalog(known_providers=PROVIDERS)
+CLAUDE = CATALOG.models["claude-sonnet"].model_id
 
 
 def is_judge(request: CompletionRequest) -> bool:
@@ -259,12 +260,12 @@ def test_a_cut_off_judge_is_re_asked_then_the_next_judge_answers() -> None:
 
     fakes = fake_providers()
     cut = Completion(text='{"verdict": "GO", "fatal', usage=Usage(10, 10), finish_reason="length")
-    fakes["anthropic"].script("claude-sonnet-4-5", cut, cut)
+    fakes["anthropic"].script(CLAUDE, cut, cut)
     result = run(fakes)
     assert result.mode == "orchestrated"
     assert result.synthesizer is not None and result.synthesizer.alias == "minimax"
     claude = [o for o in result.outcomes if o.model.alias == "claude-sonnet"]
     assert len(claude) == 1 and isinstance(claude[0], Failure)
     assert claude[0].error_kind == "truncated" and claude[0].attempts == 2
-    assert [c.max_tokens for c in fakes["anthropic"].calls_for("claude-sonnet-4-5")] == [6144, 12288]
+    assert [c.max_tokens for c in fakes["anthropic"].calls_for(CLAUDE)] == [6144, 12288]
     assert any("claude-sonnet (synthesizer) error" in w and "max_tokens=6144" in w for w in result.warnings)

@@ -10,16 +10,18 @@ from typing import Any
 import pytest
 
 from app.domain import CompletionRequest
+from app.phases.catalog import load_catalog
 from app.providers.errors import UpstreamServerError
 from app.providers.fake import Reply
-from tests.support import fake_app, fake_providers, fixture, fixture_responder
+from tests.support import PROVIDERS, fake_app, fake_providers, fixture, fixture_responder
 
 URL = "/phases/kill-test/orchestrate"
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
-CLAUDE = "claude-sonnet-4-5"
+CATALOG = load_catalog(known_providers=PROVIDERS)
+CLAUDE = CATALOG.models["claude-sonnet"].model_id
 LLAMA_70B = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 PARALLEL = [  # the default parallel members' provider ids, in roster order
-    "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b",
+    CATALOG.models["reasoner"].model_id,
     "@cf/meta/llama-4-scout-17b-16e-instruct",
     "@cf/qwen/qwen3-30b-a3b-fp8",
     "MiniMax-M2.7",
