@@ -119,3 +119,8 @@ class Failure:
 
 
 Outcome = Success | Failure
+
+SKIPS_THAT_DEGRADE = frozenset({"circuit_open", "context_overflow"})
+"""Skipped calls of a configured model that a caller must hear about: an open circuit (a failing or
+retired model) and a prompt no trimming could fit. Unconfigured providers and budget drops are
+choices, not faults."""

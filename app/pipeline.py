@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from app.budget import BudgetCheck, fit
 from app.deadline import Deadline
-from app.domain import Failure, ModelRef, Outcome, Success
+from app.domain import SKIPS_THAT_DEGRADE, Failure, ModelRef, Outcome, Success
 from app.errors import AllModelsFailed, DeadlineExceeded, InvalidOptions, NoUsableProvider
 from app.fanout import Quorum
 from app.phases.catalog import Phase
@@ -285,7 +285,7 @@ def _warnings(outcomes: list[Outcome]) -> list[str]:
             if o.output_errors:
                 why = o.output_errors[0]
                 warnings.append(f"{o.model.alias} ({o.role}) answered, but its JSON did not validate: {why}")
-        elif o.status != "cancelled" and (o.status != "skipped" or o.error_kind == "circuit_open"):
+        elif o.status != "cancelled" and (o.status != "skipped" or o.error_kind in SKIPS_THAT_DEGRADE):
             warnings.append(f"{o.model.alias} ({o.role}) {o.status}: {o.error}")
     return warnings
 

@@ -16,7 +16,7 @@ from app.api.schemas import (
     VotesOut,
     WildIdeaOut,
 )
-from app.domain import Failure, Outcome, Success, Usage
+from app.domain import SKIPS_THAT_DEGRADE, Failure, Outcome, Success, Usage
 from app.pipeline import PhaseResult
 from app.synthesis.agreement import build_report
 from app.synthesis.overrule import Overrule, overrules
@@ -150,11 +150,12 @@ def response(
 
 
 def _degraded(result: PhaseResult, contradicted: Sequence[Overrule]) -> bool:
-    """A model failed, an open circuit kept a configured model out, a fallback answered, or the
-    output overturned a unanimous decision: anything short of the full, agreed orchestration."""
+    """A model failed, an open circuit or an unfittable prompt kept a configured model out, a
+    fallback answered, or the output overturned a unanimous decision: anything short of the full,
+    agreed orchestration."""
     failed = any(
         isinstance(o, Failure)
-        and (o.status in ("error", "timeout", "late") or o.error_kind == "circuit_open")
+        and (o.status in ("error", "timeout", "late") or o.error_kind in SKIPS_THAT_DEGRADE)
         for o in result.outcomes
     )
     return failed or result.mode == "fallback" or any(o.degrades for o in contradicted)

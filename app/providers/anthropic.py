@@ -33,6 +33,7 @@ from app.providers.errors import (
     error_class_for_status,
 )
 from app.providers.listing import ListedModel, data_ids, get_listing
+from app.providers.reasoning import split_reasoning
 from app.providers.wording import ANTHROPIC_CONTEXT_OVERFLOW, says
 from app.settings import AnthropicSettings
 
@@ -151,7 +152,11 @@ class AnthropicProvider:
                 thoughts.append(block["thinking"])
             elif kind == "redacted_thinking":
                 thoughts.append("[redacted thinking]")  # the payload is encrypted, not text
-        text = "".join(texts).strip()
+        # Anthropic-compatible servers (MiniMax's, gateways in front of open models) can put an
+        # inline <think> in a text block: the same rules as every other wire apply to it.
+        text, inline, unclosed = split_reasoning("".join(texts))
+        if inline:
+            thoughts.append(inline)
         reasoning = "\n\n".join(t.strip() for t in thoughts if t.strip()) or None
         stop = body.get("stop_reason")
         return Completion(
@@ -161,7 +166,7 @@ class AnthropicProvider:
             reasoning=reasoning,
             upstream_request_id=response.headers.get("request-id"),
             # Thinking blocks and no text: the model stopped while it was still thinking.
-            reasoning_unfinished=not text and bool(thoughts),
+            reasoning_unfinished=unclosed or (not text and bool(thoughts)),
         )
 
     def _error(self, response: httpx.Response, body: Any) -> ProviderStatusError:
