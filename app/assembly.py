@@ -44,9 +44,25 @@ def resilience_from(settings: Settings) -> Resilience:
         policy=policy,
         breaker_threshold=settings.breaker_failure_threshold,
         breaker_cooldown_s=settings.breaker_cooldown_s,
+        unavailable_cooldown_s=settings.breaker_unavailable_cooldown_s,
         concurrency=settings.provider_concurrency,
         default_concurrency=settings.default_provider_concurrency,
     )
+
+
+def with_served_windows(catalog: PhaseCatalog, settings: Settings) -> PhaseCatalog:
+    """The OpenAI-compatible server's context window (OPENAI_COMPAT_CONTEXT_WINDOW) on the models
+    it serves that do not state one: only the operator knows what that server loaded."""
+    window = settings.openai_compat.context_window
+    if window is None:
+        return catalog
+    models = {
+        alias: spec.model_copy(update={"context_window": window})
+        if spec.provider == "openai_compat" and spec.context_window is None
+        else spec
+        for alias, spec in catalog.models.items()
+    }
+    return PhaseCatalog(list(catalog), models)
 
 
 def assemble(
@@ -59,6 +75,7 @@ def assemble(
     registry = ProviderRegistry.from_settings(settings, client).with_overrides(overrides or {})
     providers = {name: registry.get(name) for name in registry.names()}
     roster_name = choose_roster(providers, settings.local_model)
+    catalog = with_served_windows(catalog, settings)
     active = localize_catalog(catalog, settings.local_model) if roster_name == "local" else catalog
     resilience = resilience_from(settings)
     return Assembly(registry, roster_name, active, resilience, Roster(active.models, registry, resilience))

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.domain import Prompt
 from app.errors import InvalidOptions
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall, Price
+from app.prompts import TaskPrompt
 from app.roster import Roster
 
 CHARS_PER_TOKEN = 4
@@ -32,10 +32,11 @@ def _usd(price: Price, tokens_in: int, tokens_out: int) -> float:
 
 
 def estimate(
-    phase: Phase, roster: Roster, prompt: Prompt, members: list[ModelCall], *, calls_per_member: int = 1
+    phase: Phase, roster: Roster, prompt: TaskPrompt, members: list[ModelCall], *, calls_per_member: int = 1
 ) -> float:
     """Worst-case USD for ``members`` plus the judge."""
-    prompt_tokens = (len(prompt.system) + len(prompt.user)) // CHARS_PER_TOKEN + 1
+    full = prompt.full()  # every model reading the whole context: the worst case
+    prompt_tokens = (len(full.system) + len(full.user)) // CHARS_PER_TOKEN + 1
     total = sum(
         _usd(roster.member(m.model).spec.price, prompt_tokens, m.max_tokens) * calls_per_member
         for m in members
@@ -51,7 +52,7 @@ def estimate(
 def fit(
     phase: Phase,
     roster: Roster,
-    prompt: Prompt,
+    prompt: TaskPrompt,
     members: list[ModelCall],
     max_cost_usd: float,
     *,

@@ -12,6 +12,8 @@ class Deadline:
 
     total_s: float
     started: float = field(default_factory=time.monotonic)
+    name: str = "phase deadline"
+    """What this instant is, for messages: a call cut short by it says so."""
 
     def remaining(self) -> float:
         """Seconds left, never negative."""
@@ -24,3 +26,11 @@ class Deadline:
     def elapsed_ms(self) -> float:
         """Milliseconds since the phase started."""
         return (time.monotonic() - self.started) * 1000.0
+
+    def ending_before(self, reserve_s: float) -> Deadline:
+        """The same clock, ending ``reserve_s`` earlier: a stage that must leave time for the next."""
+        return Deadline(
+            max(0.0, self.total_s - reserve_s),
+            self.started,
+            f"fan-out's end ({reserve_s:g}s of the {self.total_s:g}s deadline kept for synthesis)",
+        )

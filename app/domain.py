@@ -36,6 +36,10 @@ class CompletionRequest:
     json_schema: dict[str, Any] | None = None
     """Ask for schema-constrained output where the model supports it."""
     seed: int | None = None
+    overflow: str | None = None
+    """Why the prompt cannot fit the model's context window even trimmed (the estimate, the window
+    and ``max_tokens``): the fan-out records the call as skipped, kind ``context_overflow``, and
+    never sends it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +119,8 @@ class Failure:
 
 
 Outcome = Success | Failure
+
+SKIPS_THAT_DEGRADE = frozenset({"circuit_open", "context_overflow"})
+"""Skipped calls of a configured model that a caller must hear about: an open circuit (a failing or
+retired model) and a prompt no trimming could fit. Unconfigured providers and budget drops are
+choices, not faults."""

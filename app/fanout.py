@@ -9,6 +9,7 @@ attempt holding one of the provider's concurrency slots and bounded by the wall 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,13 @@ import structlog
 from app.deadline import Deadline
 from app.domain import Completion, CompletionRequest, Failure, Outcome, Role, Success, Usage
 from app.progress import emit
-from app.providers.errors import ProviderError, ProviderTimeout
+from app.providers.errors import (
+    AnswerTruncated,
+    ContextOverflow,
+    ProviderError,
+    ProviderTimeout,
+    UnfinishedReasoning,
+)
 from app.resilience.retry import with_retries
 from app.roster import Member
 
@@ -78,6 +85,101 @@ def _usage(outcome: Outcome) -> Usage:
 
 
 async def _call_model(call: Call, *, deadline: Deadline) -> Outcome:
+    """One call, and one re-ask with a larger budget when its answer was cut off at max_tokens.
+
+    An answer that stopped at its token limit, or a model that stopped while still reasoning, has
+    not answered: it is never passed on as if complete (json-repair would happily close its
+    brackets and the dropped fields would vanish without a trace). It becomes a ``Failure`` whose
+    kind says so, with the tokens it cost, and the phase goes on as for any failed model.
+    """
+    outcome = await _call_once(call, deadline=deadline)
+    if not isinstance(outcome, Success) or (unusable := _unusable(call, outcome.completion)) is None:
+        return outcome
+    larger = _larger_budget(call, outcome.completion)
+    # A re-ask decodes up to `larger` tokens: estimate its time from the cut-off call's pace.
+    needed_s = outcome.latency_ms / 1000 * (larger or 0) / call.request.max_tokens
+    if unusable.kind != "truncated" or larger is None or needed_s >= deadline.remaining():
+        no_time = unusable.kind == "truncated" and larger is not None
+        note = "; no time left to re-ask with a larger budget" if no_time else ""
+        return _incomplete(call, outcome, [outcome], unusable.message + note)
+    log.info("reasking_truncated", model=call.member.ref.alias, max_tokens=larger)
+    bigger = Call(call.member, dataclasses.replace(call.request, max_tokens=larger), call.role)
+    again = await _call_once(bigger, deadline=deadline)
+    if isinstance(again, Success) and _unusable(bigger, again.completion) is None:
+        return _merged_success(outcome, again)
+    if isinstance(again, Success):
+        return _incomplete(
+            call,
+            again,
+            [outcome, again],
+            f"{unusable.message}; re-asked with max_tokens={larger} and cut off again",
+        )
+    return dataclasses.replace(
+        again,
+        usage=again.usage + outcome.completion.usage,
+        cost_usd=again.cost_usd + outcome.cost_usd,
+        attempts=again.attempts + outcome.attempts,
+        latency_ms=outcome.latency_ms + again.latency_ms,
+        error=f"{again.error} (re-asked with max_tokens={larger} after: {unusable.message})",
+    )
+
+
+def _unusable(call: Call, completion: Completion) -> ProviderError | None:
+    """Why a completion that arrived is not an answer, or ``None`` when it is one."""
+    provider = call.member.ref.provider
+    if completion.truncated:
+        where = "while still reasoning" if completion.reasoning_unfinished else "in its answer"
+        return AnswerTruncated(
+            f"cut off at its max_tokens={call.request.max_tokens} limit {where}", provider=provider
+        )
+    if completion.reasoning_unfinished and not completion.text:
+        return UnfinishedReasoning(
+            "stopped while still reasoning: its reasoning never closed and no answer followed",
+            provider=provider,
+        )
+    return None
+
+
+def _larger_budget(call: Call, completion: Completion) -> int | None:
+    """Twice the budget, within what the model's context window leaves; ``None`` if no larger fits."""
+    larger = call.request.max_tokens * 2
+    window = call.member.spec.context_window
+    if window is not None:
+        larger = min(larger, window - completion.usage.input_tokens)
+    return larger if larger > call.request.max_tokens else None
+
+
+def _incomplete(call: Call, last: Success, spent: list[Success], message: str) -> Failure:
+    """The failure record of an answer that never came whole, carrying every token it cost."""
+    kind = "truncated" if last.completion.truncated else "unfinished_reasoning"
+    usage = sum((s.completion.usage for s in spent), Usage())
+    error = AnswerTruncated if kind == "truncated" else UnfinishedReasoning
+    return Failure(
+        last.model,
+        call.role,
+        "error",
+        str(error(message, provider=last.model.provider)),
+        latency_ms=sum(s.latency_ms for s in spent),
+        error_kind=kind,
+        usage=usage,
+        cost_usd=sum(s.cost_usd for s in spent),
+        attempts=sum(s.attempts for s in spent),
+    )
+
+
+def _merged_success(first: Success, again: Success) -> Success:
+    """The re-ask's answer, billed for both calls."""
+    completion = dataclasses.replace(again.completion, usage=first.completion.usage + again.completion.usage)
+    return dataclasses.replace(
+        again,
+        completion=completion,
+        cost_usd=first.cost_usd + again.cost_usd,
+        attempts=first.attempts + again.attempts,
+        latency_ms=first.latency_ms + again.latency_ms,
+    )
+
+
+async def _call_once(call: Call, *, deadline: Deadline) -> Outcome:
     member, ref, guard = call.member, call.member.ref, call.member.guard
     if not member.usable:
         missing = ", ".join(member.provider.missing_settings)
@@ -88,6 +190,9 @@ async def _call_model(call: Call, *, deadline: Deadline) -> Outcome:
             f"{ref.provider} is not configured (set {missing})",
             error_kind="unavailable",
         )
+    if call.request.overflow is not None:  # request_for found no prompt that fits the model's window
+        overflow = ContextOverflow(call.request.overflow, provider=ref.provider)
+        return Failure(ref, call.role, "skipped", str(overflow), error_kind=overflow.kind)
     if deadline.expired:
         return Failure(ref, call.role, "skipped", "phase deadline already reached", error_kind="deadline")
     if not guard.breaker.allow():
@@ -95,8 +200,7 @@ async def _call_model(call: Call, *, deadline: Deadline) -> Outcome:
             ref,
             call.role,
             "skipped",
-            f"circuit open for {ref.provider}/{ref.model_id} after "
-            f"{guard.breaker.consecutive_failures} consecutive failures; "
+            f"circuit open for {ref.provider}/{ref.model_id} {guard.breaker.why_open()}; "
             f"next probe in {guard.breaker.retry_in_s():.0f}s",
             error_kind="circuit_open",
         )
@@ -114,7 +218,7 @@ async def _call_model(call: Call, *, deadline: Deadline) -> Outcome:
                 async with guard.limiter:
                     completion = await member.provider.complete(call.request)
         except TimeoutError:
-            reason = "phase deadline" if budget < call.request.timeout_s else "model timeout"
+            reason = deadline.name if budget < call.request.timeout_s else "model timeout"
             error: ProviderError = ProviderTimeout(
                 f"no answer within {budget:.1f}s ({reason})", provider=ref.provider
             )
@@ -186,6 +290,8 @@ def _record_failure(member: Member, error: ProviderError) -> None:
     guard.health.record(ok=False, kind=error.kind, error=str(error))
     if error.kind in _NEUTRAL_KINDS:
         guard.breaker.release()
+    elif error.kind == "model_unavailable":  # retired or unknown: no retry can bring it back
+        guard.breaker.trip(str(error))
     else:
         guard.breaker.failure()
 

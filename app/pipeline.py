@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from app.budget import BudgetCheck, fit
 from app.deadline import Deadline
-from app.domain import Failure, ModelRef, Outcome, Success
+from app.domain import SKIPS_THAT_DEGRADE, Failure, ModelRef, Outcome, Success
 from app.errors import AllModelsFailed, DeadlineExceeded, InvalidOptions, NoUsableProvider
 from app.fanout import Quorum
 from app.phases.catalog import Phase
@@ -70,6 +70,8 @@ class PhaseResult:
     answers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     """Each parallel answer's parsed JSON by alias (for the agreement report)."""
     budget: BudgetCheck | None = None
+    author: ModelRef | None = None
+    """The model whose answer became ``output``: the judge, the fallback's member or the single model."""
 
 
 class Orchestrator:
@@ -129,9 +131,12 @@ class Orchestrator:
             ]
         quorum = _quorum(phase, request, len(members))
         emit("phase_started", phase=phase.name, strategy=plan.name, models=[m.model for m in members])
+        # The fan-out ends early enough for the judge: a hung member is cut off (and not retried)
+        # at the fan-out's end rather than holding the phase until its deadline.
+        fanout_deadline = clock.deadline.ending_before(config.synthesis.reserve_for(clock.deadline.total_s))
         with clock.models("fanout"):
             proposed = await propose(
-                plan, phase, prompt, roster, members, deadline=clock.deadline, quorum=quorum, rng=self.rng
+                plan, phase, prompt, roster, members, deadline=fanout_deadline, quorum=quorum, rng=self.rng
             )
         successes = proposed.answers
         with clock.models("synthesis"):
@@ -165,6 +170,7 @@ class Orchestrator:
         if (accepted := judged.attempt.accepted()) is not None:
             result.output, member = accepted
             result.synthesizer, result.final_text = member.ref, judged.attempt.text
+            result.author = member.ref
             return result
 
         if len(successes) < config.min_successes:
@@ -177,7 +183,9 @@ class Orchestrator:
         best = best_parallel_answer(judged)
         if best is not None:
             alias, result.output = best
-            result.mode, result.final_text = "fallback", _text_of(outcomes, alias)
+            answer = _answer_of(outcomes, alias)
+            result.mode, result.final_text = "fallback", answer.completion.text if answer else ""
+            result.author = answer.model if answer else None
             result.warnings.append(f"fallback: returned {alias}'s schema-valid answer without synthesis")
             return result
         with clock.models("fallback"):
@@ -252,6 +260,7 @@ def _finish_single(
             clock,
             warnings=warnings,
             final_text=attempt.text,
+            author=member.ref,
         )
     if clock.deadline.expired:
         raise DeadlineExceeded(
@@ -276,7 +285,7 @@ def _warnings(outcomes: list[Outcome]) -> list[str]:
             if o.output_errors:
                 why = o.output_errors[0]
                 warnings.append(f"{o.model.alias} ({o.role}) answered, but its JSON did not validate: {why}")
-        elif o.status != "cancelled" and (o.status != "skipped" or o.error_kind == "circuit_open"):
+        elif o.status != "cancelled" and (o.status != "skipped" or o.error_kind in SKIPS_THAT_DEGRADE):
             warnings.append(f"{o.model.alias} ({o.role}) {o.status}: {o.error}")
     return warnings
 
@@ -297,12 +306,8 @@ def _synthesis_failure(attempt: Attempt) -> str:
     return f"synthesis by {attempt.member.ref.alias} did not validate: {'; '.join(errors)}"
 
 
-def _text_of(outcomes: list[Outcome], alias: str) -> str:
+def _answer_of(outcomes: list[Outcome], alias: str) -> Success | None:
     return next(
-        (
-            o.completion.text
-            for o in outcomes
-            if isinstance(o, Success) and o.model.alias == alias and o.role == "parallel"
-        ),
-        "",
+        (o for o in outcomes if isinstance(o, Success) and o.model.alias == alias and o.role == "parallel"),
+        None,
     )

@@ -45,7 +45,11 @@ class AnthropicSettings(BaseSettings):
 
     api_key: SecretStr | None = None
     base_url: str = "https://api.anthropic.com"
+    """For Cloudflare AI Gateway: ``https://gateway.ai.cloudflare.com/v1/<account>/<gateway>/anthropic``."""
     version: str = "2023-06-01"
+    gateway_token: SecretStr | None = None
+    """Sent as ``cf-aig-authorization`` when the AI Gateway is authenticated. With the Anthropic key
+    stored in the gateway (BYOK), it is the only credential needed: ``api_key`` may stay unset."""
 
 
 class MiniMaxSettings(BaseSettings):
@@ -69,6 +73,13 @@ class OpenAICompatSettings(BaseSettings):
     """Optional: local servers need none."""
     model: str = "gpt-4.1-mini"
     """The model id sent for catalog entries that name none."""
+    max_tokens_field: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
+    """The name the output budget is sent under. ``auto``: ``max_completion_tokens`` for OpenAI's
+    reasoning models (ids of the o-series and GPT-5 families), which reject ``max_tokens``;
+    ``max_tokens`` otherwise, the one name every OpenAI-compatible server knows. Set it when model ids
+    do not show the family (Azure deployment names)."""
+    context_window: int | None = Field(default=None, ge=1024)
+    """Tokens the served model reads and writes per call; unset: unknown, prompts are not fitted."""
 
 
 class LocalModelSettings(BaseSettings):
@@ -159,6 +170,9 @@ class Settings(BaseSettings):
     """Consecutive failures of one provider/model that open its circuit."""
     breaker_cooldown_s: float = Field(default=30.0, gt=0)
     """How long an open circuit skips the model before one probe call is let through."""
+    breaker_unavailable_cooldown_s: float = Field(default=3600.0, gt=0)
+    """How long a model its provider says it does not serve (retired, unknown id) is skipped: the
+    circuit opens on the first such answer, since retrying cannot help."""
     provider_concurrency: dict[str, int] = Field(default_factory=dict)
     """Per-provider limit on calls in flight, as JSON: ``{"workers_ai": 8, "anthropic": 4}``."""
     default_provider_concurrency: int = Field(default=16, ge=1)
@@ -170,8 +184,11 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     """``redis://[:password@]host:6379/0``: results, idempotency records and locks shared by replicas."""
     cache_ttl_s: float = Field(default=3600.0, ge=0)
-    """How long an identical request (phase, body, effective config) is answered from the cache.
-    0 turns the cache off; ``Cache-Control: no-cache`` bypasses it per request."""
+    """How long a result is kept for identical requests (phase, body, effective config) that ask
+    for a cached answer (``Cache-Control: max-age=N``, or CACHE_DEFAULT=on). 0 turns the cache off."""
+    cache_default: bool = False
+    """on: a request without Cache-Control is answered from the cache too (the pre-opt-in
+    behaviour). off (default): only ``max-age`` asks for it; every other request runs."""
     idempotency_ttl_s: float = Field(default=86400.0, gt=0)
     """How long a result stays replayable under its Idempotency-Key."""
 

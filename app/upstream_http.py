@@ -10,12 +10,14 @@ back, e.g. to go through HTTPS_PROXY from the environment, which the aiohttp poo
 
 aiohttp's errors are mapped onto httpx's own classes by what happened (``_as_httpx``): httpx-aiohttp
 alone reports every connection error as ``ConnectTimeout``, so a reset or a server hanging up
-mid-answer would read as a timeout in the record, the metrics and the retry decision.
+mid-answer would read as a timeout in the record, the metrics and the retry decision. Their messages
+lose the upstream's address, which aiohttp's name and httpx's never do.
 tests/test_upstream_http.py drives each fault over real sockets on every path.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -86,7 +88,7 @@ class UpstreamClient(httpx.AsyncClient):
         limits = aiohttp.ClientTimeout(
             sock_connect=timeout.connect, sock_read=timeout.read, connect=timeout.pool
         )
-        with _translated(None):
+        with _translated(None, url):
             async with self._aiohttp().post(
                 url,
                 data=payload,
@@ -110,7 +112,7 @@ class UpstreamClient(httpx.AsyncClient):
             await self._session.close()
 
 
-def _as_httpx(error: BaseException, request: httpx.Request | None) -> httpx.TransportError:
+def _as_httpx(error: BaseException, request: httpx.Request | None, url: str) -> httpx.TransportError:
     """The httpx error that says what ``error`` (aiohttp's, or a timeout) means."""
     kind: type[httpx.TransportError]
     if isinstance(error, aiohttp.ConnectionTimeoutError):
@@ -127,21 +129,33 @@ def _as_httpx(error: BaseException, request: httpx.Request | None) -> httpx.Tran
         kind = httpx.UnsupportedProtocol
     else:
         kind = httpx.TransportError
-    return kind(f"{type(error).__name__}: {error}", request=request)
+    return kind(f"{type(error).__name__}: {_without_address(str(error), url)}", request=request)
+
+
+def _without_address(text: str, url: str) -> str:
+    """``text`` without the upstream's URL, host or port, which aiohttp's messages carry ("Cannot
+    connect to host 10.0.0.7:8000", "url='http://…'"): error messages end up in callers' warnings."""
+    parsed = httpx.URL(url)
+    text = text.replace(url, "<upstream>").replace(str(parsed), "<upstream>")
+    if parsed.host:
+        host = re.escape(parsed.host)
+        text = re.sub(rf"\('{host}', \d+\)|\[?{host}\]?(?::\d+)?", "<upstream>", text)
+    return text
 
 
 @contextmanager
-def _translated(request: httpx.Request | None) -> Iterator[None]:
+def _translated(request: httpx.Request | None, url: str | None = None) -> Iterator[None]:
+    where = url if url is not None else str(request.url) if request is not None else ""
     try:
         yield
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise _as_httpx(exc, request) from exc
+        raise _as_httpx(exc, request, where) from exc
     except httpx.TransportError as exc:
         # httpx-aiohttp has already mapped it, often wrongly: map its cause again.
         cause = exc.__cause__
         if not isinstance(cause, aiohttp.ClientError | TimeoutError):
             raise
-        raise _as_httpx(cause, request) from cause
+        raise _as_httpx(cause, request, where) from cause
 
 
 class _TranslatedStream(httpx.AsyncByteStream):

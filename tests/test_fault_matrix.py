@@ -4,8 +4,8 @@ kill-test phase, against the real app served by uvicorn (one fake upstream and o
 Positions (kill-test's defaults, checked by ``test_positions_follow_the_kill_test_defaults``):
 
 - one parallel model: qwen3 on Workers AI (MiniMax's in-body ``base_resp`` errors: the minimax member);
-- all parallel models: r1, llama-scout, qwen3, minimax and openai-compat at once;
-- the synthesizer: claude-sonnet (claude-sonnet-4-5 on Anthropic); minimax is its first backup;
+- all parallel models: reasoner, llama-scout, qwen3, minimax and openai-compat at once;
+- the synthesizer: claude-sonnet (claude-sonnet-5-5 on Anthropic); minimax is its first backup;
 - the fallback model: llama-70b, the first ``single_model``. The pipeline reaches it only when
   synthesis could not run (fewer than ``min_successes`` parallel answers) and no parallel answer is
   schema-valid, so every parallel member is scripted a 400 (not retried, one call each). When
@@ -15,9 +15,13 @@ Each fault is scripted several times, so that it hits every attempt, retries and
 Retried (``ProviderError.retryable``, see ``app/resilience/retry.py``): timeouts (a hang), connection
 errors (a reset, a truncated body), 429 (obeying ``Retry-After``), 500, 529 and MiniMax's rate-limit
 codes (1002), each up to ``settings.retry_max_attempts`` calls. Not retried, one call: a 2xx body that
-is not JSON (``ProviderResponseError``), MiniMax's quota code (1008) and other 4xx. An answer that
-arrives is a successful call whatever its content: one call, plus one repair call when the
-synthesizer or a single model wrote it and it did not validate (``single.ask_validated``).
+is not JSON (``ProviderResponseError``), MiniMax's quota code (1008), a context overflow, an unknown
+model and other 4xx. Re-asked once with twice the budget (``fanout._call_model``): an answer cut off
+at its token limit, each wire's own way (``Reply.truncated``, ``Reply.reasoning_only``); cut off again
+it is ``truncated``, two calls. A reasoning block that never closed is ``unfinished_reasoning``, one
+call. An answer that arrives whole is a successful call whatever its content: one call, plus one
+repair call when the synthesizer or a single model wrote it and it did not validate
+(``single.ask_validated``).
 
 Each cell asserts the HTTP status (never a bare 500: any non-200 is the ``{"error": {...}}`` shape),
 the mode and who produced the output, ``degraded``, the faulted model's records (status, error kind,
@@ -53,15 +57,15 @@ from tests.support import PROVIDERS, fixture, make_settings, serve, upstream_set
 PHASE = "kill-test"
 OPENAI_COMPAT_MODEL = "local-gemma"
 MODEL_IDS = {
-    "r1": "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b",
+    "reasoner": "@cf/zai-org/glm-4.7-flash",
     "llama-scout": "@cf/meta/llama-4-scout-17b-16e-instruct",
     "qwen3": "@cf/qwen/qwen3-30b-a3b-fp8",
     "minimax": "MiniMax-M2.7",
     "openai-compat": OPENAI_COMPAT_MODEL,
-    "claude-sonnet": "claude-sonnet-4-5",
+    "claude-sonnet": "claude-sonnet-5-5",
     "llama-70b": "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
 }
-PARALLEL = ("r1", "llama-scout", "qwen3", "minimax", "openai-compat")
+PARALLEL = ("reasoner", "llama-scout", "qwen3", "minimax", "openai-compat")
 SYNTHESIZER, SYNTH_BACKUP = "claude-sonnet", "minimax"
 FALLBACK, FALLBACK_NEXT = "llama-70b", "minimax"
 
@@ -79,6 +83,14 @@ DRAFT = "KILL" if VERDICT != "KILL" else "GO"
 THINK_ANSWER = (
     f'<think>\nA first draft: {{"verdict": "{DRAFT}"}}. No: the evidence says {VERDICT}.\n</think>\n\n{VALID}'
 )
+CUT_ANSWER = VALID[: len(VALID) // 2]
+"""The answer's JSON cut at half its length, as a token limit leaves it."""
+DRAFT_REASONING = (
+    f'Okay, the planner wants a kill test. A first draft: {{"verdict": "{DRAFT}"}}. But the evidence on '
+    "pricing points the other way, so let me weigh the fatal flaws one by one before I"
+)
+"""A model cut off mid-thought: its reasoning holds a complete draft that must never count."""
+UNCLOSED_THINK = "<think>\n" + DRAFT_REASONING
 NON_JSON_ANSWER = "Honestly the idea has promise, but I would rather talk it through than fill in a form."
 SCHEMA_INVALID_ANSWER = '{"verdict": "MAYBE"}'
 
@@ -89,6 +101,7 @@ class Kind(enum.Enum):
     SLOW = "slow"  # answers late but within the timeout
     RETRIED = "retried"  # fails every attempt; retried up to retry_max_attempts
     NOT_RETRIED = "not retried"  # fails once, for good
+    REASKED = "re-asked"  # cut off at max_tokens: asked once more with twice the budget, cut off again
     VALID = "valid answer"  # arrives and validates
     INVALID = "invalid answer"  # arrives and does not validate (a repair round where there is one)
 
@@ -183,6 +196,56 @@ FAULTS = (
         ended="error",
         minimax_only=True,
     ),
+    Fault(
+        "cut_off",
+        "cut-off answer: the wire's length stop (`finish_reason: length`, `stop_reason: max_tokens`)",
+        Reply(text=CUT_ANSWER, truncated=True),
+        Kind.REASKED,
+        "error",
+        "truncated",
+    ),
+    Fault(
+        "reasoning_only_cut_off",
+        "reasoning beside a null answer, length stop",
+        Reply(text=DRAFT_REASONING, reasoning_only=True, truncated=True),
+        Kind.REASKED,
+        "error",
+        "truncated",
+    ),
+    Fault(
+        "unclosed_think",
+        "unfinished reasoning: `<think>` never closed, a draft inside",
+        Reply(text=UNCLOSED_THINK),
+        Kind.NOT_RETRIED,
+        "error",
+        "unfinished_reasoning",
+    ),
+    Fault(
+        "no_open_tag_cut_off",
+        "unfinished reasoning without its opening tag, cut off mid-thought",
+        Reply(text=DRAFT_REASONING, truncated=True),
+        Kind.REASKED,
+        "error",
+        "truncated",
+    ),
+    Fault(
+        "context_overflow",
+        "context overflow (the wire's context-length 400)",
+        Reply(context_overflow=True),
+        Kind.NOT_RETRIED,
+        "error",
+        "context_overflow",
+        ended="error",
+    ),
+    Fault(
+        "model_not_found",
+        "model not found (retired id)",
+        Reply(model_not_found=True),
+        Kind.NOT_RETRIED,
+        "error",
+        "model_unavailable",
+        ended="error",
+    ),
     Fault("think_block", "`<think>…</think>` + valid JSON", Reply(text=THINK_ANSWER), Kind.VALID),
     Fault("non_json", "non-JSON answer", Reply(text=NON_JSON_ANSWER), Kind.INVALID),
     Fault("schema_invalid", '`{"verdict": "MAYBE"}`', Reply(text=SCHEMA_INVALID_ANSWER), Kind.INVALID),
@@ -215,6 +278,14 @@ class Expected:
     """A repair call followed the faulted model's invalid answer."""
 
 
+FAILING = (Kind.RETRIED, Kind.NOT_RETRIED, Kind.REASKED)
+
+
+def calls_of(fault: Fault, attempts: int) -> int:
+    """Upstream calls a faulted model gets: every attempt, one re-ask, or one."""
+    return {Kind.RETRIED: attempts, Kind.REASKED: 2}.get(fault.kind, 1)
+
+
 def faulted_aliases(position: Position, fault: Fault) -> tuple[str, ...]:
     if position is Position.ONE_PARALLEL:
         return ("minimax",) if fault.minimax_only else ("qwen3",)
@@ -231,8 +302,8 @@ def applies(position: Position, fault: Fault) -> bool:
 def expected(position: Position, fault: Fault, attempts: int) -> Expected:
     """The intended outcome of ``fault`` at ``position`` (``attempts`` = retry_max_attempts)."""
     faulted = faulted_aliases(position, fault)
-    failed = fault.kind in (Kind.RETRIED, Kind.NOT_RETRIED)
-    calls = attempts if fault.kind is Kind.RETRIED else 1
+    failed = fault.kind in FAILING
+    calls = calls_of(fault, attempts)
     if position is Position.ONE_PARALLEL:
         # Four members still answer: the judge runs as usual; only a failed call degrades.
         return Expected(200, "orchestrated", f"synthesis:{SYNTHESIZER}", failed, faulted, "parallel", calls)
@@ -299,11 +370,16 @@ def _shared_catalog() -> Iterator[None]:
 
 
 @contextmanager
-def stack(workdir: Path, *, model_timeout_s: float = MODEL_TIMEOUT_S) -> Iterator[Stack]:
-    """One fake upstream and one app (free ports, own config file): stacks run side by side."""
+def stack(
+    workdir: Path, *, model_timeout_s: float = MODEL_TIMEOUT_S, shipped: bool = False
+) -> Iterator[Stack]:
+    """One fake upstream and one app (free ports, own config file): stacks run side by side.
+    ``shipped`` keeps the shipped phase clocks (90 s model timeout, 300 s deadline, 120 s judge)."""
     config = workdir / "phases.toml"
     config.write_text(
-        f"[phases.{PHASE}]\nmodel_timeout_s = {model_timeout_s}\ndeadline_s = {DEADLINE_S}\n\n"
+        ""
+        if shipped
+        else f"[phases.{PHASE}]\nmodel_timeout_s = {model_timeout_s}\ndeadline_s = {DEADLINE_S}\n\n"
         f"[phases.{PHASE}.synthesis]\ntimeout_s = {SYNTHESIS_TIMEOUT_S}\n",
         encoding="utf-8",
     )
@@ -488,10 +564,10 @@ def test_fault_matrix(cell: Cell, matrix: dict[str, Future[Observed]]) -> None:
 
 
 def assert_record(record: dict[str, Any], fault: Fault, alias: str, attempts: int) -> None:
-    if fault.kind in (Kind.RETRIED, Kind.NOT_RETRIED):
+    if fault.kind in FAILING:
         assert record["status"] == fault.status, record
         assert record["error_kind"] == fault.error_kind_of(alias), record
-        assert record["attempts"] == (attempts if fault.kind is Kind.RETRIED else 1), record
+        assert record["attempts"] == calls_of(fault, attempts), record
         assert record["error"], record
         return
     assert record["status"] == "ok", record
@@ -562,7 +638,8 @@ def test_every_model_failing_is_a_502_with_every_models_error(tmp_path: Path) ->
 
 def test_every_model_hanging_past_the_deadline_is_a_504(tmp_path: Path) -> None:
     """A request deadline shorter than the model timeout: each member's one attempt is cut at the
-    deadline, the fallback chain has no time left, and the 504 still lists what every model did."""
+    fan-out's end (half the deadline is kept for synthesis), the fallback model gets the rest and is
+    cut at the deadline, and the 504 still lists what every model did."""
     deadline_s = 1.0
     with stack(tmp_path) as s:
         for model_id in MODEL_IDS.values():
@@ -572,14 +649,60 @@ def test_every_model_hanging_past_the_deadline_is_a_504(tmp_path: Path) -> None:
     assert seen.status == 504 and seen.body["error"]["code"] == "deadline_exceeded", seen.body
     assert seen.elapsed_s < deadline_s + BACKSTOP_SLACK_S, seen.elapsed_s
     assert [(m["model"], m["role"]) for m in seen.body["error"]["models"]] == [
-        (a, "parallel") for a in PARALLEL
+        *((a, "parallel") for a in PARALLEL),
+        (FALLBACK, "fallback"),
     ]
     for alias in PARALLEL:
         record = records_of(seen.body, alias)["parallel"]
         assert (record["status"], record["error_kind"], record["attempts"]) == ("timeout", "timeout", 1)
-        assert "phase deadline" in record["error"], record
+        assert "fan-out's end" in record["error"], record
         assert seen.calls_to(alias) == ["disconnected"]
-    assert seen.calls_to("llama-70b") == [] and seen.calls_to("claude-sonnet") == []
+    fallback = records_of(seen.body, FALLBACK)["fallback"]
+    assert (fallback["status"], fallback["attempts"]) == ("timeout", 1)
+    assert "phase deadline" in fallback["error"], fallback
+    assert seen.calls_to(FALLBACK) == ["disconnected"] and seen.calls_to("claude-sonnet") == []
+    assert_nothing_left_running(seen)
+
+
+SHIPPED_DEADLINE_S = 6.0
+"""A request deadline far below the shipped 90 s model timeout: a hang is cut by the clock alone."""
+
+
+@pytest.mark.parametrize("position", list(Position), ids=[p.name.lower() for p in Position])
+def test_a_hang_under_the_shipped_config(tmp_path: Path, position: Position) -> None:
+    """The shipped clocks, a hung model, and a 6 s request deadline. The fan-out ends at 3 s (half the
+    deadline is kept for synthesis), so a hung member costs one attempt, is never retried, and the
+    judge still runs; a hung judge leaves the best parallel answer; a hung fallback model is a 504."""
+    with stack(tmp_path, shipped=True) as s:
+        if position is Position.FALLBACK:
+            for alias in PARALLEL:
+                s.upstream.script(MODEL_IDS[alias], Reply(status=400))
+        hung = faulted_aliases(position, FAULTS[0])
+        for alias in hung:
+            s.upstream.script(MODEL_IDS[alias], *[Reply(hang=True)] * SCRIPTED)
+        seen = observe(s, deadline_s=SHIPPED_DEADLINE_S)
+    assert_error_shape(seen)
+    assert seen.elapsed_s < SHIPPED_DEADLINE_S + BACKSTOP_SLACK_S, seen.elapsed_s
+    body = seen.body
+    for alias in hung:
+        assert seen.calls_to(alias) == ["disconnected"], alias  # one attempt, never retried
+    if position is Position.FALLBACK:  # the fallback chain is the last resort: the deadline ends it
+        assert seen.status == 504 and body["error"]["code"] == "deadline_exceeded", body
+        assert_nothing_left_running(seen)
+        return
+    assert seen.status == 200, body
+    assert body["degraded"] is True
+    role = "synthesizer" if position is Position.SYNTHESIZER else "parallel"
+    for alias in hung:
+        record = records_of(body, alias)[role]
+        assert (record["status"], record["attempts"]) == ("timeout", 1), record
+    if position is Position.ONE_PARALLEL:
+        assert body["mode"] == "orchestrated" and body["synthesizer"]["model"] == SYNTHESIZER
+        assert "fan-out's end" in records_of(body, "qwen3")["parallel"]["error"]
+    elif position is Position.ALL_PARALLEL:  # no answer by the fan-out's end: the single model
+        assert_source(body, f"single:{FALLBACK}")
+    else:  # the judge hung until the deadline: the best schema-valid parallel answer
+        assert_source(body, "best-parallel")
     assert_nothing_left_running(seen)
 
 
@@ -631,7 +754,7 @@ def describe(want: Expected, fault: Fault) -> str:
     }[kind]
     if want.degraded:
         outcome += ", degraded"
-    if fault.kind in (Kind.RETRIED, Kind.NOT_RETRIED):
+    if fault.kind in FAILING:
         record = f"`{fault.status}` {fault.error_kind}"
         others = [f"{a}: {k}" for a in want.faulted if (k := fault.error_kind_of(a)) != fault.error_kind]
         record += f" ({', '.join(others)})" if others else ""

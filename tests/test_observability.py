@@ -20,7 +20,7 @@ from tests.support import fake_app, fake_providers, fixture_responder, make_sett
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
 URL = "/phases/kill-test/orchestrate"
 QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"
-R1 = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"
+REASONER = "@cf/zai-org/glm-4.7-flash"
 
 
 def read_events(response: httpx.Response) -> Iterator[tuple[str, Any]]:
@@ -43,7 +43,7 @@ def test_a_stream_narrates_the_run_in_order_and_ends_with_the_result() -> None:
         plain = httpx.post(origin + URL, json=IDEA, timeout=30).json()
     names = [name for name, _ in events]
     assert names[0] == "phase_started" and names[-1] == "result"
-    assert events[0][1]["models"] == ["r1", "llama-scout", "qwen3", "minimax", "openai-compat"]
+    assert events[0][1]["models"] == ["reasoner", "llama-scout", "qwen3", "minimax", "openai-compat"]
     started = [d["model"] for n, d in events if n == "model_started" and d["role"] == "parallel"]
     finished = {d["model"]: d for n, d in events if n == "model_finished" and d["role"] == "parallel"}
     assert sorted(started) == sorted(finished) == sorted(events[0][1]["models"])
@@ -77,7 +77,7 @@ def test_a_stream_error_has_the_error_shape() -> None:
 def test_closing_a_stream_stops_every_upstream_call() -> None:
     upstream = FakeUpstream()
     with running(upstream):
-        for model in (R1, QWEN3, "MiniMax-M2.7"):
+        for model in (REASONER, QWEN3, "MiniMax-M2.7"):
             upstream.script(model, Wire(hang=True))
         with serve(create_app(upstream_settings(upstream.base_urls()))) as origin:
             with httpx.stream(
@@ -87,7 +87,7 @@ def test_closing_a_stream_stops_every_upstream_call() -> None:
                     if name == "model_finished":  # the fast members are done; three still hang
                         break
             assert upstream.wait_idle(3.0), f"{upstream.in_flight} upstream calls outlived the stream"
-            hung = [c for c in upstream.calls if c.model in (R1, QWEN3, "MiniMax-M2.7")]
+            hung = [c for c in upstream.calls if c.model in (REASONER, QWEN3, "MiniMax-M2.7")]
             assert len(hung) == 3 and all(c.ended == "disconnected" for c in hung)
 
 
@@ -106,8 +106,8 @@ async def test_metrics_count_known_traffic_exactly() -> None:
     fakes = fake_providers()
     fakes["workers_ai"].script(QWEN3, Overloaded("busy", provider="workers_ai"))  # one retry
     async with fake_app(fakes, cache_ttl_s=60) as (client, _):
-        first = (await client.post(URL, json=IDEA)).json()
-        await client.post(URL, json=IDEA)  # the same request: from the cache
+        first = (await client.post(URL, json=IDEA, headers={"Cache-Control": "max-age=60"})).json()
+        await client.post(URL, json=IDEA, headers={"Cache-Control": "max-age=60"})  # from the cache
         await client.post("/phases/nope/orchestrate", json=IDEA)
         text = (await client.get("/metrics")).text
     assert (
@@ -136,7 +136,7 @@ async def test_metrics_count_known_traffic_exactly() -> None:
     assert total_cost == pytest.approx(first["usage"]["cost_usd"], rel=1e-6)
     assert (
         metric(
-            text, "orchestrator_model_latency_seconds_count", provider="anthropic", model="claude-sonnet-4-5"
+            text, "orchestrator_model_latency_seconds_count", provider="anthropic", model="claude-sonnet-5-5"
         )
         == 1
     )
@@ -152,10 +152,10 @@ def known_usage(request: CompletionRequest) -> Reply:
 async def test_cost_is_price_times_usage_per_model_and_in_total() -> None:
     async with fake_app(fake_providers(known_usage)) as (client, _):
         body = (await client.post(URL, json=IDEA)).json()
-    r1 = next(m for m in body["models"] if m["model"] == "r1")
-    assert r1["cost_usd"] == pytest.approx((1000 * 0.497 + 500 * 4.881) / 1e6)
+    reasoner = next(m for m in body["models"] if m["model"] == "reasoner")
+    assert reasoner["cost_usd"] == pytest.approx((1000 * 0.0605 + 500 * 0.40) / 1e6)
     claude = next(m for m in body["models"] if m["model"] == "claude-sonnet")
-    assert claude["cost_usd"] == pytest.approx((1000 * 3.00 + 500 * 15.00) / 1e6)
+    assert claude["cost_usd"] == pytest.approx((1000 * 2.00 + 500 * 10.00) / 1e6)
     local = next(m for m in body["models"] if m["model"] == "openai-compat")
     assert local["cost_usd"] == 0  # no price configured: counted as free, and said so in the config
     assert body["usage"]["cost_usd"] == pytest.approx(sum(m["cost_usd"] for m in body["models"]), abs=1e-8)
@@ -174,23 +174,23 @@ async def test_usage_a_provider_did_not_report_is_marked_estimated() -> None:
         body = (await client.post(URL, json=IDEA)).json()
     minimax = next(m for m in body["models"] if m["model"] == "minimax")
     assert minimax["tokens_estimated"] is True and body["usage"]["estimated"] is True
-    assert next(m for m in body["models"] if m["model"] == "r1")["tokens_estimated"] is False
+    assert next(m for m in body["models"] if m["model"] == "reasoner")["tokens_estimated"] is False
 
 
 async def test_a_budget_drops_the_priciest_optional_models_first() -> None:
     async with fake_app() as (client, fakes):
         full = (await client.post(URL, json={**IDEA, "options": {"max_cost_usd": 100}})).json()
         estimate = full["budget"]["estimated_usd"]
-        before = len(fakes["workers_ai"].calls_for(R1))
+        before = len(fakes["workers_ai"].calls_for(REASONER))
         tight = (await client.post(URL, json={**IDEA, "options": {"max_cost_usd": estimate * 0.8}})).json()
-        after = len(fakes["workers_ai"].calls_for(R1))
+        after = len(fakes["workers_ai"].calls_for(REASONER))
     assert full["budget"]["dropped"] == []
     dropped = tight["budget"]["dropped"]
     assert dropped and tight["budget"]["estimated_usd"] <= estimate * 0.8
-    assert dropped[0] == "r1"  # the priciest parallel model at full token limits
+    assert dropped[0] == "reasoner"  # the priciest parallel model at full token limits
     skipped = {m["model"]: m for m in tight["models"] if m["role"] == "parallel" and m["status"] == "skipped"}
-    assert set(skipped) == set(dropped) and "max_cost_usd" in skipped["r1"]["error"]
-    assert any("budget: dropped r1" in w for w in tight["warnings"])
+    assert set(skipped) == set(dropped) and "max_cost_usd" in skipped["reasoner"]["error"]
+    assert any("budget: dropped reasoner" in w for w in tight["warnings"])
     assert after == before  # a dropped model is never called
 
 

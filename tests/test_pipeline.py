@@ -20,11 +20,12 @@ from app.providers.registry import ProviderRegistry
 from app.roster import Roster
 from tests.support import PROVIDERS, fake_providers, fixture, fixture_responder
 
-R1 = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"
+REASONER = "@cf/zai-org/glm-4.7-flash"
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
 QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"
 LLAMA70 = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 CATALOG = load_catalog(known_providers=PROVIDERS)
+CLAUDE = CATALOG.models["claude-sonnet"].model_id
 
 
 def is_judge(request: CompletionRequest) -> bool:
@@ -74,7 +75,7 @@ def test_orchestrated_run_asks_every_model_then_claude_judges() -> None:
     assert result.output == fixture("kill-test")
     parallel = [s for s in statuses(result) if s[1] == "parallel"]
     assert parallel == [
-        (a, "parallel", "ok") for a in ("r1", "llama-scout", "qwen3", "minimax", "openai-compat")
+        (a, "parallel", "ok") for a in ("reasoner", "llama-scout", "qwen3", "minimax", "openai-compat")
     ]
     assert ("claude-sonnet", "synthesizer", "ok") in statuses(result)
     assert ("llama-8b-fast", "wild_ideas", "ok") in statuses(result)
@@ -93,16 +94,16 @@ def test_without_anthropic_the_backup_synthesizer_judges() -> None:
 def test_a_failed_model_is_recorded_and_the_phase_still_succeeds() -> None:
     fakes = fake_providers()
     fakes["workers_ai"].script(
-        R1,
+        REASONER,
         RateLimited("Capacity temporarily exceeded", provider="workers_ai", status_code=429, code="3040"),
     )
     result = run(fakes)
     assert result.mode == "orchestrated"
-    failure = next(o for o in result.outcomes if o.model.alias == "r1")
+    failure = next(o for o in result.outcomes if o.model.alias == "reasoner")
     assert isinstance(failure, Failure) and failure.status == "error"
     assert "Capacity temporarily exceeded" in failure.error and "429" in failure.error
     assert any("Capacity temporarily exceeded" in w for w in result.warnings)
-    assert "r1" not in result.labels.values()
+    assert "reasoner" not in result.labels.values()
 
 
 def test_a_slow_model_times_out_without_holding_its_siblings() -> None:
@@ -118,7 +119,7 @@ def test_a_slow_model_times_out_without_holding_its_siblings() -> None:
 def test_invalid_synthesis_is_repaired_once_with_the_validation_errors() -> None:
     fakes = fake_providers()
     bad = json.dumps({**fixture("kill-test"), "verdict": "MAYBE"})
-    fakes["anthropic"].script("claude-sonnet-4-5", bad, json.dumps(fixture("kill-test")))
+    fakes["anthropic"].script("claude-sonnet-5-5", bad, json.dumps(fixture("kill-test")))
     result = run(fakes)
     assert result.mode == "orchestrated"
     assert ("claude-sonnet", "repair", "ok") in statuses(result)
@@ -127,9 +128,9 @@ def test_invalid_synthesis_is_repaired_once_with_the_validation_errors() -> None
 
 
 def test_synthesis_invalid_twice_falls_back_to_the_majority_parallel_answer() -> None:
-    verdicts = {R1: "KILL", SCOUT: "GO", QWEN3: "GO", "MiniMax-M2.7": "GO", "local-model": "PIVOT"}
+    verdicts = {REASONER: "KILL", SCOUT: "GO", QWEN3: "GO", "MiniMax-M2.7": "GO", "local-model": "PIVOT"}
     fakes = fake_providers(verdict_answers(verdicts))
-    fakes["anthropic"].script("claude-sonnet-4-5", "not json at all", "still not json")
+    fakes["anthropic"].script("claude-sonnet-5-5", "not json at all", "still not json")
     result = run(fakes)
     assert result.mode == "fallback"
     assert result.synthesizer is None
@@ -158,7 +159,7 @@ def test_when_everything_fails_the_error_carries_every_models_error() -> None:
     with pytest.raises(AllModelsFailed) as caught:
         run(fake_providers(broken))
     errors = [o.error for o in caught.value.outcomes if isinstance(o, Failure)]
-    assert any(R1 in e for e in errors) and any(LLAMA70 in e for e in errors)
+    assert any(REASONER in e for e in errors) and any(LLAMA70 in e for e in errors)
     assert all(not isinstance(o, Success) for o in caught.value.outcomes)
 
 
@@ -188,32 +189,32 @@ def test_single_model_mode_asks_one_model(enabled: bool, single: bool) -> None:
 
 def test_a_subset_of_models_can_be_chosen() -> None:
     fakes = fake_providers()
-    result = run(fakes, models=("r1", "minimax"))
-    assert [a for a, role, _ in statuses(result) if role == "parallel"] == ["r1", "minimax"]
+    result = run(fakes, models=("reasoner", "minimax"))
+    assert [a for a, role, _ in statuses(result) if role == "parallel"] == ["reasoner", "minimax"]
 
 
 def test_an_unconfigured_model_in_options_is_rejected() -> None:
     with pytest.raises(InvalidOptions) as caught:
-        run(fake_providers(), models=("r1", "gpt-9"))
+        run(fake_providers(), models=("reasoner", "gpt-9"))
     assert "gpt-9" in caught.value.message and caught.value.details["allowed"]
 
 
 def test_kill_test_votes_reach_the_judge_with_the_kill_weighted() -> None:
-    fakes = fake_providers(verdict_answers({R1: "KILL", SCOUT: "GO", QWEN3: "PIVOT"}))
-    result = run(fakes, models=("r1", "llama-scout", "qwen3"))
+    fakes = fake_providers(verdict_answers({REASONER: "KILL", SCOUT: "GO", QWEN3: "PIVOT"}))
+    result = run(fakes, models=("reasoner", "llama-scout", "qwen3"))
     assert result.tally is not None
     assert result.tally.weighted == {"GO": 1.0, "PIVOT": 1.0, "KILL": 2.0}
     assert result.tally.leader == "KILL"
     judge_prompt = next(c for c in fakes["anthropic"].calls if is_judge(c)).prompt.user
-    r1_label = next(label for label, alias in result.labels.items() if alias == "r1")
-    assert f"Answer {r1_label}: KILL" in judge_prompt
+    reasoner_label = next(label for label, alias in result.labels.items() if alias == "reasoner")
+    assert f"Answer {reasoner_label}: KILL" in judge_prompt
     assert "weighted majority: KILL" in judge_prompt
 
 
 def test_reasoning_and_model_names_never_reach_the_judge() -> None:
     def thinking(request: CompletionRequest) -> Reply:
         text = fixture_responder(request)
-        if request.model == R1 and isinstance(text, str) and not is_judge(request):
+        if request.model == REASONER and isinstance(text, str) and not is_judge(request):
             return "<think>PRIVATE-CHAIN-OF-THOUGHT</think>\n" + text
         return text
 
@@ -221,7 +222,7 @@ def test_reasoning_and_model_names_never_reach_the_judge() -> None:
     run(fakes)
     judge_prompt = next(c for c in fakes["anthropic"].calls if is_judge(c)).prompt.user
     assert "PRIVATE-CHAIN-OF-THOUGHT" not in judge_prompt
-    for model_id in (R1, SCOUT, QWEN3, "MiniMax-M2.7"):
+    for model_id in (REASONER, SCOUT, QWEN3, "MiniMax-M2.7"):
         assert model_id not in judge_prompt
 
 
@@ -236,3 +237,35 @@ def test_an_answer_the_schema_rejects_is_a_warning_not_a_silent_loss() -> None:
     assert any(
         w.startswith("qwen3 (parallel) answered, but its JSON did not validate: ") for w in result.warnings
     )
+
+
+def test_a_hung_member_under_the_shipped_config_leaves_the_judge_its_time() -> None:
+    # The shipped kill-test config: 90 s model timeout, timeouts retried, no quorum. With a 4 s
+    # deadline the fan-out ends 2 s in (half is kept for the judge): the reasoner is cut off there, once,
+    # never retried, and the judge still synthesizes the other four answers.
+    fakes = fake_providers()
+    fakes["workers_ai"].script(REASONER, Delayed(1000, "never"))
+    result = run(fakes, deadline_s=4)
+    assert result.mode == "orchestrated"
+    r1 = next(o for o in result.outcomes if o.model.alias == "reasoner")
+    assert isinstance(r1, Failure)
+    assert (r1.status, r1.error_kind, r1.attempts) == ("timeout", "timeout", 1)
+    assert "fan-out's end" in r1.error
+    assert len(fakes["workers_ai"].calls_for(REASONER)) == 1
+    assert ("claude-sonnet", "synthesizer", "ok") in statuses(result)
+
+
+def test_a_cut_off_judge_is_re_asked_then_the_next_judge_answers() -> None:
+    from app.domain import Completion, Usage
+
+    fakes = fake_providers()
+    cut = Completion(text='{"verdict": "GO", "fatal', usage=Usage(10, 10), finish_reason="length")
+    fakes["anthropic"].script(CLAUDE, cut, cut)
+    result = run(fakes)
+    assert result.mode == "orchestrated"
+    assert result.synthesizer is not None and result.synthesizer.alias == "minimax"
+    claude = [o for o in result.outcomes if o.model.alias == "claude-sonnet"]
+    assert len(claude) == 1 and isinstance(claude[0], Failure)
+    assert claude[0].error_kind == "truncated" and claude[0].attempts == 2
+    assert [c.max_tokens for c in fakes["anthropic"].calls_for(CLAUDE)] == [6144, 12288]
+    assert any("claude-sonnet (synthesizer) error" in w and "max_tokens=6144" in w for w in result.warnings)

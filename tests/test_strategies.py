@@ -15,12 +15,12 @@ from app.strategies import STRATEGIES
 from tests.support import fake_app, fake_providers, fixture, fixture_responder
 
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
-R1 = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"
+REASONER = "@cf/zai-org/glm-4.7-flash"
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
 QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"
 MINIMAX = "MiniMax-M2.7"
 OPENAI = "local-model"
-PARALLEL = ("r1", "llama-scout", "qwen3", "minimax", "openai-compat")
+PARALLEL = ("reasoner", "llama-scout", "qwen3", "minimax", "openai-compat")
 
 
 def kind(request: CompletionRequest) -> str:
@@ -83,7 +83,7 @@ def records(body: dict[str, Any], role: str) -> list[dict[str, Any]]:
 
 
 async def test_synthesize_reports_agreement_field_by_field() -> None:
-    verdicts = {R1: "GO", SCOUT: "GO", QWEN3: "GO", MINIMAX: "KILL", OPENAI: "GO"}
+    verdicts = {REASONER: "GO", SCOUT: "GO", QWEN3: "GO", MINIMAX: "KILL", OPENAI: "GO"}
     body, _ = await post(answers(verdicts, judge="GO"))
     assert body["strategy"] == "synthesize"
     report = body["agreement"]
@@ -92,18 +92,18 @@ async def test_synthesize_reports_agreement_field_by_field() -> None:
                        "unanimous": False, "resolved": True}  # fmt: skip
     minimax = next(m for m in report["models"] if m["model"] == "minimax")
     assert "verdict" in minimax["disagreements"] and minimax["agreement"] < 1
-    r1 = next(m for m in report["models"] if m["model"] == "r1")
-    assert r1["agreement"] == 1.0 and r1["disagreements"] == []
+    reasoner = next(m for m in report["models"] if m["model"] == "reasoner")
+    assert reasoner["agreement"] == 1.0 and reasoner["disagreements"] == []
     [disagreement] = [d for d in report["disagreements"] if d["path"] == "verdict"]
     assert disagreement["values"] == {
-        "GO": ["r1", "llama-scout", "qwen3", "openai-compat"],
+        "GO": ["reasoner", "llama-scout", "qwen3", "openai-compat"],
         "KILL": ["minimax"],
     }
     assert disagreement["followed_majority"] is True
 
 
 async def test_vote_keeps_the_majority_even_when_the_judge_strays() -> None:
-    verdicts = {R1: "GO", SCOUT: "GO", QWEN3: "PIVOT", MINIMAX: "GO", OPENAI: "PIVOT"}
+    verdicts = {REASONER: "GO", SCOUT: "GO", QWEN3: "PIVOT", MINIMAX: "GO", OPENAI: "PIVOT"}
     body, fakes = await post(answers(verdicts, judge="PIVOT"), strategy="vote")
     assert body["strategy"] == "vote" and body["output"]["verdict"] == "GO"
     assert body["votes"]["leader"] == "GO"
@@ -113,7 +113,7 @@ async def test_vote_keeps_the_majority_even_when_the_judge_strays() -> None:
 
 
 async def test_vote_a_single_dissenting_kill_weighs_double() -> None:
-    verdicts = {R1: "GO", SCOUT: "KILL", QWEN3: "GO", MINIMAX: "PIVOT", OPENAI: "PIVOT"}
+    verdicts = {REASONER: "GO", SCOUT: "KILL", QWEN3: "GO", MINIMAX: "PIVOT", OPENAI: "PIVOT"}
     body, _ = await post(answers(verdicts, judge="GO"), strategy="vote")
     # GO 2, KILL 2 (one vote at weight 2), PIVOT 2: a three-way tie the veto resolves to KILL.
     assert body["votes"]["weighted"] == {"GO": 2.0, "PIVOT": 2.0, "KILL": 2.0}
@@ -139,12 +139,12 @@ async def test_vote_needs_a_decision_field() -> None:
 
 
 async def test_self_consistency_samples_each_model_at_rising_temperatures() -> None:
-    body, fakes = await post(answers({R1: "KILL"}, judge="GO"), strategy="self_consistency", samples=2)
+    body, fakes = await post(answers({REASONER: "KILL"}, judge="GO"), strategy="self_consistency", samples=2)
     members = records(body, "parallel")
     assert sorted(m["model"] for m in members) == sorted(f"{a}#{i}" for a in PARALLEL for i in (1, 2))
     temperatures = sorted({c.temperature for c in calls_of(fakes, "member") if c.model == QWEN3})
     assert temperatures == [0.3, 0.7]
-    # r1's two KILLs (weight 2 each) against eight PIVOTs: PIVOT wins the majority.
+    # reasoner's two KILLs (weight 2 each) against eight PIVOTs: PIVOT wins the majority.
     assert body["votes"]["leader"] == "PIVOT" and body["output"]["verdict"] == "PIVOT"
 
 
@@ -176,8 +176,8 @@ async def test_route_falls_back_to_every_model_when_the_classifier_talks_nonsens
 
 async def test_self_moa_samples_only_the_best_model() -> None:
     body, fakes = await post(answers({}), strategy="self_moa", samples=3)
-    assert [m["model"] for m in records(body, "parallel")] == ["r1#1", "r1#2", "r1#3"]
-    assert {c.model for c in calls_of(fakes, "member")} == {R1}
+    assert [m["model"] for m in records(body, "parallel")] == ["reasoner#1", "reasoner#2", "reasoner#3"]
+    assert {c.model for c in calls_of(fakes, "member")} == {REASONER}
 
 
 async def test_moa_refines_in_layers_before_the_aggregator() -> None:
@@ -202,7 +202,7 @@ async def test_moa_keeps_the_proposals_when_the_refiners_fail() -> None:
 @pytest.mark.parametrize("strategy", STRATEGIES)
 async def test_every_strategy_counts_its_calls_in_the_cost(strategy: str) -> None:
     body, fakes = await post(
-        answers({}, router='{"category": "factual", "models": ["r1", "qwen3"]}'), strategy=strategy
+        answers({}, router='{"category": "factual", "models": ["reasoner", "qwen3"]}'), strategy=strategy
     )
     assert len(body["models"]) == sum(len(f.calls) for f in fakes.values())
     assert body["usage"]["tokens_in"] == sum(m["tokens_in"] for m in body["models"])

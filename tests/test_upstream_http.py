@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from app.providers.base import post_json
+from app.providers.errors import ProviderConnectionError, ProviderError, ProviderTimeout
 from app.upstream_http import UpstreamClient, upstream_client
 from tests.support import free_port, make_settings
 
@@ -174,3 +176,60 @@ async def test_faults_keep_their_meaning(path: str, behaviour: Behaviour, expect
 async def test_nobody_listening_is_a_connect_error(path: str) -> None:
     with pytest.raises(httpx.ConnectError):
         await send(path, f"http://127.0.0.1:{free_port()}/v1", {})
+
+
+FAULTS = [hangs_up, resets, cuts_body_short, speaks_garbage, stalls]
+
+
+@asynccontextmanager
+async def nobody_listening(_: Behaviour) -> AsyncIterator[str]:
+    yield f"http://127.0.0.1:{free_port()}/v1/chat"
+
+
+def _address_parts(url: str) -> list[str]:
+    parsed = httpx.URL(url)
+    return [parsed.host, f":{parsed.port}", f", {parsed.port})"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    "behaviour", [*FAULTS, None], ids=[*(f.__name__ for f in FAULTS), "nobody-listening"]
+)
+async def test_fault_messages_name_no_upstream_address(path: str, behaviour: Behaviour | None) -> None:
+    # aiohttp's own messages carry "host:port" and the URL; httpx's never do, and neither may ours.
+    serve = server if behaviour is not None else nobody_listening
+    async with serve(behaviour or answers) as url:
+        with pytest.raises(httpx.TransportError) as caught:
+            await send(path, url, {"q": 1})
+    for part in _address_parts(url):
+        assert part not in str(caught.value), str(caught.value)
+
+
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+@pytest.mark.parametrize(
+    ("behaviour", "kind", "words"),
+    [
+        (hangs_up, ProviderConnectionError, "the connection broke mid-answer"),
+        (resets, ProviderConnectionError, "the connection broke mid-answer"),
+        (cuts_body_short, ProviderConnectionError, "the connection broke mid-answer"),
+        (stalls, ProviderTimeout, "no answer within the timeout"),
+        (None, ProviderConnectionError, "could not connect to the provider"),
+    ],
+    ids=["hangs-up", "resets", "cuts-body-short", "stalls", "nobody-listening"],
+)
+async def test_the_adapters_word_each_fault_for_callers(
+    backend: str, behaviour: Behaviour | None, kind: type[ProviderError], words: str
+) -> None:
+    serve = server if behaviour is not None else nobody_listening
+    async with (
+        serve(behaviour or answers) as url,
+        upstream_client(make_settings(http_backend=backend)) as client,
+    ):
+        with pytest.raises(ProviderError) as caught:
+            await post_json(client, url, provider="openai_compat", headers={}, body={"q": 1}, timeout=TIMEOUT)
+    assert type(caught.value) is kind
+    message = str(caught.value)
+    assert message.startswith(f"openai_compat: {kind.kind}: {words} (")
+    assert "could not reach" not in message
+    for part in _address_parts(url):
+        assert part not in message

@@ -48,7 +48,7 @@ class Services:
                 [
                     spec.config.model_dump(mode="json"),
                     spec.system_prompt,
-                    spec.output.schema,
+                    spec.output.contract,
                     self.roster_name,
                     usable,
                     self.settings.orchestration_enabled,

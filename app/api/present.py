@@ -16,9 +16,10 @@ from app.api.schemas import (
     VotesOut,
     WildIdeaOut,
 )
-from app.domain import Failure, Outcome, Success, Usage
+from app.domain import SKIPS_THAT_DEGRADE, Failure, Outcome, Success, Usage
 from app.pipeline import PhaseResult
 from app.synthesis.agreement import build_report
+from app.synthesis.overrule import Overrule, overrules
 
 
 def record(outcome: Outcome, *, label: str | None = None, include_raw: bool = False) -> ModelRecord:
@@ -90,23 +91,27 @@ def response(
     cost = sum(o.cost_usd for o in result.outcomes)
     stages = result.stopwatch.stages_ms
     total_ms = round(result.stopwatch.total_ms())
-    synth = result.synthesizer
-    failed = any(isinstance(o, Failure) and o.status in ("error", "timeout", "late") for o in result.outcomes)
+    synth, author = result.synthesizer, result.author
+    agreement = build_report(schema, result.answers, result.output) if result.answers else None
+    contradicted = overrules(agreement, result.tally, result.output)
+    chooser = "the judge" if result.mode == "orchestrated" else "the fallback answer"
     wild = [
         WildIdeaOut(model=w.model, wildIdea=w.wild_idea, reasoning=w.reasoning) for w in result.wild_ideas
     ]
+    # Upstream's OrchestrationResult names every model by its provider id, as modelOutputs does.
+    model_id = {o.model.alias: o.model.model_id for o in result.outcomes}
     return OrchestrateResponse(
         request_id=request_id,
         phase=result.phase,
         mode=result.mode,
         roster=roster,
         strategy=result.strategy,
-        agreement=build_report(schema, result.answers, result.output) if result.answers else None,
+        agreement=agreement,
         rankings=result.rankings,
         route=result.route,
         budget=result.budget,
-        degraded=failed or result.mode == "fallback",
-        warnings=result.warnings,
+        degraded=_degraded(result, contradicted),
+        warnings=result.warnings + [o.warning(chooser) for o in contradicted],
         output=result.output,
         synthesizer=ModelName(model=synth.alias, model_id=synth.model_id, provider=synth.provider)
         if synth
@@ -136,12 +141,24 @@ def response(
         ),
         orchestration=UpstreamOrchestration(
             modelOutputs=[_model_output(o) for o in result.outcomes if o.role == "parallel"],
-            wildIdeas=wild,
-            synthesizerModel=synth.model_id if synth else None,
+            wildIdeas=[w.model_copy(update={"model": model_id.get(w.model, w.model)}) for w in wild],
+            synthesizerModel=author.model_id if author else None,
             totalDurationMs=total_ms,
             finalText=result.final_text,
         ),
     )
+
+
+def _degraded(result: PhaseResult, contradicted: Sequence[Overrule]) -> bool:
+    """A model failed, an open circuit or an unfittable prompt kept a configured model out, a
+    fallback answered, or the output overturned a unanimous decision: anything short of the full,
+    agreed orchestration."""
+    failed = any(
+        isinstance(o, Failure)
+        and (o.status in ("error", "timeout", "late") or o.error_kind in SKIPS_THAT_DEGRADE)
+        for o in result.outcomes
+    )
+    return failed or result.mode == "fallback" or any(o.degrades for o in contradicted)
 
 
 def _usage(outcome: Outcome) -> Usage:

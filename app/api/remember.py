@@ -3,16 +3,20 @@
 - ``Idempotency-Key: <key>``: the first request runs, its 200 is kept for IDEMPOTENCY_TTL_S; a
   repeat gets the same body back with ``Idempotent-Replayed: true`` and no model is called. The
   key reused with another body is a 409. Concurrent requests with one key share one run.
-- No key: identical requests (phase, body, effective config) within CACHE_TTL_S are answered from
-  the cache with ``"cached": true``; ``Cache-Control: no-cache`` forces a fresh run. Only
-  undegraded 200s are cached; failures never are.
+- No key: every request runs, unless the caller asks for a cached answer. ``Cache-Control:
+  max-age=N`` answers from an identical earlier request (phase, body, effective config) stored
+  less than N seconds ago, with ``"cached": true``; CACHE_DEFAULT=on does the same for requests
+  that send no directive (any entry within CACHE_TTL_S); ``no-cache`` always runs. A run's
+  undegraded 200 is stored for later callers who ask; degraded answers and failures never are.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from fastapi import Request
 
@@ -24,6 +28,35 @@ from app.store.replay import Finished, KeyConflict
 MAX_KEY_LENGTH = 255
 WAIT_MARGIN_S = 10.0
 """How much longer than the phase deadline a replica waits for another's run of the same key."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheAsk:
+    """What the caller's Cache-Control (or CACHE_DEFAULT) allows for this request."""
+
+    read: bool
+    """May the answer come from the cache."""
+    max_age_s: float | None = None
+    """The oldest stored answer acceptable; ``None``: any that CACHE_TTL_S still keeps."""
+
+
+def cache_ask(header: str, *, default: bool) -> CacheAsk:
+    """Read ``Cache-Control``: no-cache wins, then max-age=N; without either, ``default``."""
+    directives = [d.strip().lower() for d in header.split(",") if d.strip()]
+    if "no-cache" in directives:
+        return CacheAsk(read=False)
+    for directive in directives:
+        name, _, value = directive.partition("=")
+        if name.strip() == "max-age":
+            seconds = value.strip().strip('"')
+            if not seconds.isdigit():
+                raise InvalidOptions(
+                    f"Cache-Control max-age must be a whole number of seconds, not {seconds!r}",
+                    hint="send Cache-Control: max-age=600 to accept an answer up to 10 minutes old",
+                    details={"field": "header.Cache-Control"},
+                )
+            return CacheAsk(read=True, max_age_s=float(seconds))
+    return CacheAsk(read=default)
 
 
 def fingerprint(phase: str, body: OrchestrateRequest) -> str:
@@ -68,12 +101,23 @@ async def remembered(
     if settings.cache_ttl_s <= 0:
         return await run(), {}
     cache_key = hashlib.sha256(f"{request_print}:{services.config_hash(phase)}".encode()).hexdigest()
-    fresh = "no-cache" in request.headers.get("cache-control", "").lower()
+    ask = cache_ask(request.headers.get("cache-control", ""), default=settings.cache_default)
+    if not ask.read:
+        # Not asked for: the phase runs (a workflow re-running a rejected phase must get a new
+        # answer), and its result is kept for a later caller who does ask.
+        return await replayer.fresh(f"cache:{cache_key}", cache_key, run, ttl_s=settings.cache_ttl_s), {}
     finished = await replayer.run(
-        f"cache:{cache_key}", cache_key, run, ttl_s=settings.cache_ttl_s, wait_s=wait_s, read=not fresh
+        f"cache:{cache_key}",
+        cache_key,
+        run,
+        ttl_s=settings.cache_ttl_s,
+        wait_s=wait_s,
+        max_age_s=ask.max_age_s,
     )
     if finished.replayed and finished.status == 200:
         answer = json.loads(finished.body)
         answer["cached"] = True
-        return Finished(200, json.dumps(answer).encode(), replayed=True), {"X-Cache": "hit"}
+        age = max(0, round(time.time() - finished.created_at)) if finished.created_at else 0
+        headers = {"X-Cache": "hit", "Age": str(age)}
+        return Finished(200, json.dumps(answer).encode(), replayed=True), headers
     return finished, {"X-Cache": "miss"}

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
+from app.api.availability import any_model_served, degraded_reason, unavailable_models
 from app.api.deps import RequestIdDep, Services, ServicesDep
 from app.api.disconnect import unless_disconnected
 from app.api.errors import service_error_response
@@ -90,18 +91,22 @@ async def readyz(services: ServicesDep, response: Response) -> Readiness:
         ok=store_problem is None,
         detail=store_problem,
     )
+    gone = unavailable_models(services.roster)
+    if usable and gone and not any_model_served(services.roster):
+        usable, reason = False, "every configured model is one its provider no longer serves"
     if not usable:
         response.status_code = 503
-    elif store_problem is not None:
-        reason = f"answering without the result store (no idempotency or cache): {store_problem}"
+    else:
+        reason = degraded_reason(store_problem, gone)
     return Readiness(
-        status="not_ready" if not usable else ("degraded" if store_problem else "ready"),
+        status="not_ready" if not usable else ("degraded" if reason else "ready"),
         phases_loaded=len(services.catalog.names()),
         orchestration_enabled=services.settings.orchestration_enabled,
         roster=services.roster_name,
         providers=providers,
         local_model=local,
         store=store,
+        unavailable_models=gone,
         reason=reason,
     )
 
@@ -130,6 +135,7 @@ async def list_providers(services: ServicesDep) -> ProviderList:
                     state=(g := guards[model_id]).breaker.state,
                     consecutive_failures=g.breaker.consecutive_failures,
                     retry_in_s=round(g.breaker.retry_in_s(), 1),
+                    unavailable=g.breaker.unavailable,
                 ),
                 calls=g.health.calls,
                 failures=g.health.failures,
@@ -188,7 +194,7 @@ async def get_phase(name: str, services: ServicesDep) -> PhaseDetail:
             for alias in sorted(config.aliases())
         },
         system_prompt=phase.system_prompt,
-        output_schema=phase.output.schema,
+        output_schema=phase.output.contract,
     )
 
 

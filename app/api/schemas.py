@@ -14,7 +14,9 @@ from app.synthesis.agreement import AgreementReport
 class OrchestrateOptions(BaseModel):
     """Per-request choices, all optional."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: `true` is not a deadline and "60" is not a number; a workflow that sends either has a
+    # bug worth a 422 naming the field, not a silent conversion.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     models: list[str] | None = Field(
         default=None,
@@ -63,7 +65,12 @@ class OrchestrateRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    idea: str = Field(min_length=1, max_length=20_000, description="The startup idea, in prose.")
+    # No max_length here: MAX_IDEA_CHARS is the limit, checked by the route (413 naming it).
+    idea: str = Field(
+        min_length=1,
+        description="The startup idea, in prose; at most MAX_IDEA_CHARS characters (20 000 by "
+        "default), else a 413.",
+    )
     context: dict[str, Any] = Field(
         default_factory=dict,
         description="Earlier phases' outputs keyed by phase name, plus free-form extras "
@@ -162,7 +169,10 @@ class UpstreamOrchestration(BaseModel):
 
     modelOutputs: list[ModelOutputOut]
     wildIdeas: list[WildIdeaOut]
-    synthesizerModel: str | None
+    synthesizerModel: str | None = Field(
+        description="The provider id of the model whose answer became the output: the judge, or in a "
+        "fallback the parallel member or single model that answered."
+    )
     totalDurationMs: int
     finalText: str
 
@@ -176,7 +186,10 @@ class OrchestrateResponse(BaseModel):
     roster: Literal["cloud", "local"] = Field(
         description="cloud: the phase config's models; local: the embedded model (no cloud key is set)."
     )
-    degraded: bool = Field(description="True when a model failed or a fallback produced the output.")
+    degraded: bool = Field(
+        description="True when a model failed, an open circuit skipped a configured model, a fallback "
+        "produced the output, or the output overturned a decision every answer agreed on."
+    )
     cached: bool = Field(
         default=False,
         description="True when served from the response cache (an identical earlier request).",
@@ -274,9 +287,19 @@ class StoreStatus(BaseModel):
     detail: str | None = Field(default=None, description="Why not, when the store is unreachable.")
 
 
+class UnavailableModel(BaseModel):
+    """A configured model its provider said it does not serve (retired, deprecated, unknown id)."""
+
+    model: str = Field(description="The phase-config alias.")
+    model_id: str
+    provider: str
+    error: str = Field(description="The provider's answer that said so.")
+
+
 class Readiness(BaseModel):
     status: Literal["ready", "degraded", "not_ready"] = Field(
-        description="degraded: answering, but without the result store (no idempotency or cache)."
+        description="degraded: answering, but without the result store (no idempotency or cache), "
+        "or with models their provider no longer serves (see unavailable_models)."
     )
     store: StoreStatus
     phases_loaded: int
@@ -288,6 +311,11 @@ class Readiness(BaseModel):
     local_model: LocalModelStatus | None = Field(
         default=None, description="Only with the local roster: whether its server answers."
     )
+    unavailable_models: list[UnavailableModel] = Field(
+        default_factory=list,
+        description="Models skipped because their provider said it does not serve them; each stays "
+        "here until a call to it succeeds (after BREAKER_UNAVAILABLE_COOLDOWN_S one probe is let through).",
+    )
     reason: str | None = None
 
 
@@ -295,6 +323,11 @@ class CircuitOut(BaseModel):
     state: Literal["closed", "open", "half_open"]
     consecutive_failures: int
     retry_in_s: float = Field(description="Seconds until a probe call is let through (0 unless open).")
+    unavailable: str | None = Field(
+        default=None,
+        description="Set when the provider said it does not serve this model (retired, unknown id): "
+        "the circuit opened at once, for BREAKER_UNAVAILABLE_COOLDOWN_S. The provider's own words.",
+    )
 
 
 class ModelHealthOut(BaseModel):

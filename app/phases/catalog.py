@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from app.errors import ConfigError, PhaseNotFound
 from app.phases.config import ModelSpec, PhaseConfig
+from app.phases.contract import RULES
 from app.phases.output import OutputSchema
 
 _HERE = Path(__file__).parent
@@ -119,7 +120,7 @@ def _phase(
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{source}: phase {name!r}: cannot load its prompt or schema: {exc}") from None
     try:
-        output = OutputSchema(name, schema, config.always_emit)
+        output = OutputSchema(name, schema, config.always_emit, RULES.get(name, ()))
     except Exception as exc:  # jsonschema's SchemaError, or an always_emit key the schema lacks
         raise ConfigError(f"{source}: phase {name!r}: bad output schema: {exc}") from None
     if config.decision and config.decision.field not in schema.get("properties", {}):

@@ -72,6 +72,14 @@ class SynthesisConfig(_Frozen):
     hedge_after_s: float | None = Field(default=None, gt=0)
     """When the synthesizer has not answered after this long, ask the first usable backup the same
     question too and take the first valid result (the other is cancelled). Unset: no hedging."""
+    reserve_s: Seconds | None = None
+    """Time of the phase deadline kept for synthesis: the fan-out ends this long before the
+    deadline, so one slow parallel model cannot starve the judge. Unset: the synthesizer's
+    ``timeout_s``. Either way at most half the request's deadline."""
+
+    def reserve_for(self, deadline_s: float) -> float:
+        """Seconds of a ``deadline_s`` phase kept for synthesis (see ``reserve_s``)."""
+        return min(self.reserve_s if self.reserve_s is not None else self.timeout_s, deadline_s / 2)
 
 
 class DecisionRule(_Frozen):

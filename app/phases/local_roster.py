@@ -47,6 +47,8 @@ def choose_roster(providers: dict[str, Provider], settings: LocalModelSettings) 
 
 def local_models(settings: LocalModelSettings) -> dict[str, ModelSpec]:
     """The members, the judge and the single model: one set of weights, several voices."""
+    # Each request gets one llama.cpp slot, so a slot's context is the window every call must fit.
+    window = settings.context_per_slot
     models = {
         member_alias(i): ModelSpec(
             provider="local",
@@ -55,14 +57,25 @@ def local_models(settings: LocalModelSettings) -> dict[str, ModelSpec]:
             seed=1009 * (i + 1),  # distinct and stable, so a run can be reproduced
             perspective=PERSPECTIVES[i % len(PERSPECTIVES)],
             tags=("local",),
+            context_window=window,
         )
         for i in range(settings.members)
     }
     models[JUDGE] = ModelSpec(
-        provider="local", model_id=settings.model, structured_output=True, seed=7, tags=("local",)
+        provider="local",
+        model_id=settings.model,
+        structured_output=True,
+        seed=7,
+        tags=("local",),
+        context_window=window,
     )
     models[SINGLE] = ModelSpec(
-        provider="local", model_id=settings.model, structured_output=True, seed=11, tags=("local",)
+        provider="local",
+        model_id=settings.model,
+        structured_output=True,
+        seed=11,
+        tags=("local",),
+        context_window=window,
     )
     return models
 

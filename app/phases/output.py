@@ -2,7 +2,8 @@
 
 The schemas are the upstream planning machine's output fields as JSON Schema, checked against
 upstream's own validator (shared/reference/phase-schemas.json): any instance valid here is accepted
-upstream. The service only ever tightens them (``always_emit``), so that stays true.
+upstream. The service only ever tightens them (``always_emit``, and the workflow's conditional
+rules in app/phases/contract.py), so that stays true.
 
 Two validators, one schema: jsonschema-rs (compiled, in Rust) answers the hot question "is this valid?"
 for every answer of every request; the reference jsonschema validator, many times slower, runs only
@@ -50,6 +51,13 @@ def tighten(schema: dict[str, Any], always_emit: tuple[str, ...]) -> dict[str, A
     return tightened
 
 
+def with_rules(schema: dict[str, Any], rules: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    """``schema`` that must also satisfy every one of ``rules``; leaves the input untouched."""
+    if not rules:
+        return schema
+    return {**schema, "allOf": [*schema.get("allOf", []), *copy.deepcopy(list(rules))]}
+
+
 def _path(error: ValidationError) -> str:
     parts = [f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path]
     return "$" + "".join(parts)
@@ -58,19 +66,33 @@ def _path(error: ValidationError) -> str:
 class OutputSchema:
     """Validates one phase's output; compiled once at start-up."""
 
-    def __init__(self, phase: str, schema: dict[str, Any], always_emit: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        phase: str,
+        schema: dict[str, Any],
+        always_emit: tuple[str, ...] = (),
+        rules: tuple[dict[str, Any], ...] = (),
+    ):
         Draft202012Validator.check_schema(schema)
         self.phase = phase
         self.schema = tighten(schema, always_emit)
-        self._validator = Draft202012Validator(self.schema)
+        """What models are asked for (structured output) and shown: upstream's schema, tightened."""
+        self.contract = with_rules(self.schema, rules)
+        """What an output must satisfy, and what GET /phases/{name} publishes: ``schema`` and the
+        workflow's conditional rules. Kept out of ``schema`` because structured-output decoders
+        reject if/then (llama.cpp's llguidance: "Unimplemented keys")."""
+        Draft202012Validator.check_schema(self.contract)
+        self._validator = Draft202012Validator(self.contract)
         # Formats are annotations in 2020-12 and the reference validator does not check them: the
         # fast one must not either, or the two would disagree.
-        self._fast = jsonschema_rs.Draft202012Validator(self.schema, validate_formats=False)
+        self._fast = jsonschema_rs.Draft202012Validator(self.contract, validate_formats=False)
         for key in always_emit:
             if key not in schema.get("properties", {}):
                 raise ValueError(f"always_emit names {key!r}, which the schema does not define")
-        # What models are shown: the contract without upstream bookkeeping keys.
-        self.prompt_text = json.dumps(_without_annotations(self.schema), separators=(",", ":"))
+        self.wire_schema = wire_safe(self.schema)
+        """What providers are sent (``response_format``, ``output_config``): standard keywords only."""
+        # What models are shown: the same contract, without upstream bookkeeping keys.
+        self.prompt_text = json.dumps(self.wire_schema, separators=(",", ":"))
 
     def errors(self, instance: Any) -> list[str]:
         """Every validation error as ``$.path: message``, most relevant first, capped."""
@@ -134,13 +156,43 @@ def _short(message: str) -> str:
     return message if len(message) <= 200 else message[:197] + "..."
 
 
-def _without_annotations(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {
-            k: _without_annotations(v)
-            for k, v in node.items()
-            if not k.startswith("x-") and k not in ("$schema", "$id")
-        }
-    if isinstance(node, list):
-        return [_without_annotations(v) for v in node]
-    return node
+# JSON Schema 2020-12's keywords (core, applicator, validation, unevaluated, format, content and
+# meta-data vocabularies), split by what their value holds.
+_SCHEMA_VALUED = frozenset(
+    {"items", "contains", "additionalProperties", "propertyNames", "not", "if", "then", "else"}
+    | {"unevaluatedItems", "unevaluatedProperties", "contentSchema"}
+)
+_SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+_PLAIN = frozenset(
+    {"$ref", "$anchor", "$dynamicRef", "$dynamicAnchor", "$comment", "type", "enum", "const"}
+    | {"multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum"}
+    | {"maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems"}
+    | {"maxContains", "minContains", "maxProperties", "minProperties", "required"}
+    | {"dependentRequired", "format", "contentEncoding", "contentMediaType"}
+    | {"title", "description", "default", "deprecated", "readOnly", "writeOnly", "examples"}
+)
+"""Kept as they are: their values are data (``enum``, ``default``), not schemas to walk. ``$schema``,
+``$id`` and ``$vocabulary`` are left out: they name documents a provider would not fetch."""
+
+
+def wire_safe(schema: Any) -> Any:
+    """``schema`` with standard JSON Schema keywords only, for a provider's structured output.
+
+    The phase schemas annotate the contract for people (``x-upstream-*``, ``x-note``); providers'
+    schema checkers reject or choke on keywords they do not know. Walks by keyword, so a property
+    *named* like an annotation, or an ``x-`` key inside a ``default`` value, stays.
+    """
+    if not isinstance(schema, dict):
+        return schema  # a boolean schema
+    kept: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _PLAIN:
+            kept[key] = value
+        elif key in _SCHEMA_VALUED:
+            kept[key] = [wire_safe(v) for v in value] if isinstance(value, list) else wire_safe(value)
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            kept[key] = [wire_safe(v) for v in value]
+        elif key in _SCHEMA_MAPS and isinstance(value, dict):
+            kept[key] = {name: wire_safe(v) for name, v in value.items()}
+    return kept

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from app.domain import Completion, CompletionRequest, FinishReason, Usage
 from app.providers.base import (
@@ -21,6 +22,8 @@ from app.providers.base import (
 from app.providers.errors import (
     AuthenticationError,
     BadRequest,
+    ContextOverflow,
+    ModelUnavailable,
     Overloaded,
     ProviderResponseError,
     ProviderStatusError,
@@ -29,6 +32,9 @@ from app.providers.errors import (
     UpstreamServerError,
     error_class_for_status,
 )
+from app.providers.listing import ListedModel, data_ids, get_listing
+from app.providers.reasoning import split_reasoning
+from app.providers.wording import ANTHROPIC_CONTEXT_OVERFLOW, says
 from app.settings import AnthropicSettings
 
 # ``error.type`` refines the status; ``invalid_request_error`` is sent for many 4xx statuses,
@@ -41,7 +47,7 @@ _TYPE_CLASSES: dict[str, type[ProviderStatusError]] = {
     "billing_error": QuotaExceeded,
     "authentication_error": AuthenticationError,
     "permission_error": AuthenticationError,
-    "not_found_error": BadRequest,
+    "not_found_error": ModelUnavailable,  # on /v1/messages: an unknown or retired model id
     "request_too_large": BadRequest,
 }
 
@@ -68,11 +74,12 @@ class AnthropicProvider:
         self._settings = settings
         self._client = client
         self._connect_s = connect_timeout_s
-        self._secrets = secret_values(settings.api_key)
+        self._secrets = secret_values(settings.api_key, settings.gateway_token)
 
     @property
     def available(self) -> bool:
-        return bool(self._secrets and self._secrets[0])
+        # A gateway token alone is enough when the gateway holds the Anthropic key (BYOK).
+        return bool(_secret(self._settings.api_key) or _secret(self._settings.gateway_token))
 
     @property
     def missing_settings(self) -> tuple[str, ...]:
@@ -89,18 +96,24 @@ class AnthropicProvider:
             self._client,
             f"{self._settings.base_url.rstrip('/')}/v1/messages",
             provider=self.name,
-            headers={
-                "x-api-key": self._secrets[0],
-                "anthropic-version": self._settings.version,
-                "content-type": "application/json",
-            },
+            headers=self._headers(),
             body=self._body(request),
             timeout=request_timeout(request, connect_s=self._connect_s),
         )
         if response.is_error:
-            raise self._error(response)
+            raise self._error(response, lenient_json(response))
         body = parse_json(response, provider=self.name, secrets=self._secrets)
+        if isinstance(body, Mapping) and body.get("type") == "error":
+            raise self._error(response, body)  # an error can arrive with HTTP 200 (as in streams)
         return self._completion(response, body, request)
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"anthropic-version": self._settings.version, "content-type": "application/json"}
+        if key := _secret(self._settings.api_key):
+            headers["x-api-key"] = key
+        if gateway := _secret(self._settings.gateway_token):
+            headers["cf-aig-authorization"] = f"Bearer {gateway}"
+        return headers
 
     @staticmethod
     def _body(request: CompletionRequest) -> dict[str, Any]:
@@ -139,21 +152,31 @@ class AnthropicProvider:
                 thoughts.append(block["thinking"])
             elif kind == "redacted_thinking":
                 thoughts.append("[redacted thinking]")  # the payload is encrypted, not text
-        text = "".join(texts)
+        # Anthropic-compatible servers (MiniMax's, gateways in front of open models) can put an
+        # inline <think> in a text block: the same rules as every other wire apply to it.
+        text, inline, unclosed = split_reasoning("".join(texts))
+        if inline:
+            thoughts.append(inline)
         reasoning = "\n\n".join(t.strip() for t in thoughts if t.strip()) or None
         stop = body.get("stop_reason")
         return Completion(
-            text=text.strip(),
-            usage=_usage(body.get("usage"), request, output=text + "".join(thoughts)),
+            text=text,
+            usage=_usage(body.get("usage"), request, output="".join(texts) + "".join(thoughts)),
             finish_reason=_STOP.get(stop, "other") if isinstance(stop, str) else "other",
             reasoning=reasoning,
             upstream_request_id=response.headers.get("request-id"),
+            # Thinking blocks and no text: the model stopped while it was still thinking.
+            reasoning_unfinished=unclosed or (not text and bool(thoughts)),
         )
 
-    def _error(self, response: httpx.Response) -> ProviderStatusError:
-        body = lenient_json(response)
+    def _error(self, response: httpx.Response, body: Any) -> ProviderStatusError:
         upstream = error_body(body)
-        cls = _TYPE_CLASSES.get(upstream.type or "") or error_class_for_status(response.status_code)
+        cls = _TYPE_CLASSES.get(upstream.type or "")
+        if cls is None:
+            # An unknown type with HTTP 200 (an error body in a 2xx): not worth retrying blind.
+            cls = error_class_for_status(response.status_code) if response.is_error else BadRequest
+        if cls is BadRequest and says(ANTHROPIC_CONTEXT_OVERFLOW, upstream.message):
+            cls = ContextOverflow  # Anthropic's type for it is the generic invalid_request_error
         return status_error(
             cls,
             upstream.message or response.text,
@@ -163,15 +186,59 @@ class AnthropicProvider:
             code=upstream.type,
         )
 
+    async def list_models(self) -> list[ListedModel]:
+        """Every model id the key may use (``GET /v1/models``, following ``has_more``)."""
+        if not self.available:
+            raise AuthenticationError("not configured (set ANTHROPIC_API_KEY)", provider=self.name)
+        headers = self._headers()
+        params: dict[str, str | int] = {"limit": _LISTING_PAGE_SIZE}
+        models: list[ListedModel] = []
+        for _ in range(_LISTING_MAX_PAGES):
+            response = await get_listing(
+                self._client,
+                f"{self._settings.base_url.rstrip('/')}/v1/models",
+                provider=self.name,
+                headers=headers,
+                params=params,
+                connect_timeout_s=self._connect_s,
+            )
+            if response.is_error:
+                raise self._error(response, lenient_json(response))
+            body = parse_json(response, provider=self.name, secrets=self._secrets)
+            models.extend(data_ids(body))
+            last = body.get("last_id") if isinstance(body, Mapping) else None
+            if not (isinstance(body, Mapping) and body.get("has_more") is True and isinstance(last, str)):
+                break
+            params = {"limit": _LISTING_PAGE_SIZE, "after_id": last}
+        return models
+
+
+_LISTING_PAGE_SIZE = 1000  # the API's maximum
+_LISTING_MAX_PAGES = 20
+
 
 def _usage(usage: Any, request: CompletionRequest, *, output: str) -> Usage:
-    """Input counts cached tokens too: ``input_tokens`` alone excludes them."""
+    """Input counts cached tokens too: ``input_tokens`` alone excludes them. A count the upstream
+    left out (gateways and Anthropic-compatible servers do) is estimated, and said to be, never 0."""
     if not isinstance(usage, Mapping):
         return estimate_usage(request, output)
 
-    def count(key: str) -> int:
+    def count(key: str) -> int | None:
         value = usage.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
-    prompt = sum(count(k) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
-    return Usage(prompt, count("output_tokens"))
+    prompt, completion = count("input_tokens"), count("output_tokens")
+    if prompt is not None:
+        prompt += sum(count(k) or 0 for k in ("cache_creation_input_tokens", "cache_read_input_tokens"))
+    if prompt is not None and completion is not None:
+        return Usage(prompt, completion)
+    guess = estimate_usage(request, output)
+    return Usage(
+        guess.input_tokens if prompt is None else prompt,
+        guess.output_tokens if completion is None else completion,
+        estimated=True,
+    )
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""

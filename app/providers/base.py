@@ -99,8 +99,27 @@ async def post_json(
         ) from None
     except httpx.TransportError as exc:
         raise ProviderConnectionError(
-            f"could not reach {_origin(url)} ({type(exc).__name__})", provider=provider
+            f"{_what_broke(exc)} ({type(exc).__name__})", provider=provider
         ) from None
+
+
+def _what_broke(error: httpx.TransportError) -> str:
+    """A transport failure in words for callers: what went wrong, never where (no host, no port).
+
+    A connection that ends after the request went out (a reset, a hang-up, a body cut short) is not
+    "could not reach": the upstream was reached and may have started work.
+    """
+    if isinstance(error, httpx.ConnectError):
+        return "could not connect to the provider"
+    if isinstance(error, httpx.ReadError | httpx.RemoteProtocolError | httpx.CloseError):
+        return "the connection broke mid-answer"
+    if isinstance(error, httpx.WriteError | httpx.LocalProtocolError):
+        return "the connection broke while sending the request"
+    if isinstance(error, httpx.ProxyError):
+        return "the proxy refused the connection"
+    if isinstance(error, httpx.UnsupportedProtocol):
+        return "the provider's base URL is not http(s)"
+    return "the request failed in transport"
 
 
 def json_body(response: httpx.Response, *, provider: str) -> Any:
@@ -189,25 +208,27 @@ def status_error(
     secrets: Iterable[str],
     code: str | None = None,
 ) -> ProviderStatusError:
-    """An error of class ``cls`` quoting ``detail`` safely, with the upstream's retry hint."""
-    return cls(
+    """An error of class ``cls`` quoting ``detail`` safely, with the upstream's retry hints."""
+    error = cls(
         upstream_text(detail, secrets),
         provider=provider,
         status_code=response.status_code,
         code=code,
         retry_after_s=parse_retry_after(response.headers),
     )
+    # The upstream knows better than its status code (a 409 lock that will not clear, a 400 from a
+    # replica that is restarting): ``x-should-retry`` overrides the class's default, as the
+    # official OpenAI and Anthropic SDKs let it.
+    should_retry = response.headers.get("x-should-retry", "").strip().lower()
+    if should_retry in ("true", "false"):
+        error.retryable = should_retry == "true"
+    return error
 
 
 def estimate_usage(request: CompletionRequest, output: str) -> Usage:
     """About four characters a token: for upstreams that report no usage."""
     prompt_chars = len(request.prompt.system) + len(request.prompt.user)
     return Usage(prompt_chars // 4, len(output) // 4, estimated=True)
-
-
-def _origin(url: str) -> str:
-    parsed = httpx.URL(url)
-    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
 
 
 __all__ = [

@@ -23,13 +23,17 @@ from app.providers.errors import (
     AuthenticationError,
     BadRequest,
     ContentRejected,
+    ContextOverflow,
+    ModelUnavailable,
     ProviderStatusError,
     QuotaExceeded,
     RateLimited,
     UpstreamServerError,
     error_class_for_status,
 )
+from app.providers.listing import ListedModel, data_ids, get_listing
 from app.providers.openai_shape import chat_messages, parse_chat_completion
+from app.providers.wording import MINIMAX_CONTEXT_OVERFLOW, MINIMAX_UNKNOWN_MODEL, says
 from app.settings import MiniMaxSettings
 
 # MiniMax's own status codes, which arrive in ``base_resp`` (even with HTTP 200) or at the end of
@@ -135,14 +139,38 @@ class MiniMaxProvider:
             cls = error_class_for_status(response.status_code)
         else:
             cls = BadRequest  # an unknown code with HTTP 200: not worth retrying blind
+        detail = upstream.message or status_msg or response.text
+        if code == 2013:  # "invalid params" covers both; only the text tells them apart
+            if says(MINIMAX_CONTEXT_OVERFLOW, detail):
+                cls = ContextOverflow
+            elif says(MINIMAX_UNKNOWN_MODEL, detail):
+                cls = ModelUnavailable
         return status_error(
             cls,
-            upstream.message or status_msg or response.text,
+            detail,
             provider=self.name,
             response=response,
             secrets=self._secrets,
             code=str(code) if code else None,
         )
+
+    async def list_models(self) -> list[ListedModel]:
+        """The model ids this key's region serves (``GET {base}/models``, OpenAI's shape)."""
+        if not self.available:
+            raise AuthenticationError("not configured (set MINIMAX_API_KEY)", provider=self.name)
+        response = await get_listing(
+            self._client,
+            f"{self._settings.base_url.rstrip('/')}/models",
+            provider=self.name,
+            headers={"Authorization": f"Bearer {self._secrets[0]}"},
+            connect_timeout_s=self._connect_s,
+        )
+        if response.is_error:
+            raise self._error(response, lenient_json(response))
+        body = parse_json(response, provider=self.name, secrets=self._secrets)
+        if _base_resp_code(body):
+            raise self._error(response, body)
+        return data_ids(body)
 
 
 def _base_resp(body: Any) -> Mapping[str, Any]:

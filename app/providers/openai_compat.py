@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import httpx
@@ -19,21 +20,38 @@ from app.providers.base import (
 )
 from app.providers.errors import (
     BadRequest,
+    ContextOverflow,
+    ModelUnavailable,
     Overloaded,
     ProviderStatusError,
     QuotaExceeded,
     error_class_for_status,
 )
+from app.providers.listing import ListedModel, data_ids, get_listing
 from app.providers.openai_shape import chat_messages, parse_chat_completion
+from app.providers.wording import (
+    DEEPSEEK_UNKNOWN_MODEL,
+    OLLAMA_UNKNOWN_MODEL,
+    VLLM_CONTEXT_OVERFLOW,
+    says,
+)
 from app.settings import OpenAICompatSettings
 
 # ``error.code`` / ``error.type`` values that refine the status-based class.
 _CODE_CLASSES: dict[str, type[ProviderStatusError]] = {
     "insufficient_quota": QuotaExceeded,  # a 429 that no retry will fix
     "unavailable_error": Overloaded,  # llama.cpp while it loads the model
-    "context_length_exceeded": BadRequest,
-    "exceed_context_size_error": BadRequest,  # llama.cpp
+    "context_length_exceeded": ContextOverflow,  # OpenAI
+    "exceed_context_size_error": ContextOverflow,  # llama.cpp
+    "model_not_found": ModelUnavailable,  # OpenAI: unknown, retired or deprecated model
 }
+
+# OpenAI's reasoning models (the o-series and GPT-5) reject ``max_tokens`` ("not compatible with
+# o-series models", OpenAI's API reference) and want ``max_completion_tokens``. Decided by model id,
+# not by host: the same adapter fronts vLLM, llama.cpp and Ollama, whose older builds know only
+# ``max_tokens``, and OpenAI's models are also served by gateways and proxies under other hosts
+# (an ``openai/`` prefix included). Azure deployment names hide the family: the setting overrides.
+_REASONING_FAMILY = re.compile(r"^(?:o\d+|gpt-5)(?:[-.]|$)")
 
 
 class OpenAICompatProvider:
@@ -99,13 +117,11 @@ class OpenAICompatProvider:
             completion = dataclasses.replace(completion, upstream_request_id=request_id)
         return completion
 
-    @staticmethod
-    def _body(request: CompletionRequest) -> dict[str, Any]:
-        # max_tokens, not max_completion_tokens: vLLM, llama.cpp and Ollama know only the former.
+    def _body(self, request: CompletionRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": request.model,
             "messages": chat_messages(request.prompt),
-            "max_tokens": request.max_tokens,
+            self._max_tokens_field(request.model): request.max_tokens,
         }
         if request.temperature is not None:
             body["temperature"] = request.temperature
@@ -123,6 +139,15 @@ class OpenAICompatProvider:
             }
         return body
 
+    def _max_tokens_field(self, model: str) -> str:
+        """``max_completion_tokens`` for OpenAI's reasoning models, else ``max_tokens`` (which every
+        OpenAI-compatible server knows), unless the setting names one."""
+        chosen = self._settings.max_tokens_field
+        if chosen != "auto":
+            return chosen
+        family = model.rsplit("/", 1)[-1].lower()
+        return "max_completion_tokens" if _REASONING_FAMILY.match(family) else "max_tokens"
+
     def _error(self, response: httpx.Response) -> ProviderStatusError:
         upstream = error_body(lenient_json(response))
         cls = (
@@ -130,6 +155,8 @@ class OpenAICompatProvider:
             or _CODE_CLASSES.get(upstream.type or "")
             or error_class_for_status(response.status_code)
         )
+        if cls is BadRequest:
+            cls = _refined(response.status_code, upstream.type, upstream.message)
         return status_error(
             cls,
             upstream.message or response.text,
@@ -139,3 +166,32 @@ class OpenAICompatProvider:
             # vLLM's integer code just repeats the status; the type says more.
             code=upstream.type if (upstream.code or "0").isdigit() else upstream.code,
         )
+
+    async def list_models(self) -> list[ListedModel]:
+        """The model ids the server serves (``GET {base_url}/models``)."""
+        if not self._settings.base_url:
+            raise BadRequest(f"not configured (set {self._url_setting})", provider=self.name)
+        headers = {}
+        if self._secrets and self._secrets[0]:
+            headers["Authorization"] = f"Bearer {self._secrets[0]}"
+        response = await get_listing(
+            self._client,
+            f"{self._settings.base_url.rstrip('/')}/models",
+            provider=self.name,
+            headers=headers,
+            connect_timeout_s=self._connect_s,
+        )
+        if response.is_error:
+            raise self._error(response)
+        return data_ids(parse_json(response, provider=self.name, secrets=self._secrets))
+
+
+def _refined(status: int, kind: str | None, message: str | None) -> type[ProviderStatusError]:
+    """A plain 4xx made precise where a server says more only in its type or its own wording."""
+    if status == 404 and (kind == "NotFoundError" or says(OLLAMA_UNKNOWN_MODEL, message)):
+        return ModelUnavailable  # vLLM's 404 for a model it does not serve; Ollama's unpulled model
+    if status == 400 and says(DEEPSEEK_UNKNOWN_MODEL, message):
+        return ModelUnavailable
+    if status == 400 and says(VLLM_CONTEXT_OVERFLOW, message):
+        return ContextOverflow  # vLLM and DeepSeek send no code for it
+    return BadRequest

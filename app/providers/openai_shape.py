@@ -45,22 +45,40 @@ def parse_chat_completion(
     if not isinstance(message, Mapping):
         raise malformed("choices[0] has no message")
     content = message.get("content")
+    raw_finish = choice.get("finish_reason")
+    finish = _FINISH.get(raw_finish, "other") if isinstance(raw_finish, str) else "other"
+    separate = _reasoning_fields(message)
+    usage_body = body.get("usage")
+    request_id = body.get("id")
+    request_id = request_id if isinstance(request_id, str) else None
+
+    if content is None or (isinstance(content, str) and not content.strip()):
+        # No answer. Beside reasoning (shown, or only counted as OpenAI's reasoning models do), the
+        # model was still thinking when it stopped; at a length stop it was cut off. Both are
+        # reported, not refused, so the caller can tell them from junk and re-ask.
+        thought = bool(separate) or _reasoning_tokens(usage_body) > 0
+        if thought or finish == "length":
+            return Completion(
+                text="",
+                usage=parse_usage(usage_body, request, output="".join(separate)),
+                finish_reason=finish,
+                reasoning="\n\n".join(separate) or None,
+                upstream_request_id=request_id,
+                reasoning_unfinished=thought,
+            )
     if not isinstance(content, str):
         refusal = message.get("refusal")
         why = f"refused: {refusal}" if isinstance(refusal, str) and refusal else "no text content"
         raise malformed(f"choices[0].message has {why}")
 
     text, inline, unfinished = split_reasoning(content)
-    separate = _reasoning_fields(message)
     reasoning = "\n\n".join(part for part in (*separate, inline) if part) or None
-    finish = choice.get("finish_reason")
-    request_id = body.get("id")
     return Completion(
         text=text,
-        usage=parse_usage(body.get("usage"), request, output=content + "".join(separate)),
-        finish_reason=_FINISH.get(finish, "other") if isinstance(finish, str) else "other",
+        usage=parse_usage(usage_body, request, output=content + "".join(separate)),
+        finish_reason=finish,
         reasoning=reasoning,
-        upstream_request_id=request_id if isinstance(request_id, str) else None,
+        upstream_request_id=request_id,
         reasoning_unfinished=unfinished,
     )
 
@@ -90,3 +108,11 @@ def _reasoning_fields(message: Mapping[str, Any]) -> list[str]:
 
 def _is_count(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _reasoning_tokens(usage: Any) -> int:
+    """``usage.completion_tokens_details.reasoning_tokens``: OpenAI's reasoning models count their
+    hidden thinking there and show none of it."""
+    details = usage.get("completion_tokens_details") if isinstance(usage, Mapping) else None
+    count = details.get("reasoning_tokens") if isinstance(details, Mapping) else None
+    return count if _is_count(count) else 0

@@ -23,6 +23,8 @@ from app.providers.base import (
 from app.providers.errors import (
     AuthenticationError,
     BadRequest,
+    ContextOverflow,
+    ModelUnavailable,
     ProviderResponseError,
     ProviderStatusError,
     QuotaExceeded,
@@ -30,8 +32,10 @@ from app.providers.errors import (
     UpstreamServerError,
     error_class_for_status,
 )
+from app.providers.listing import ListedModel, get_listing, iso_date
 from app.providers.openai_shape import chat_messages, parse_chat_completion, parse_usage
 from app.providers.reasoning import split_reasoning
+from app.providers.wording import VLLM_CONTEXT_OVERFLOW, says
 from app.settings import WorkersAISettings
 
 # Cloudflare's own codes (``errors[].code``) say more than the HTTP status: 3040 and 3036 are
@@ -43,8 +47,8 @@ _CODE_CLASSES: dict[int, type[ProviderStatusError]] = {
     3007: UpstreamServerError,  # upstream timeout
     3008: UpstreamServerError,  # upstream aborted
     10000: AuthenticationError,
-    5007: BadRequest,  # no such model or task
-    3042: BadRequest,  # invalid model id
+    5007: ModelUnavailable,  # no such model or task (also what a retired model id gets)
+    3042: ModelUnavailable,  # invalid model id
 }
 
 
@@ -174,6 +178,9 @@ class WorkersAIProvider:
         cls = _CODE_CLASSES[known] if known else error_class_for_status(response.status_code)
         texts = [str(e["message"]) for e in errors if e.get("message")]
         detail = "; ".join(texts) or error_body(body).message or response.text
+        if cls is BadRequest and response.status_code == 400 and says(VLLM_CONTEXT_OVERFLOW, detail):
+            # No code is documented for it: the text is that of the vLLM server behind the model.
+            cls = ContextOverflow
         code = known or (codes[0] if codes else None)
         return status_error(
             cls,
@@ -188,6 +195,67 @@ class WorkersAIProvider:
         return ProviderResponseError(
             upstream_text(why, self._secrets), provider=self.name, status_code=response.status_code
         )
+
+    async def list_models(self) -> list[ListedModel]:
+        """Every model the account can run (``GET …/ai/models/search``, page by page), with the
+        deprecation date Cloudflare publishes for models about to retire."""
+        if not self.available:
+            raise AuthenticationError(
+                f"not configured (set {', '.join(self.missing_settings)})", provider=self.name
+            )
+        token = self._settings.api_token.get_secret_value() if self._settings.api_token else ""
+        models: list[ListedModel] = []
+        for page in range(1, _LISTING_MAX_PAGES + 1):
+            response = await get_listing(
+                self._client,
+                self._models_url(),
+                provider=self.name,
+                headers={"Authorization": f"Bearer {token}"},
+                params={"page": page, "per_page": _LISTING_PAGE_SIZE},
+                connect_timeout_s=self._connect_s,
+            )
+            if response.is_error:
+                raise self._error(response, lenient_json(response))
+            body = parse_json(response, provider=self.name, secrets=self._secrets)
+            if isinstance(body, Mapping) and body.get("success") is False:
+                raise self._error(response, body)
+            result = body.get("result") if isinstance(body, Mapping) else None
+            if not isinstance(result, list):
+                raise self._malformed(response, "the model listing has no result list")
+            models.extend(_listed(entry) for entry in result if isinstance(entry, Mapping))
+            if len(result) < _LISTING_PAGE_SIZE:
+                break
+        return [m for m in models if m.id]
+
+    def _models_url(self) -> str:
+        account = self._settings.account_id or ""
+        base = self._settings.base_url.replace("{account_id}", account).rstrip("/")
+        if base.endswith("/ai/run"):
+            return base.removesuffix("/run") + "/models/search"
+        # Through AI Gateway the listing is still a Cloudflare API call, with the same token.
+        return f"{_CLOUDFLARE_API}/accounts/{account}/ai/models/search"
+
+
+_CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
+_LISTING_PAGE_SIZE = 50
+_LISTING_MAX_PAGES = 40
+
+
+def _listed(entry: Mapping[str, Any]) -> ListedModel:
+    """A catalog entry: ``name`` is the model id; ``planned_deprecation_date`` its retirement."""
+    name = entry.get("name")
+    properties = entry.get("properties")
+    deprecation = None
+    if isinstance(properties, list):
+        deprecation = next(
+            (
+                iso_date(p.get("value"))
+                for p in properties
+                if isinstance(p, Mapping) and p.get("property_id") == "planned_deprecation_date"
+            ),
+            None,
+        )
+    return ListedModel(name if isinstance(name, str) else "", deprecation)
 
 
 def _as_int(value: Any) -> int | None:

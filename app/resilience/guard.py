@@ -80,6 +80,7 @@ class Resilience:
         policy: RetryPolicy,
         breaker_threshold: int,
         breaker_cooldown_s: float,
+        unavailable_cooldown_s: float | None = None,
         concurrency: Mapping[str, int] | None = None,
         default_concurrency: int = 16,
         clock: Callable[[], float] = time.monotonic,
@@ -87,6 +88,7 @@ class Resilience:
         self.policy = policy
         self._threshold = breaker_threshold
         self._cooldown_s = breaker_cooldown_s
+        self._unavailable_cooldown_s = unavailable_cooldown_s
         self._concurrency = dict(concurrency or {})
         self._default_concurrency = default_concurrency
         self._clock = clock
@@ -102,7 +104,10 @@ class Resilience:
         if key not in self._guards:
             limiter = self._limiters.setdefault(provider, Limiter(self.limit_of(provider)))
             breaker = CircuitBreaker(
-                threshold=self._threshold, cooldown_s=self._cooldown_s, clock=self._clock
+                threshold=self._threshold,
+                cooldown_s=self._cooldown_s,
+                unavailable_cooldown_s=self._unavailable_cooldown_s,
+                clock=self._clock,
             )
             self._guards[key] = Guard(limiter, breaker, ModelHealth(self._clock), self.policy)
         return self._guards[key]
@@ -117,3 +122,12 @@ class Resilience:
     def guards_of(self, provider: str) -> dict[str, Guard]:
         """Model id -> guard, for the models of ``provider`` that have one."""
         return {model: g for (p, model), g in self._guards.items() if p == provider}
+
+    def unavailable(self) -> dict[tuple[str, str], str]:
+        """(provider, model id) -> the provider's words, for every model it said it does not serve
+        (until a call to it succeeds again)."""
+        return {
+            key: guard.breaker.unavailable
+            for key, guard in self._guards.items()
+            if guard.breaker.unavailable is not None
+        }

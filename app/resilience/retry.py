@@ -5,10 +5,16 @@ tenacity does the mechanics (attempt loop, wait and stop composition, async slee
 only decides *what* is worth retrying and *how long* to wait, from our error tree. Retryable:
 timeouts, connection errors, 408/409/429/5xx/529 (``ProviderError.retryable``). Never retried: 400,
 401, 403, 404, 422, quota and content errors, which no second attempt would change.
+
+A retry is started only when it can finish before the deadline it lives under (for a parallel
+model, the end of the fan-out, which keeps the judge's reserve): the last attempt's duration is
+the estimate of the next one's, so a call that timed out is not tried again with less time than
+its timeout, while a quick 500 still is.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -70,13 +76,15 @@ class _OutOfTime(stop_base):
     tenacity computes the wait before asking ``stop``, so ``upcoming_sleep`` is the real one.
     """
 
-    def __init__(self, policy: RetryPolicy, deadline: Deadline) -> None:
+    def __init__(self, policy: RetryPolicy, deadline: Deadline, expected_s: Callable[[], float]) -> None:
         self.policy = policy
         self.deadline = deadline
+        self.expected_s = expected_s
 
     def __call__(self, state: RetryCallState) -> bool:
         sleep = state.upcoming_sleep
-        return sleep > self.policy.retry_after_cap_s or sleep + MIN_ATTEMPT_S >= self.deadline.remaining()
+        needed = max(MIN_ATTEMPT_S, self.expected_s())
+        return sleep > self.policy.retry_after_cap_s or sleep + needed >= self.deadline.remaining()
 
 
 async def with_retries(
@@ -90,6 +98,7 @@ async def with_retries(
     ``attempts`` set on it when every attempt failed or the deadline left no room for another."""
     # The first attempt runs bare: most calls succeed at once, and tenacity's loop cost more CPU
     # per call than the call's own adapter (BENCHMARKS.md). Only a retryable failure enters it.
+    began = time.monotonic()
     try:
         return await attempt(1), 1
     except ProviderError as error:
@@ -98,6 +107,7 @@ async def with_retries(
             raise
         first = error
     number = 0
+    last_s = time.monotonic() - began
 
     def announce(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -107,7 +117,7 @@ async def with_retries(
     retrying = AsyncRetrying(
         retry=retry_if_exception(retryable),
         wait=_delay(policy),
-        stop=stop_after_attempt(policy.max_attempts) | _OutOfTime(policy, deadline),
+        stop=stop_after_attempt(policy.max_attempts) | _OutOfTime(policy, deadline, lambda: last_s),
         before_sleep=announce,
         reraise=True,
     )
@@ -117,7 +127,11 @@ async def with_retries(
                 number = state.retry_state.attempt_number
                 if number == 1:  # already made above: tenacity judges its error, waits, and goes on
                     raise first
-                return await attempt(number), number
+                began = time.monotonic()
+                try:
+                    return await attempt(number), number
+                finally:
+                    last_s = time.monotonic() - began
     except ProviderError as error:
         error.attempts = number
         raise

@@ -39,6 +39,8 @@ class Finished:
     replayed: bool = False
     keep: bool = True
     """Whether a 200 may be stored (the cache keeps no degraded answer)."""
+    created_at: float | None = None
+    """When a replayed result was stored (wall clock); ``None`` for one run or joined just now."""
 
 
 class KeyConflict(Exception):
@@ -61,11 +63,13 @@ class Replayer:
         ttl_s: float,
         wait_s: float,
         read: bool = True,
+        max_age_s: float | None = None,
     ) -> Finished:
         """The result for ``key``: replayed, joined or computed. Only 200s are stored.
 
-        ``read=False`` skips stored results (``Cache-Control: no-cache``) but still coalesces and
-        stores. ``wait_s`` bounds how long to wait for another replica's run.
+        ``read=False`` skips stored results but still coalesces and stores; ``max_age_s`` skips
+        stored results older than that (``Cache-Control: max-age``). ``wait_s`` bounds how long to
+        wait for another replica's run.
         """
         joined = self._inflight.get(key)
         if joined is not None:
@@ -77,7 +81,9 @@ class Replayer:
         future: asyncio.Future[Finished] = asyncio.get_running_loop().create_future()
         self._inflight[key] = (fingerprint, future)
         try:
-            finished = await self._resolve(key, fingerprint, compute, ttl_s=ttl_s, wait_s=wait_s, read=read)
+            finished = await self._resolve(
+                key, fingerprint, compute, ttl_s=ttl_s, wait_s=wait_s, read=read, max_age_s=max_age_s
+            )
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: a future nobody joined must not warn at shutdown
@@ -96,13 +102,15 @@ class Replayer:
         ttl_s: float,
         wait_s: float,
         read: bool,
+        max_age_s: float | None,
     ) -> Finished:
         give_up = time.monotonic() + wait_s
         while True:
             if read and (stored := await self._get(key)) is not None:
                 if stored.fingerprint != fingerprint:
                     raise KeyConflict(key)
-                return Finished(stored.status, stored.body, replayed=True)
+                if max_age_s is None or time.time() - stored.created_at <= max_age_s:
+                    return Finished(stored.status, stored.body, replayed=True, created_at=stored.created_at)
             token = await self._lock(key, ttl_s=wait_s)
             if token is not None:
                 break
@@ -116,13 +124,20 @@ class Replayer:
                 break
             read = True
         try:
-            finished = await compute()
-            if finished.status == 200 and finished.keep:
-                await self._put(key, StoredResult(fingerprint, 200, finished.body, time.time()), ttl_s)
-            return finished
+            return await self.fresh(key, fingerprint, compute, ttl_s=ttl_s)
         finally:
             if token:
                 await self._unlock(key, token)
+
+    async def fresh(
+        self, key: str, fingerprint: str, compute: Callable[[], Awaitable[Finished]], *, ttl_s: float
+    ) -> Finished:
+        """Run ``compute()`` here, joining no one and reading nothing, and store a keepable 200 for
+        later readers of ``key``."""
+        finished = await compute()
+        if finished.status == 200 and finished.keep:
+            await self._put(key, StoredResult(fingerprint, 200, finished.body, time.time()), ttl_s)
+        return finished
 
     # Store calls that degrade instead of failing the request.
 

@@ -10,6 +10,7 @@ from app.deadline import Deadline
 from app.domain import CompletionRequest, Outcome, Prompt, Role, Success
 from app.fanout import Call, call_model
 from app.phases.catalog import Phase
+from app.prompts import TaskPrompt, fit_prompt
 from app.roster import Member, Roster
 from app.synthesis.judge import build_repair_prompt
 from app.synthesis.validate import Parsed, annotate, parse_output
@@ -37,19 +38,23 @@ class Attempt:
 
 def request_for(
     member: Member,
-    prompt: Prompt,
+    prompt: Prompt | TaskPrompt,
     *,
     temperature: float,
     max_tokens: int,
     timeout_s: float,
     schema: dict[str, object] | None,
 ) -> CompletionRequest:
-    """A request that honours the model's declared capabilities."""
-    if member.spec.perspective:
-        prompt = Prompt(f"{prompt.system}\n\nYour perspective: {member.spec.perspective}", prompt.user)
+    """A request that honours the model's declared capabilities and fits its context window
+    (``overflow`` set when even the trimmed prompt cannot fit: the fan-out then skips the call)."""
+    perspective = f"\n\nYour perspective: {member.spec.perspective}" if member.spec.perspective else ""
+    fitted = fit_prompt(
+        prompt, window=member.spec.context_window, max_tokens=max_tokens, system_extra=perspective
+    )
     return CompletionRequest(
         model=member.ref.model_id,
-        prompt=prompt,
+        prompt=fitted.prompt,
+        overflow=fitted.overflow,
         seed=member.spec.seed,
         max_tokens=max_tokens,
         timeout_s=timeout_s,
@@ -60,7 +65,7 @@ def request_for(
 
 async def ask_validated(
     member: Member,
-    prompt: Prompt,
+    prompt: TaskPrompt,
     phase: Phase,
     *,
     role: Role,
@@ -72,7 +77,7 @@ async def ask_validated(
 ) -> Attempt:
     """Ask ``member``; when its JSON is invalid and ``repair`` is on, ask once more with the errors."""
     attempt = Attempt(member=member)
-    schema = phase.output.schema
+    schema = phase.output.wire_schema
     request = request_for(
         member,
         prompt,
@@ -111,7 +116,7 @@ async def ask_validated(
 
 async def run_single(
     phase: Phase,
-    prompt: Prompt,
+    prompt: TaskPrompt,
     roster: Roster,
     *,
     deadline: Deadline,

@@ -13,6 +13,7 @@ from app.deadline import Deadline
 from app.domain import Failure, Outcome, Prompt, Success
 from app.fanout import Call, call_model
 from app.phases.catalog import Phase
+from app.prompts import TaskPrompt
 from app.roster import Member, Roster
 from app.synthesis.judge import AnswerForJudge, answer_text, build_judge_prompt, label_answers
 from app.synthesis.single import Attempt, ask_validated, request_for
@@ -46,7 +47,7 @@ def parse_answers(phase: Phase, successes: Sequence[Success]) -> dict[str, Parse
 
 async def judge(
     phase: Phase,
-    task: Prompt,
+    task: TaskPrompt,
     successes: Sequence[Success],
     roster: Roster,
     *,

@@ -1,22 +1,32 @@
-"""Turns a model's answer text into a schema-valid phase output, or the reasons it is not one."""
+"""Turns a model's answer text into a schema-valid phase output, or the reasons it is not one.
+
+Extraction picks the one value the answer meant (docs/json-extraction.md); validation
+then judges that pick. Nothing else is tried: a draft or schema echo that happens to validate must
+not stand in for the answer the model actually gave.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from app.domain import Outcome, Success
 from app.phases.output import OutputSchema
-from app.synthesis.extract import candidates, strip_reasoning
+from app.synthesis.extract import Failure, extract
+
+ParseFailure = Failure | Literal["invalid"]
+"""Why an answer gave no valid output: an extraction failure, or ``invalid`` against the schema."""
 
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """The best object found in an answer and its validation errors (empty when valid)."""
+    """The object the answer meant and its validation errors (empty when valid)."""
 
     value: dict[str, Any] | None
     errors: list[str] = field(default_factory=list)
+    failure: ParseFailure | None = None
+    """Machine-readable reason when not valid: ``truncated`` tells a cut-off answer from an invalid one."""
 
     @property
     def valid(self) -> bool:
@@ -24,20 +34,14 @@ class Parsed:
 
 
 def parse_output(text: str, schema: OutputSchema) -> Parsed:
-    """The first JSON object in ``text`` that validates; else the closest one and its errors."""
-    closest: Parsed | None = None
-    for candidate in candidates(strip_reasoning(text)):
-        if not isinstance(candidate.value, dict):
-            continue
-        value, errors = schema.check(candidate.value)
-        if not errors:
-            return Parsed(value)
-        if closest is None or len(errors) < len(closest.errors):
-            closest = Parsed(value, errors)
-    if closest is not None:
-        return closest
-    excerpt = " ".join(text.split())[:120]
-    return Parsed(None, [f"no JSON object found in the answer (it begins: {excerpt!r})"])
+    """The answer's one extracted value, checked against ``schema`` (nulls it forbids pruned)."""
+    found = extract(text)
+    if found.failure is not None:
+        return Parsed(None, [found.message], found.failure)
+    value, errors = schema.check(found.value)
+    if not isinstance(value, dict):  # an array pick is reported, never unwrapped or skipped
+        return Parsed(None, ["the answer's JSON is an array, not an object", *errors], "invalid")
+    return Parsed(value, errors, "invalid" if errors else None)
 
 
 def annotate(outcome: Outcome, parsed: Parsed | None) -> Outcome:

@@ -87,7 +87,7 @@ async def test_orchestrate_returns_validated_output_and_every_models_record() ->
     assert body["usage"]["tokens_in"] == sum(m["tokens_in"] for m in body["models"])
     assert body["timings"]["total_ms"] >= body["timings"]["fanout_ms"]
     upstream = body["orchestration"]
-    assert len(upstream["modelOutputs"]) == 5 and upstream["synthesizerModel"] == "claude-sonnet-4-5"
+    assert len(upstream["modelOutputs"]) == 5 and upstream["synthesizerModel"] == "claude-sonnet-5-5"
 
 
 async def test_curl_without_a_json_content_type_still_works() -> None:
@@ -166,7 +166,7 @@ async def test_every_model_failing_is_502_with_each_models_error() -> None:
     error = assert_error(response.json(), "all_models_failed")
     models = error["models"]
     assert {m["status"] for m in models} == {"error"}
-    assert any("@cf/deepseek-ai/deepseek-r1-distill-qwen-32b is on fire" in m["error"] for m in models)
+    assert any("@cf/zai-org/glm-4.7-flash is on fire" in m["error"] for m in models)
     assert {m["role"] for m in models} == {"parallel", "fallback"}
 
 

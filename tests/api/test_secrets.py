@@ -18,6 +18,7 @@ SENTINELS = {
     "minimax": "mmSENTINELkey0004",
     "openai": "oaSENTINELkey0005",
     "caller": "callerSENTINELkey0006",
+    "anthropic_gateway": "antgwSENTINELtoken0007",
 }
 CALLER = {"Authorization": f"Bearer {SENTINELS['caller']}"}
 
@@ -49,7 +50,11 @@ def sentinel_settings() -> object:
             api_token=SecretStr(SENTINELS["workers_ai"]),
             gateway_token=SecretStr(SENTINELS["gateway"]),
         ),
-        anthropic=AnthropicSettings(_env_file=None, api_key=SecretStr(SENTINELS["anthropic"])),  # type: ignore[call-arg]
+        anthropic=AnthropicSettings(  # type: ignore[call-arg]
+            _env_file=None,
+            api_key=SecretStr(SENTINELS["anthropic"]),
+            gateway_token=SecretStr(SENTINELS["anthropic_gateway"]),
+        ),
         minimax=MiniMaxSettings(_env_file=None, api_key=SecretStr(SENTINELS["minimax"])),  # type: ignore[call-arg]
         openai_compat=OpenAICompatSettings(  # type: ignore[call-arg]
             _env_file=None, base_url="https://llm.invalid/v1", api_key=SecretStr(SENTINELS["openai"])
@@ -87,6 +92,8 @@ async def test_no_key_in_any_response_or_log(
         ]
         refused = await client.get("/phases", headers={"Authorization": f"Bearer {SENTINELS['caller']}x"})
     assert upstream.calls.call_count >= 5  # the keys really were sent upstream
+    gateway_auth = {call.request.headers.get("cf-aig-authorization") for call in upstream.calls}
+    assert f"Bearer {SENTINELS['anthropic_gateway']}" in gateway_auth
     assert failed.status_code == 502
     models = failed.json()["error"]["models"]
     assert models and all(m["error_kind"] == "auth_error" for m in models if m["status"] == "error")

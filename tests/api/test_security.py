@@ -95,8 +95,10 @@ async def test_idea_context_and_model_limits_name_their_setting() -> None:
     async with fake_app(**settings) as (client, _):
         idea = await client.post(URL, json={"idea": "x" * 101})
         context = await client.post(URL, json={**IDEA, "context": {"market-research": "y" * 300}})
-        models = await client.post(URL, json={**IDEA, "options": {"models": ["r1", "qwen3", "minimax"]}})
-        fine = await client.post(URL, json={**IDEA, "options": {"models": ["r1", "qwen3"]}})
+        models = await client.post(
+            URL, json={**IDEA, "options": {"models": ["reasoner", "qwen3", "minimax"]}}
+        )
+        fine = await client.post(URL, json={**IDEA, "options": {"models": ["reasoner", "qwen3"]}})
     assert "MAX_IDEA_CHARS is 100" in error(idea, 413, "too_large")["message"]
     assert "MAX_CONTEXT_BYTES is 200" in error(context, 413, "too_large")["message"]
     assert "MAX_MODELS_PER_REQUEST is 2" in error(models, 422, "invalid_options")["message"]

@@ -14,7 +14,7 @@ from app.providers.fake import Reply
 from app.settings import LocalModelSettings
 from tests.support import fake_providers, free_port, make_settings
 
-R1 = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"  # priced 0.497 in, 4.881 out per million tokens
+REASONER = "@cf/zai-org/glm-4.7-flash"  # priced 0.0605 in, 0.40 out per million tokens
 QUESTIONS = {
     "How many legs does a spider have?": "8",
     "What is the capital of Peru?": "Lima",
@@ -23,9 +23,9 @@ QUESTIONS = {
 
 
 def respond(request: CompletionRequest) -> Reply:
-    """Every model answers right, except r1 on the spider."""
+    """Every model answers right, except reasoner on the spider."""
     question = next(q for q in QUESTIONS if q in request.prompt.user)
-    answer = "6" if request.model == R1 and "spider" in question else QUESTIONS[question]
+    answer = "6" if request.model == REASONER and "spider" in question else QUESTIONS[question]
     return Completion(json.dumps({"reasoning": "known", "answer": answer}), Usage(50, 5))
 
 
@@ -47,18 +47,18 @@ def test_a_run_writes_the_table_the_json_and_the_plot(
     dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    modes = "single:r1,single:qwen3,strategy:*"
+    modes = "single:reasoner,single:qwen3,strategy:*"
     assert run_cli("--dataset", str(dataset), "--modes", modes, "--concurrency", "2", "--out", str(out)) == 0
 
     printed = capsys.readouterr().out
     assert "3 items x 8 modes on the cloud roster" in printed
     assert "not run: strategy:vote" in printed
-    for mode in ("single:r1", "single:qwen3", "strategy:synthesize", "strategy:moa"):
+    for mode in ("single:reasoner", "single:qwen3", "strategy:synthesize", "strategy:moa"):
         assert mode in printed
     document: dict[str, Any] = json.loads((out / "results.json").read_text())
     summary = {row["mode"]: row for row in document["summary"]}
     assert list(summary) == [
-        "single:r1",
+        "single:reasoner",
         "single:qwen3",
         "strategy:synthesize",
         "strategy:self_consistency",
@@ -67,12 +67,16 @@ def test_a_run_writes_the_table_the_json_and_the_plot(
         "strategy:self_moa",
         "strategy:moa",
     ]
-    assert summary["single:r1"]["correct"] == 2 and summary["single:r1"]["accuracy"] == pytest.approx(2 / 3)
-    assert summary["single:r1"]["cost_per_item_usd"] == pytest.approx((50 * 0.497 + 5 * 4.881) / 1e6)
-    assert summary["single:r1"]["tokens_per_item"] == 55
-    assert all(row["accuracy"] == 1.0 for mode, row in summary.items() if mode != "single:r1")
+    assert summary["single:reasoner"]["correct"] == 2 and summary["single:reasoner"][
+        "accuracy"
+    ] == pytest.approx(2 / 3)
+    assert summary["single:reasoner"]["cost_per_item_usd"] == pytest.approx((50 * 0.0605 + 5 * 0.40) / 1e6)
+    assert summary["single:reasoner"]["tokens_per_item"] == 55
+    assert all(row["accuracy"] == 1.0 for mode, row in summary.items() if mode != "single:reasoner")
     assert len(document["answers"]) == 3 * 8
-    spider = next(a for a in document["answers"] if a["mode"] == "single:r1" and a["item"]["id"] == "q0")
+    spider = next(
+        a for a in document["answers"] if a["mode"] == "single:reasoner" and a["item"]["id"] == "q0"
+    )
     assert (spider["answer"], spider["correct"], spider["item"]["expected"]) == ("6", False, "8")
     assert '"answer": "6"' in spider["outcomes"][0]["text"]
     assert document["meta"]["command"][3:] == [
@@ -88,20 +92,20 @@ def test_a_run_writes_the_table_the_json_and_the_plot(
     assert document["meta"]["roster"] == "cloud" and document["meta"]["items"] == 3
     png = (out / "accuracy_vs_cost.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
-    assert "| single:r1 | 3 | 67% (2/3) |" in (out / "summary.md").read_text()
+    assert "| single:reasoner | 3 | 67% (2/3) |" in (out / "summary.md").read_text()
 
 
 def test_the_spending_cap_is_reported_plainly(
     dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    argv = ["--dataset", str(dataset), "--modes", "single:r1,single:qwen3", "--concurrency", "1"]
-    assert run_cli(*argv, "--max-cost-usd", "0.00001", "--out", str(out)) == 0
+    argv = ["--dataset", str(dataset), "--modes", "single:reasoner,single:qwen3", "--concurrency", "1"]
+    assert run_cli(*argv, "--max-cost-usd", "0.000004", "--out", str(out)) == 0
     printed = capsys.readouterr().out
     assert "Spending cap reached" in printed and "not started" in printed
     document = json.loads((out / "results.json").read_text())
-    assert document["not_run"] == {"single:r1": ["q1", "q2"], "single:qwen3": ["q0", "q1", "q2"]}
-    assert document["meta"]["max_cost_usd"] == 0.00001
+    assert document["not_run"] == {"single:reasoner": ["q1", "q2"], "single:qwen3": ["q0", "q1", "q2"]}
+    assert document["meta"]["max_cost_usd"] == 0.000004
 
 
 def test_list_modes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -168,9 +172,9 @@ def test_rescore_scores_saved_answers_again_without_asking_a_model(
     dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    assert run_cli("--dataset", str(dataset), "--modes", "single:r1", "--out", str(out)) == 0
+    assert run_cli("--dataset", str(dataset), "--modes", "single:reasoner", "--out", str(out)) == 0
     saved = json.loads((out / "results.json").read_text())
-    # The dataset's author decides r1's "6 legs" was the intended answer after all.
+    # The dataset's author decides reasoner's "6 legs" was the intended answer after all.
     for answer in saved["answers"]:
         if answer["item"]["id"] == "q0":
             answer["item"]["expected"] = "6"
@@ -182,7 +186,7 @@ def test_rescore_scores_saved_answers_again_without_asking_a_model(
     assert main(["--rescore", str(out)], settings=make_settings(), providers={}) == 0
     rescored = json.loads((out / "results.json").read_text())
     assert rescored["summary"][0]["correct"] == 3 and rescored["summary"][0]["accuracy"] == 1.0
-    assert rescored["meta"]["rescored_at"] and rescored["meta"]["modes"] == ["single:r1"]
+    assert rescored["meta"]["rescored_at"] and rescored["meta"]["modes"] == ["single:reasoner"]
     assert "100% (3/3)" in capsys.readouterr().out and "100% (3/3)" in (out / "summary.md").read_text()
 
 

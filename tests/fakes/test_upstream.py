@@ -18,9 +18,11 @@ import pytest
 from pydantic import SecretStr
 
 from app.domain import CompletionRequest, Prompt
+from app.main import create_app
 from app.providers.errors import (
     AuthenticationError,
-    BadRequest,
+    ContextOverflow,
+    ModelUnavailable,
     Overloaded,
     ProviderConnectionError,
     ProviderResponseError,
@@ -32,6 +34,7 @@ from app.providers.errors import (
 from app.providers.registry import ProviderRegistry
 from app.settings import AnthropicSettings, MiniMaxSettings, OpenAICompatSettings, Settings, WorkersAISettings
 from tests.fakes.upstream import Call, FakeUpstream, Reply, default_responder, dress, env_lines, running
+from tests.support import client_for, upstream_settings
 
 PHASE = "kill-test"
 ANSWER = {"verdict": "GO", "reasons": ["freight brokers overpay"]}
@@ -168,16 +171,140 @@ async def test_workers_ai_openai_shaped_model_and_json_mode(registry: ProviderRe
     assert json.loads(json_mode.text) == ANSWER
 
 
-@pytest.mark.parametrize("wire", WIRES)
+SHAPES = [
+    pytest.param("workers_ai", QWEN3, id="workers_ai-legacy"),
+    pytest.param("workers_ai", GLM, id="workers_ai-openai-shape"),
+    pytest.param("anthropic", CLAUDE, id="anthropic"),
+    pytest.param("minimax", MINIMAX, id="minimax"),
+    pytest.param("openai_compat", LOCAL, id="openai_compat"),
+]
+"""Every wire, and both of Workers AI's result shapes."""
+DRAFT = 'The idea looks strong. Draft: {"verdict": "GO", "reasons": ["brokers overpay"]} but wait, the'
+
+
+@pytest.mark.parametrize(("wire", "model"), SHAPES)
 async def test_truncated_reply_reports_length(
-    wire: str, upstream: FakeUpstream, registry: ProviderRegistry
+    wire: str, model: str, upstream: FakeUpstream, registry: ProviderRegistry
 ) -> None:
-    upstream.script(MODELS[wire], Reply(text='{"verdict": "GO", "rea', truncated=True))
+    upstream.script(model, Reply(text='{"verdict": "GO", "rea', truncated=True))
 
-    completion = await registry.get(wire).complete(request(MODELS[wire]))
+    completion = await registry.get(wire).complete(request(model))
 
-    assert completion.finish_reason == "length"
+    assert completion.finish_reason == "length" and completion.truncated
+    assert completion.text == '{"verdict": "GO", "rea'
     assert completion.usage.output_tokens == 900
+    assert not completion.reasoning_unfinished
+    assert upstream.calls[0].ended == "answered"
+
+
+@pytest.mark.parametrize(("wire", "model"), SHAPES)
+@pytest.mark.parametrize("truncated", [True, False], ids=["length-stop", "normal-stop"])
+async def test_reasoning_only_reply_has_no_answer(
+    wire: str, model: str, truncated: bool, upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(model, Reply(text=DRAFT, reasoning_only=True, truncated=truncated))
+
+    completion = await registry.get(wire).complete(request(model))
+
+    assert completion.text == ""  # the draft inside the reasoning is never the answer
+    assert completion.reasoning == DRAFT
+    assert completion.reasoning_unfinished
+    assert completion.truncated is truncated
+    assert upstream.problems == []
+
+
+async def test_reasoning_only_with_the_responders_text(
+    upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(CLAUDE, Reply(reasoning_only=True, truncated=True))
+
+    completion = await registry.get("anthropic").complete(request(CLAUDE))
+
+    assert completion.text == "" and completion.reasoning is not None
+    assert json.loads(completion.reasoning) == ANSWER  # a complete draft, still only a thought
+
+
+@pytest.mark.parametrize(("wire", "model"), SHAPES)
+async def test_context_overflow_in_each_wires_shape(
+    wire: str, model: str, upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(model, Reply(context_overflow=True, headers={"x-test": "1"}))
+
+    with pytest.raises(ContextOverflow) as caught:
+        await registry.get(wire).complete(request(model))
+
+    assert caught.value.kind == "context_overflow" and not caught.value.retryable
+    assert caught.value.status_code == 400
+    [call] = upstream.calls
+    assert call.ended == "error"
+    assert upstream.problems == []
+
+
+@pytest.mark.parametrize(("wire", "model"), SHAPES)
+async def test_model_not_found_in_each_wires_shape(
+    wire: str, model: str, upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    upstream.script(model, Reply(model_not_found=True))
+
+    with pytest.raises(ModelUnavailable) as caught:
+        await registry.get(wire).complete(request(model))
+
+    assert caught.value.kind == "model_unavailable" and not caught.value.retryable
+    assert model in caught.value.message  # each provider names the id it does not know
+    assert upstream.calls[0].ended == "error"
+
+
+async def test_the_fault_shapes_are_the_documented_ones(
+    upstream: FakeUpstream, client: httpx.AsyncClient
+) -> None:
+    upstream.script(CLAUDE, Reply(context_overflow=True), Reply(model_not_found=True))
+    url = upstream.base_urls()["anthropic"] + "/v1/messages"
+    headers = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
+    body = {"model": CLAUDE, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+
+    overflow = await client.post(url, headers=headers, json=body)
+    missing = await client.post(url, headers=headers, json=body)
+
+    assert overflow.status_code == 400 and overflow.headers["request-id"].startswith("req_fake")
+    assert overflow.json()["error"]["type"] == "invalid_request_error"
+    assert overflow.json()["error"]["message"].startswith("prompt is too long: ")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == {"type": "not_found_error", "message": f"model: {CLAUDE}"}
+
+
+async def test_the_service_sends_only_standard_schema_keywords(upstream: FakeUpstream) -> None:
+    app = create_app(upstream_settings(upstream.base_urls()))
+    async with client_for(app) as client:
+        response = await client.post(f"/phases/{PHASE}/orchestrate", json={"idea": "freight audit agent"})
+        published = (await client.get(f"/phases/{PHASE}")).json()["output_schema"]
+
+    assert response.status_code in (200, 502)  # the schema sent is what matters here, not the answer
+    schemas = [
+        c.body["response_format"]["json_schema"]["schema"]
+        for c in upstream.calls
+        if "response_format" in c.body
+    ]
+    assert schemas, "no structured-output call was made"
+    assert _annotations(published)  # the published contract keeps its annotations for people
+    for schema in schemas:
+        assert not _annotations(schema), _annotations(schema)
+        assert "$schema" not in schema and "$id" not in schema
+
+
+def _annotations(schema: Any) -> list[str]:
+    """Every ``x-`` keyword in a schema (walking by keyword, not by property name)."""
+    found: list[str] = []
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key.startswith("x-"):
+                found.append(key)
+            elif key == "properties" and isinstance(value, dict):
+                found.extend(k for v in value.values() for k in _annotations(v))
+            elif key not in ("enum", "const", "default", "examples"):
+                found.extend(_annotations(value))
+    elif isinstance(schema, list):
+        found.extend(k for v in schema for k in _annotations(v))
+    return found
 
 
 # ---- scripting --------------------------------------------------------------------------------
@@ -266,7 +393,7 @@ async def test_workers_ai_success_false_with_http_200(
 ) -> None:
     upstream.script(QWEN3, Reply(error_code=5007))
 
-    with pytest.raises(BadRequest) as caught:
+    with pytest.raises(ModelUnavailable) as caught:
         await registry.get("workers_ai").complete(request(QWEN3))
 
     assert caught.value.status_code == 200 and caught.value.code == "5007"

@@ -16,6 +16,10 @@ that model family really answers (R1's reasoning with the opening ``<think>`` mi
 prose and a fenced block). Auth headers and the request body are checked as the real APIs do; a
 rejected request gets that wire's error shape and a line in ``problems``.
 
+Each wire's model listing answers too (``GET …/ai/models/search``, ``/anthropic/v1/models``,
+``/minimax/v1/models``, ``/openai/v1/models``), in that provider's shape, with ``listed_models``:
+by default the ids ``app/phases/defaults.toml`` ships; tests drop one to make it unknown.
+
 Faults for resilience tests: a ``Reply`` can be slow (``delay_s``), never answer (``hang``), reset
 the connection before answering (``reset``) or cut its body short (``truncate``). Waiting replies
 watch for the client going away and stop at once, so ``in_flight``, ``wait_idle`` and
@@ -35,6 +39,7 @@ import socket
 import struct
 import threading
 import time
+import tomllib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -71,8 +76,48 @@ class Reply:
     """One scripted answer.
 
     In order: ``hang`` (never answer), ``delay_s``, ``reset`` (no answer either); then the body,
-    by precedence ``raw_body``, ``error_body``, an error (``status`` >= 400 or ``error_code``),
-    else a success carrying ``text``; ``truncate`` cuts whichever body that is short."""
+    by precedence ``raw_body``, ``error_body``, ``context_overflow``, ``model_not_found``, an error
+    (``status`` >= 400 or ``error_code``), else a success carrying ``text`` (shaped by ``truncated``
+    and ``reasoning_only``); ``truncate`` cuts whichever body that is short.
+
+    The faults a real provider has on a bad day, each in that wire's own shape (what the adapters
+    classify them as, in brackets):
+
+    ============  =================================  ============================================
+    field         wire                               what the fake sends
+    ============  =================================  ============================================
+    truncated     workers_ai (legacy result shape)   ``usage.completion_tokens`` = the request's
+                                                     ``max_tokens``: the shape has no finish reason
+                  workers_ai (``@cf/zai-org/``)      ``choices[0].finish_reason: "length"``
+                  anthropic                          ``stop_reason: "max_tokens"``
+                  minimax, openai_compat             ``choices[0].finish_reason: "length"``
+                                                     [``Completion.truncated``]
+    reasoning_    workers_ai (legacy)                ``response: "<think>\n" + text``, never closed
+    only          workers_ai (``@cf/zai-org/``)      ``content: null``, ``reasoning_content: text``
+                  anthropic                          one ``thinking`` block holding ``text``, no text
+                  minimax                            ``content: null``, ``reasoning_details[0].text``
+                                                     (with ``reasoning_split``; else an unclosed
+                                                     inline ``<think>``)
+                  openai_compat                      ``content: null``, ``reasoning_content: text``
+                                                     [``Completion.reasoning_unfinished``]
+    context_      workers_ai                         HTTP 400, ``errors[0].message`` "AiError: AiError:
+    overflow                                         This model's maximum context length is …" (the
+                                                     vLLM text; Cloudflare documents no code for it,
+                                                     so none is sent)
+                  anthropic                          HTTP 400 ``invalid_request_error`` "prompt is too
+                                                     long: N tokens > M maximum"
+                  minimax                            HTTP 400 "invalid params, context window exceeds
+                                                     limit (2013)"
+                  openai_compat                      HTTP 400 ``code: context_length_exceeded``
+                                                     (OpenAI's body) [``ContextOverflow``]
+    model_not_    workers_ai                         HTTP 400, code 5007 "No such model <id> or task"
+    found         anthropic                          HTTP 404 ``not_found_error`` "model: <id>"
+                  minimax                            HTTP 400 "invalid params, unknown model '<id>'
+                                                     (2013)"
+                  openai_compat                      HTTP 404 ``code: model_not_found``
+                                                     [``ModelUnavailable``]
+    ============  =================================  ============================================
+    """
 
     text: str | None = None
     """The answer text; ``None`` means the responder's text."""
@@ -94,7 +139,19 @@ class Reply:
     usage: tuple[int, int] | None = None
     """(input, output) tokens; by default about four characters a token, at least 1 each."""
     truncated: bool = False
-    """Report the answer as cut off at ``max_tokens`` (``length`` / ``max_tokens`` stop reason)."""
+    """Report the answer as cut off at ``max_tokens``: each wire's stop signal (table above) and an
+    output count of ``max_tokens``. ``text`` is sent as given: script the cut-off text yourself. With
+    ``usage`` given, Workers AI's legacy shape shows the cut only if that count reaches ``max_tokens``."""
+    reasoning_only: bool = False
+    """The model never got past its reasoning: ``text`` (or the responder's text) is sent as the
+    reasoning, beside no answer (table above). With ``truncated`` the stop is the length stop (a
+    model cut off mid-thought), else a normal one."""
+    context_overflow: bool = False
+    """Answer with the wire's context-length error (table above): the prompt does not fit the
+    model's context window. Always an HTTP 400; ``headers`` are sent with it."""
+    model_not_found: bool = False
+    """Answer with the wire's "no such model" error (table above), as for a retired or mistyped id.
+    ``headers`` are sent with it."""
     hang: bool = False
     """Never answer: wait until the client disconnects (``ended == "disconnected"``) or the server
     stops (then reset the connection, ``ended == "stopped"``)."""
@@ -187,6 +244,14 @@ class FakeUpstream:
         self._ids = itertools.count(1)
         self.health_status = 200
         """What ``GET /openai/health`` answers, as llama.cpp's server: 200 ready, 503 loading."""
+        self.listed_models: dict[Wire, list[str]] = default_listing()
+        """The ids each wire's model listing answers with; remove one to make it unknown."""
+        self.listing_deprecations: dict[str, str] = {}
+        """Workers AI's ``planned_deprecation_date`` (YYYY-MM-DD) by model id, in its listing."""
+        self.listing_errors: dict[Wire, int] = {}
+        """Make a wire's model listing answer this HTTP status, in that wire's error shape."""
+        self.listing_calls: list[Call] = []
+        """Model-listing requests (kept apart from ``calls``, which are model calls)."""
         self._app = Starlette(
             routes=[
                 Route(
@@ -199,6 +264,7 @@ class FakeUpstream:
                 Route("/minimax/v1/text/chatcompletion_v2", self._minimax, methods=["POST"]),
                 Route("/openai/v1/chat/completions", self._openai_compat, methods=["POST"]),
                 Route("/openai/health", self._health, methods=["GET"]),
+                *listing_routes(self),
             ]
         )
 
@@ -326,6 +392,10 @@ class FakeUpstream:
             return ("error" if reply.status >= 400 else "answered"), raw
         if reply.error_body is not None:
             return "error", JSONResponse(reply.error_body, status_code=reply.status, headers=reply.headers)
+        if reply.context_overflow:
+            return "error", self._shaped_error(wire, call, _context_overflow(wire, call), reply.headers)
+        if reply.model_not_found:
+            return "error", self._shaped_error(wire, call, _model_not_found(wire, call), reply.headers)
         if reply.status >= 400 or reply.error_code is not None:
             return "error", self._error(
                 wire, call, status=reply.status, code=reply.error_code, headers=reply.headers
@@ -417,12 +487,17 @@ class FakeUpstream:
             return _workers_ai_success(call, text, reply, n, max_tokens)
         if wire == "anthropic":
             tokens_in, tokens_out = _usage(call, text, reply, max_tokens)
+            block = (
+                {"type": "thinking", "thinking": text, "signature": "fake-signature"}
+                if reply.reasoning_only
+                else {"type": "text", "text": text}
+            )
             payload = {
                 "id": f"msg_fake{n:06d}",
                 "type": "message",
                 "role": "assistant",
                 "model": call.model,
-                "content": [{"type": "text", "text": text}],
+                "content": [block],
                 "stop_reason": "max_tokens" if reply.truncated else "end_turn",
                 "stop_sequence": None,
                 "usage": {
@@ -435,9 +510,25 @@ class FakeUpstream:
             return JSONResponse(payload, headers={"request-id": f"req_fake{n:06d}", **reply.headers})
         if wire == "minimax":
             return _minimax_success(call, text, reply, n, max_tokens)
-        payload = _chat_completion(call, f"chatcmpl-fake{n:06d}", {"content": text}, text, reply, max_tokens)
+        payload = _chat_completion(
+            call, f"chatcmpl-fake{n:06d}", _chat_message(text, reply), text, reply, max_tokens
+        )
         payload["system_fingerprint"] = "fp_fake"
         return JSONResponse(payload, headers={"x-request-id": f"req_fake{n:06d}", **reply.headers})
+
+    def _shaped_error(self, wire: Wire, call: Call, shaped: _Shaped, headers: Mapping[str, str]) -> Response:
+        """A fault's body (``_context_overflow``, ``_model_not_found``) with the wire's id header."""
+        n = self._next_id()
+        status, body = shaped
+        id_header = {
+            "workers_ai": ("cf-ray", _cf_ray(n)),
+            "anthropic": ("request-id", f"req_fake{n:06d}"),
+            "minimax": ("trace-id", f"trace-fake{n:06d}"),
+            "openai_compat": ("x-request-id", f"req_fake{n:06d}"),
+        }[wire]
+        if wire == "anthropic":
+            body["request_id"] = id_header[1]
+        return JSONResponse(body, status_code=status, headers={id_header[0]: id_header[1], **headers})
 
     def _error(
         self,
@@ -709,6 +800,13 @@ def _chat_completion(
     }
 
 
+def _chat_message(text: str, reply: Reply) -> dict[str, Any]:
+    """The chat message of an OpenAI-shaped answer: ``text`` as content, or as the reasoning only."""
+    if reply.reasoning_only:
+        return {"content": None, "reasoning_content": text}
+    return {"content": text}
+
+
 # Workers AI models whose result is a whole chat completion rather than ``{"response": …}``.
 _WORKERS_AI_OPENAI_SHAPE = ("@cf/zai-org/",)
 
@@ -716,10 +814,12 @@ _WORKERS_AI_OPENAI_SHAPE = ("@cf/zai-org/",)
 def _workers_ai_success(call: Call, text: str, reply: Reply, n: int, max_tokens: int | None) -> Response:
     headers = {"cf-ray": _cf_ray(n), **reply.headers}
     if call.model.startswith(_WORKERS_AI_OPENAI_SHAPE):
-        result = _chat_completion(call, f"chatcmpl-fake{n:06d}", {"content": text}, text, reply, max_tokens)
+        result = _chat_completion(
+            call, f"chatcmpl-fake{n:06d}", _chat_message(text, reply), text, reply, max_tokens
+        )
     else:
-        answer: Any = text
-        if "response_format" in call.body:  # JSON mode answers with the object itself
+        answer: Any = f"<think>\n{text}" if reply.reasoning_only else text
+        if "response_format" in call.body and not reply.reasoning_only:  # JSON mode: the object itself
             try:
                 answer = json.loads(text)
             except ValueError:
@@ -747,7 +847,15 @@ def _minimax_success(call: Call, text: str, reply: Reply, n: int, max_tokens: in
     """M2.x/M3 think: inline ``<think>`` in content, or ``reasoning_details`` with ``reasoning_split``."""
     message: dict[str, Any] = {"content": text, "name": "MiniMax AI"}
     output = text
-    if call.model.startswith("MiniMax-M"):
+    if reply.reasoning_only:  # the thinking is all there is: ``text`` is it
+        if call.body.get("reasoning_split") is True:
+            message["content"] = None
+            message["reasoning_details"] = [
+                {"type": "reasoning.text", "id": "reasoning-text-1", "text": text}
+            ]
+        else:
+            message["content"] = f"<think>\n{text}"
+    elif call.model.startswith("MiniMax-M"):
         output = MINIMAX_THOUGHT + text
         if call.body.get("reasoning_split") is True:
             message["reasoning_details"] = [
@@ -852,6 +960,172 @@ _OPENAI_MESSAGES = {
     500: "The server had an error while processing your request. Sorry about that!",
     503: "The engine is currently overloaded, please try again later.",
 }
+
+
+# ---- faults in each wire's own shape -----------------------------------------------------------
+
+_Shaped = tuple[int, dict[str, Any]]
+"""(HTTP status, JSON body)."""
+
+FAKE_CONTEXT_WINDOW = 32_768
+"""The window the fake's context-overflow errors name."""
+
+
+def _context_overflow(wire: Wire, call: Call) -> _Shaped:
+    """The wire's 400 for a prompt beyond the context window (the adapters' documented shapes)."""
+    prompt = max(FAKE_CONTEXT_WINDOW + 1, (len(call.system) + len(call.user)) // 4)
+    output = _max_tokens(call.body) or 0
+    if wire == "workers_ai":
+        text = (
+            f"AiError: AiError: This model's maximum context length is {FAKE_CONTEXT_WINDOW} tokens. "
+            f"However, you requested {prompt + output} tokens ({prompt} in the messages, {output} in the "
+            "completion). Please reduce the length of the messages or completion."
+        )
+        return 400, {"result": None, "success": False, "errors": [{"message": text}], "messages": []}
+    if wire == "anthropic":
+        text = f"prompt is too long: {prompt} tokens > {FAKE_CONTEXT_WINDOW} maximum"
+        return 400, {"type": "error", "error": {"type": "invalid_request_error", "message": text}}
+    if wire == "minimax":
+        text = "invalid params, context window exceeds limit (2013)"
+        return 400, {"error": {"message": text, "type": "bad_request_error", "param": "", "code": None}}
+    text = (
+        f"This model's maximum context length is {FAKE_CONTEXT_WINDOW} tokens. However, your messages "
+        f"resulted in {prompt} tokens. Please reduce the length of the messages."
+    )
+    error = {
+        "message": text,
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+    return 400, {"error": error}
+
+
+def _model_not_found(wire: Wire, call: Call) -> _Shaped:
+    """The wire's answer for a model id it does not serve (unknown, retired)."""
+    model = call.model
+    if wire == "workers_ai":
+        entry = {"code": 5007, "message": f"No such model {model} or task"}
+        return 400, {"result": None, "success": False, "errors": [entry], "messages": []}
+    if wire == "anthropic":
+        return 404, {"type": "error", "error": {"type": "not_found_error", "message": f"model: {model}"}}
+    if wire == "minimax":
+        text = f"invalid params, unknown model '{model}' (2013)"
+        return 400, {"error": {"message": text, "type": "bad_request_error", "param": "", "code": None}}
+    text = _OPENAI_MESSAGES[404].replace("{model}", model)
+    error = {"message": text, "type": "invalid_request_error", "param": None, "code": "model_not_found"}
+    return 404, {"error": error}
+
+
+# ---- model listings ----------------------------------------------------------------------------
+
+LISTING_PATHS: dict[Wire, str] = {
+    "workers_ai": "/client/v4/accounts/{account_id}/ai/models/search",
+    "anthropic": "/anthropic/v1/models",
+    "minimax": "/minimax/v1/models",
+    "openai_compat": "/openai/v1/models",
+}
+OPENAI_COMPAT_MODELS = ("local-model", "local-gemma")
+"""What the fake OpenAI-compatible server lists: the ids ``env_lines`` and the tests configure."""
+DEFAULTS_TOML = Path(__file__).resolve().parents[2] / "app" / "phases" / "defaults.toml"
+
+
+def default_listing() -> dict[Wire, list[str]]:
+    """Every model id the shipped config names, by wire (read from the file, not from ``app``)."""
+    shipped = tomllib.loads(DEFAULTS_TOML.read_text(encoding="utf-8")).get("models", {})
+    listing: dict[Wire, list[str]] = {wire: [] for wire in WIRES}
+    for spec in shipped.values():
+        wire, model_id = spec.get("provider"), spec.get("model_id")
+        if wire in listing and isinstance(model_id, str):
+            listing[wire].append(model_id)
+    listing["openai_compat"].extend(OPENAI_COMPAT_MODELS)
+    return listing
+
+
+def listing_routes(upstream: FakeUpstream) -> list[Route]:
+    """One GET route per wire's model listing."""
+
+    def endpoint(wire: Wire) -> Callable[[Request], Any]:
+        async def listing(request: Request) -> Response:
+            return _listing(upstream, request, wire)
+
+        return listing
+
+    return [Route(path, endpoint(wire), methods=["GET"]) for wire, path in LISTING_PATHS.items()]
+
+
+def _listing(upstream: FakeUpstream, request: Request, wire: Wire) -> Response:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    call = Call(wire=wire, model="", system="", user="", body={}, headers=headers, path=request.url.path)
+    with upstream._lock:
+        upstream.listing_calls.append(call)
+    rejected = _check_auth(wire, headers)
+    status = upstream.listing_errors.get(wire)
+    if rejected is not None or status is not None:
+        code, message = (rejected[1], rejected[2]) if rejected else (None, None)
+        response = upstream._error(
+            wire, call, status=rejected[0] if rejected else status or 500, code=code, message=message
+        )
+        return upstream._end(call, "error", response)
+    ids = list(upstream.listed_models.get(wire, []))
+    query = request.query_params
+    if wire == "workers_ai":
+        body = _workers_ai_listing(
+            ids, upstream.listing_deprecations, query.get("page"), query.get("per_page")
+        )
+    elif wire == "anthropic":
+        body = _anthropic_listing(ids, query.get("after_id"), query.get("limit"))
+    else:
+        owner = "minimax" if wire == "minimax" else "fake"
+        body = {
+            "object": "list",
+            "data": [{"id": i, "object": "model", "created": 1773799200, "owned_by": owner} for i in ids],
+        }
+    return upstream._end(call, "answered", JSONResponse(body))
+
+
+def _workers_ai_listing(
+    ids: list[str], deprecations: Mapping[str, str], page: str | None, per_page: str | None
+) -> dict[str, Any]:
+    """Cloudflare's envelope around one page of catalog entries (``name`` is the model id)."""
+    size = int(per_page or 20)
+    number = max(1, int(page or 1))
+    chunk = ids[(number - 1) * size : number * size]
+    entries = []
+    for name in chunk:
+        properties: list[dict[str, Any]] = [{"property_id": "context_window", "value": "131072"}]
+        if name in deprecations:
+            properties.append({"property_id": "planned_deprecation_date", "value": deprecations[name]})
+        entries.append(
+            {
+                "id": f"{abs(hash(name)) % 10**12:012d}-fake",
+                "name": name,
+                "description": f"{name} (fake catalog entry)",
+                "task": {"name": "Text Generation"},
+                "properties": properties,
+            }
+        )
+    return {
+        "result": entries,
+        "success": True,
+        "errors": [],
+        "messages": [],
+        "result_info": {"page": number, "per_page": size, "count": len(entries), "total_count": len(ids)},
+    }
+
+
+def _anthropic_listing(ids: list[str], after_id: str | None, limit: str | None) -> dict[str, Any]:
+    """Anthropic's page: ``data`` after ``after_id``, ``has_more`` and ``last_id`` for the next."""
+    start = ids.index(after_id) + 1 if after_id in ids else 0
+    chunk = ids[start : start + int(limit or 20)]
+    return {
+        "data": [
+            {"type": "model", "id": i, "display_name": i, "created_at": "2026-09-29T00:00:00Z"} for i in chunk
+        ],
+        "has_more": start + len(chunk) < len(ids),
+        "first_id": chunk[0] if chunk else None,
+        "last_id": chunk[-1] if chunk else None,
+    }
 
 
 # ---- running it --------------------------------------------------------------------------------

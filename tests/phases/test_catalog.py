@@ -68,14 +68,14 @@ price = { input = 0.14, output = 0.28 }
 model_timeout_s = 45
 
 [phases.kill-test]
-parallel = [{ model = "deepseek", temperature = 0.4 }, { model = "r1" }]
+parallel = [{ model = "deepseek", temperature = 0.4 }, { model = "reasoner" }]
 [phases.kill-test.synthesis]
 temperature = 0.15
 """,
     )
     catalog = load_catalog(path, known_providers=PROVIDERS)
     kill = catalog.get("kill-test").config
-    assert [c.model for c in kill.parallel] == ["deepseek", "r1"]
+    assert [c.model for c in kill.parallel] == ["deepseek", "reasoner"]
     assert kill.synthesis.temperature == 0.15
     assert kill.synthesis.rules  # merged key by key: the default rules survive
     assert catalog.get("strategy").config.model_timeout_s == 45
@@ -92,11 +92,14 @@ def test_json_config_files_work_too(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "named"),
     [
-        ('[phases.kill-test]\nparallel = [{ model = "gpt-17" }, { model = "r1" }]', "gpt-17"),
+        ('[phases.kill-test]\nparallel = [{ model = "gpt-17" }, { model = "reasoner" }]', "gpt-17"),
         ('[models.x]\nprovider = "openrouter"', "openrouter"),
         ("[phases.kill-test]\ntemprature = 0.2", "temprature"),
         ("[phases.kill-test.synthesis]\ntemperature = 0.9", "synthesis.temperature"),
-        ('[phases.kill-test]\nparallel = [{ model = "r1", temperature = 0.95 }]', "parallel.0.temperature"),
+        (
+            '[phases.kill-test]\nparallel = [{ model = "reasoner", temperature = 0.95 }]',
+            "parallel.0.temperature",
+        ),
         ("[phases.kill-test]\nmin_successes = 9", "min_successes"),
         ("[phase.kill-test]\nmin_successes = 1", "phase"),
         ('[phases.kill-test]\nalways_emit = ["verdikt"]', "verdikt"),

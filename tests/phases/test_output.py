@@ -38,6 +38,38 @@ def test_kill_test_must_carry_a_verdict() -> None:
     assert output.errors({"verdict": "go"}) != []  # enums are case-sensitive upstream
 
 
+@pytest.mark.parametrize(
+    ("parked", "valid"),
+    [
+        (None, True),  # nothing parked: the save step inserts nothing
+        ({"reason": "AI costs too high today", "revisitEstimateMonths": 12}, True),
+        ({}, False),
+        ({"revisitEstimateMonths": 12}, False),
+        ({"reason": ""}, False),
+        ({"reason": None}, False),
+    ],
+)
+def test_a_kill_that_parks_the_idea_needs_a_reason(parked: dict[str, object] | None, valid: bool) -> None:
+    output = CATALOG.get("kill-test").output
+    kill = {**fixture("kill-test"), "verdict": "KILL"}
+    instance = kill if parked is None else {**kill, "parkedForFuture": parked}
+    assert output.is_valid(instance) is valid
+    _, errors = output.check(instance)
+    assert (errors == []) is valid
+    if not valid:
+        assert any(e.startswith("$.parkedForFuture") for e in errors)
+    # Only a KILL is saved to the parked-ideas table; other verdicts keep upstream's leniency.
+    assert output.is_valid({**instance, "verdict": "PIVOT"})
+
+
+def test_the_rules_are_published_but_not_asked_of_structured_output() -> None:
+    output = CATALOG.get("kill-test").output
+    assert any("if" in rule for rule in output.contract["allOf"])
+    # llama.cpp's llguidance refuses a schema with if/then ("Unimplemented keys"): the schema models
+    # are sent stays free of them.
+    assert '"if":' not in json.dumps(output.schema) and "allOf" not in output.schema
+
+
 def test_grounded_phases_need_an_http_citation() -> None:
     output = CATALOG.get("market-research").output
     good = {**fixture("market-research")}

@@ -14,6 +14,7 @@ from app.providers.anthropic import AnthropicProvider
 from app.providers.errors import (
     AuthenticationError,
     BadRequest,
+    ModelUnavailable,
     Overloaded,
     ProviderConnectionError,
     ProviderError,
@@ -166,7 +167,7 @@ async def test_stop_reason_mapping(
         (402, "billing_error", QuotaExceeded),
         (400, "billing_error", QuotaExceeded),
         (400, "invalid_request_error", BadRequest),
-        (404, "not_found_error", BadRequest),
+        (404, "not_found_error", ModelUnavailable),
         (413, "invalid_request_error", BadRequest),
     ],
 )
@@ -268,3 +269,139 @@ async def test_availability(client: httpx.AsyncClient) -> None:
     assert provider(client).missing_settings == ()
     assert provider(client, key=None).available is False
     assert provider(client, key=None).missing_settings == ("ANTHROPIC_API_KEY",)
+
+
+GATEWAY = "https://gateway.ai.cloudflare.com/v1/acct/gw/anthropic"
+GATEWAY_TOKEN = "cf-aig-secret-456"
+
+
+def gateway_provider(client: httpx.AsyncClient, *, key: str | None) -> AnthropicProvider:
+    settings = AnthropicSettings(
+        _env_file=None,
+        api_key=SecretStr(key) if key else None,
+        base_url=GATEWAY,
+        gateway_token=SecretStr(GATEWAY_TOKEN),
+    )
+    return AnthropicProvider(settings, client)
+
+
+@pytest.mark.parametrize("key", [KEY, None], ids=["own-key", "key-stored-in-gateway"])
+async def test_authenticated_gateway_gets_cf_aig_authorization(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter, key: str | None
+) -> None:
+    route = respx_mock.post(f"{GATEWAY}/v1/messages").respond(
+        200, json=message([{"type": "text", "text": "ok"}])
+    )
+    adapter = gateway_provider(client, key=key)
+
+    await adapter.complete(REQUEST)
+
+    sent = route.calls.last.request
+    assert sent.headers["cf-aig-authorization"] == f"Bearer {GATEWAY_TOKEN}"
+    assert sent.headers.get("x-api-key") == key  # none at all when the gateway holds the key
+    assert adapter.available and adapter.missing_settings == ()
+
+
+async def test_no_gateway_token_sends_no_gateway_header(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    route = respx_mock.post(URL).respond(200, json=message([{"type": "text", "text": "ok"}]))
+
+    await provider(client).complete(REQUEST)
+
+    assert "cf-aig-authorization" not in route.calls.last.request.headers
+
+
+async def test_echoed_gateway_token_is_redacted(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    body = error("authentication_error", f"gateway rejected Bearer {GATEWAY_TOKEN}")
+    respx_mock.post(f"{GATEWAY}/v1/messages").respond(401, json=body)
+
+    with pytest.raises(AuthenticationError) as caught:
+        await gateway_provider(client, key=None).complete(REQUEST)
+
+    assert GATEWAY_TOKEN not in str(caught.value)
+    assert caught.value.message == "gateway rejected Bearer [redacted]"
+
+
+@pytest.mark.parametrize(
+    ("error_type", "error_class", "retryable"),
+    [
+        ("overloaded_error", Overloaded, True),
+        ("api_error", UpstreamServerError, True),
+        ("rate_limit_error", RateLimited, True),
+        ("invalid_request_error", BadRequest, False),
+        ("not_found_error", ModelUnavailable, False),
+        ("something_new", BadRequest, False),
+    ],
+)
+async def test_error_body_with_http_200_is_classified_by_its_type(
+    client: httpx.AsyncClient,
+    respx_mock: respx.MockRouter,
+    error_type: str,
+    error_class: type[ProviderError],
+    retryable: bool,
+) -> None:
+    respx_mock.post(URL).respond(200, json=error(error_type, "said no after 200"))
+
+    with pytest.raises(ProviderError) as caught:
+        await provider(client).complete(REQUEST)
+
+    assert type(caught.value) is error_class
+    assert caught.value.retryable is retryable
+    assert caught.value.code == error_type
+    assert caught.value.status_code == 200
+    assert caught.value.message == "said no after 200"
+
+
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        pytest.param(
+            {"output_tokens": 7}, Usage(len("You plan.Plan it.") // 4, 7, estimated=True), id="no-input"
+        ),
+        pytest.param(
+            {"output_tokens": 7, "cache_read_input_tokens": 900},
+            Usage(len("You plan.Plan it.") // 4, 7, estimated=True),
+            id="only-cached-input",
+        ),
+        pytest.param({"input_tokens": 20}, Usage(20, len("abcdefgh") // 4, estimated=True), id="no-output"),
+        pytest.param(
+            {"input_tokens": None, "output_tokens": 7}, Usage(4, 7, estimated=True), id="null-input"
+        ),
+        pytest.param({"input_tokens": 0, "output_tokens": 7}, Usage(0, 7), id="zero-is-a-count"),
+    ],
+)
+async def test_usage_missing_a_count_is_estimated_not_zero(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter, usage: dict[str, Any], expected: Usage
+) -> None:
+    respx_mock.post(URL).respond(200, json=message([{"type": "text", "text": "abcdefgh"}], usage=usage))
+
+    completion = await provider(client).complete(REQUEST)
+
+    assert completion.usage == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "unfinished"),
+    [
+        pytest.param([{"type": "redacted_thinking", "data": "blob"}], True, id="redacted-only"),
+        pytest.param(
+            [{"type": "thinking", "thinking": "hm"}, {"type": "text", "text": "  "}], True, id="blank-text"
+        ),
+        pytest.param(
+            [{"type": "thinking", "thinking": "hm"}, {"type": "text", "text": "{}"}], False, id="answered"
+        ),
+        pytest.param([], False, id="nothing-at-all"),
+    ],
+)
+async def test_thinking_without_text_is_unfinished(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter, content: list[dict[str, Any]], unfinished: bool
+) -> None:
+    respx_mock.post(URL).respond(200, json=message(content, stop_reason="max_tokens"))
+
+    completion = await provider(client).complete(REQUEST)
+
+    assert completion.reasoning_unfinished is unfinished
+    assert completion.truncated

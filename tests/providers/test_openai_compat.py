@@ -102,6 +102,37 @@ async def test_optional_fields_and_json_schema_wrapper(
     }
 
 
+@pytest.mark.parametrize(
+    ("model", "setting", "field"),
+    [
+        ("qwen3-32b", "auto", "max_tokens"),
+        ("gpt-4.1-mini", "auto", "max_tokens"),
+        ("o1", "auto", "max_completion_tokens"),
+        ("o3-mini-2025-01-31", "auto", "max_completion_tokens"),
+        ("o4-mini", "auto", "max_completion_tokens"),
+        ("gpt-5", "auto", "max_completion_tokens"),
+        ("gpt-5.1-codex", "auto", "max_completion_tokens"),
+        ("openai/gpt-5-mini", "auto", "max_completion_tokens"),  # gateways prefix the vendor
+        ("gpt-50-turbo", "auto", "max_tokens"),
+        ("olmo-2", "auto", "max_tokens"),
+        ("my-azure-deployment", "max_completion_tokens", "max_completion_tokens"),
+        ("o3", "max_tokens", "max_tokens"),
+    ],
+)
+async def test_output_budget_field_by_model_family_or_setting(
+    client: httpx.AsyncClient, respx_mock: respx.MockRouter, model: str, setting: str, field: str
+) -> None:
+    route = respx_mock.post(URL).respond(200, json=chat({"content": "ok"}))
+    settings = OpenAICompatSettings(_env_file=None, base_url=BASE, max_tokens_field=setting)
+
+    await OpenAICompatProvider(settings, client).complete(dataclasses.replace(REQUEST, model=model))
+
+    body = json.loads(route.calls.last.request.content)
+    assert body[field] == REQUEST.max_tokens
+    other = {"max_tokens", "max_completion_tokens"} - {field}
+    assert other.isdisjoint(body)
+
+
 @pytest.mark.parametrize(("reason", "finish"), [("length", "length"), ("content_filter", "other")])
 async def test_finish_reason(
     client: httpx.AsyncClient, respx_mock: respx.MockRouter, reason: str, finish: str
@@ -167,10 +198,10 @@ async def test_reasoning_is_kept_out_of_the_text(
         ),
         pytest.param(
             400,
-            {"object": "error", "message": "maximum context length", "type": "BadRequestError", "code": 400},
+            {"object": "error", "message": "bad role", "type": "BadRequestError", "code": 400},
             BadRequest,
             "BadRequestError",
-            "maximum context length",
+            "bad role",
             id="vllm-flat",
         ),
         pytest.param(

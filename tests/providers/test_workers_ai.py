@@ -13,6 +13,7 @@ from app.domain import CompletionRequest, Prompt, Usage
 from app.providers.errors import (
     AuthenticationError,
     BadRequest,
+    ModelUnavailable,
     Overloaded,
     ProviderConnectionError,
     ProviderError,
@@ -168,8 +169,9 @@ async def test_r1_think_block_without_opening_tag(
         pytest.param(403, failure(5035, "requires Workers Paid"), QuotaExceeded, "5035", id="5035"),
         pytest.param(408, failure(3007, "timeout"), UpstreamServerError, "3007", id="3007"),
         pytest.param(401, failure(10000, "Authentication error"), AuthenticationError, "10000", id="auth"),
-        pytest.param(400, failure(5007, "No such model"), BadRequest, "5007", id="5007"),
-        pytest.param(404, failure(3042, "Invalid model"), BadRequest, "3042", id="3042"),
+        pytest.param(400, failure(5007, "No such model"), ModelUnavailable, "5007", id="5007"),
+        pytest.param(404, failure(3042, "Invalid model"), ModelUnavailable, "3042", id="3042"),
+        pytest.param(400, failure(3003, "Bad input"), BadRequest, "3003", id="3003"),
         pytest.param(
             200, failure(3040, "Capacity temporarily exceeded"), RateLimited, "3040", id="200-false"
         ),

@@ -20,7 +20,7 @@ from tests.fakes.upstream import Reply as Wire
 from tests.support import fake_app, fake_providers, fixture_responder, serve, upstream_settings
 
 QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"
-CLAUDE = "claude-sonnet-4-5"
+CLAUDE = "claude-sonnet-5-5"
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
 
 
@@ -150,7 +150,7 @@ async def test_the_request_deadline_bounds_everything() -> None:
 def test_a_client_that_hangs_up_cancels_every_upstream_call() -> None:
     upstream = FakeUpstream()
     with running(upstream):
-        for model in ("@cf/deepseek-ai/deepseek-r1-distill-qwen-32b", QWEN3, "MiniMax-M2.7"):
+        for model in ("@cf/zai-org/glm-4.7-flash", QWEN3, "MiniMax-M2.7"):
             upstream.script(model, Wire(hang=True))
         with serve(create_app(upstream_settings(upstream.base_urls()))) as origin:
             with pytest.raises(httpx.ReadTimeout):

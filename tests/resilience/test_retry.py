@@ -94,3 +94,33 @@ async def test_backoff_grows_and_is_capped() -> None:
     await with_retries(flaky, policy=policy, deadline=Deadline(10))
     gaps = [b - a for a, b in zip(flaky.attempts, flaky.attempts[1:], strict=False)]
     assert all(0.05 <= gap < 0.08 + 0.05 for gap in gaps), gaps
+
+
+class SlowThenFails:
+    """Each attempt takes ``seconds`` and then fails with ``error``."""
+
+    def __init__(self, seconds: float, error: ProviderError) -> None:
+        self.seconds, self.error = seconds, error
+        self.attempts = 0
+
+    async def __call__(self, number: int) -> str:
+        import asyncio
+
+        self.attempts += 1
+        await asyncio.sleep(self.seconds)
+        raise self.error
+
+
+async def test_a_retry_that_cannot_finish_before_the_deadline_is_not_started() -> None:
+    # The first attempt used 0.4 s of a 0.7 s deadline: a second one like it cannot finish.
+    slow = SlowThenFails(0.4, err(ProviderTimeout))
+    with pytest.raises(ProviderTimeout) as raised:
+        await with_retries(slow, policy=FAST, deadline=Deadline(0.7))
+    assert slow.attempts == 1 and raised.value.attempts == 1
+
+
+async def test_a_quick_failure_is_still_retried_under_the_same_deadline() -> None:
+    quick = SlowThenFails(0.01, err(UpstreamServerError))
+    with pytest.raises(UpstreamServerError):
+        await with_retries(quick, policy=FAST, deadline=Deadline(0.7))
+    assert quick.attempts == 3

@@ -22,6 +22,9 @@ from tests.support import client_for, fake_providers, fixture_responder, make_se
 
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
 URL = "/phases/kill-test/orchestrate"
+MAX_AGE = {"Cache-Control": "max-age=600"}
+"""Asks for a cached answer up to ten minutes old: the cache is opt-in."""
+MINIMAX = "MiniMax-M2.7"
 
 
 def slowly(request: CompletionRequest) -> Reply:
@@ -105,7 +108,7 @@ async def test_two_replicas_sharing_redis_run_a_key_once(redis_server: RedisServ
         for c in fakes["workers_ai"].calls
         if c.prompt.system.startswith("# Kill test")  # the phase prompt: not the judge, not wild ideas
     ]
-    assert len(parallel_calls) == 3  # r1, llama-scout, qwen3: once, on one replica only
+    assert len(parallel_calls) == 3  # reasoner, llama-scout, qwen3: once, on one replica only
 
 
 async def test_a_result_survives_a_restart_on_the_sqlite_file(tmp_path: Path) -> None:
@@ -130,20 +133,48 @@ async def test_failed_runs_are_not_stored(store: dict[str, Any]) -> None:
     assert model_calls(fakes) == 2 * calls  # the retry of a failure runs again
 
 
-async def test_identical_requests_are_served_from_the_cache(store: dict[str, Any]) -> None:
+async def test_without_asking_for_the_cache_every_request_runs(store: dict[str, Any]) -> None:
     async with app_with(cache_ttl_s=60, **store) as (client, fakes):
+        first = await client.post(URL, json=IDEA)
+        calls = model_calls(fakes)
+        again = await client.post(URL, json=IDEA)
+    assert model_calls(fakes) == 2 * calls > 0  # a workflow re-running a phase gets a new answer
+    assert first.json()["cached"] is again.json()["cached"] is False
+    assert "x-cache" not in first.headers and "x-cache" not in again.headers
+
+
+async def test_max_age_answers_from_the_cache(store: dict[str, Any]) -> None:
+    async with app_with(cache_ttl_s=60, **store) as (client, fakes):
+        first = await client.post(URL, json=IDEA)  # asks for nothing, but its result is kept
+        calls = model_calls(fakes)
+        cached = await client.post(URL, json=IDEA, headers=MAX_AGE)
+        assert model_calls(fakes) == calls
+        fresh = await client.post(URL, json=IDEA, headers={"Cache-Control": "no-cache"})
+        assert model_calls(fakes) == 2 * calls
+        too_old = await client.post(URL, json=IDEA, headers={"Cache-Control": "max-age=0"})
+        assert model_calls(fakes) == 3 * calls
+        other = await client.post(URL, json={**IDEA, "instructions": "shorter"}, headers=MAX_AGE)
+        assert model_calls(fakes) == 4 * calls
+    assert first.json()["cached"] is False
+    assert cached.json()["cached"] is True and cached.headers["x-cache"] == "hit"
+    assert int(cached.headers["age"]) >= 0
+    assert cached.json()["output"] == first.json()["output"]
+    assert fresh.json()["cached"] is False
+    assert too_old.json()["cached"] is False and too_old.headers["x-cache"] == "miss"
+    assert other.json()["cached"] is False and other.headers["x-cache"] == "miss"
+
+
+async def test_cache_default_on_answers_from_the_cache_unasked(tmp_path: Path) -> None:
+    settings = {"store_path": tmp_path / "s.sqlite3", "cache_ttl_s": 60, "cache_default": True}
+    async with app_with(**settings) as (client, fakes):
         first = await client.post(URL, json=IDEA)
         calls = model_calls(fakes)
         cached = await client.post(URL, json=IDEA)
         assert model_calls(fakes) == calls
         fresh = await client.post(URL, json=IDEA, headers={"Cache-Control": "no-cache"})
         assert model_calls(fakes) == 2 * calls
-        other = await client.post(URL, json={**IDEA, "instructions": "shorter"})
-        assert model_calls(fakes) == 3 * calls
-    assert first.json()["cached"] is False and first.headers["x-cache"] == "miss"
-    assert cached.json()["cached"] is True and cached.headers["x-cache"] == "hit"
-    assert cached.json()["output"] == first.json()["output"]
-    assert fresh.json()["cached"] is False and other.json()["cached"] is False
+    assert first.headers["x-cache"] == "miss" and cached.headers["x-cache"] == "hit"
+    assert cached.json()["cached"] is True and fresh.json()["cached"] is False
 
 
 async def test_degraded_answers_are_not_cached(tmp_path: Path) -> None:
@@ -153,10 +184,45 @@ async def test_degraded_answers_are_not_cached(tmp_path: Path) -> None:
     )
     settings = {"store_path": tmp_path / "s.sqlite3", "cache_ttl_s": 60, "retry_max_attempts": 1}
     async with app_with(fakes, **settings) as (client, _):
-        first = await client.post(URL, json=IDEA)
-        second = await client.post(URL, json=IDEA)
+        first = await client.post(URL, json=IDEA, headers=MAX_AGE)
+        second = await client.post(URL, json=IDEA, headers=MAX_AGE)
     assert first.json()["degraded"] is True
-    assert second.json()["cached"] is False
+    assert second.json()["cached"] is False and second.headers["x-cache"] == "miss"
+
+
+async def test_an_open_circuit_degrades_the_answer_and_keeps_it_out_of_the_cache(tmp_path: Path) -> None:
+    fakes = fake_providers()
+    fakes["minimax"].script(MINIMAX, UpstreamServerError("down", provider="minimax", status_code=500))
+    settings = {
+        "store_path": tmp_path / "s.sqlite3",
+        "cache_ttl_s": 60,
+        "retry_max_attempts": 1,
+        "breaker_failure_threshold": 1,
+        "breaker_cooldown_s": 600,
+    }
+    async with app_with(fakes, **settings) as (client, _):
+        failed = (await client.post(URL, json=IDEA, headers=MAX_AGE)).json()  # opens the circuit
+        skipped = await client.post(URL, json=IDEA, headers=MAX_AGE)
+        calls = model_calls(fakes)
+        again = await client.post(URL, json=IDEA, headers=MAX_AGE)
+    assert failed["degraded"] is True
+    body = skipped.json()
+    [record] = [m for m in body["models"] if m["model"] == "minimax" and m["role"] == "parallel"]
+    assert record["status"] == "skipped" and record["error_kind"] == "circuit_open"
+    assert body["mode"] == "orchestrated" and body["degraded"] is True
+    assert any("circuit open" in w for w in body["warnings"])
+    assert again.json()["cached"] is False and again.headers["x-cache"] == "miss"
+    assert model_calls(fakes) > calls  # it ran again
+    assert len(fakes["minimax"].calls_for(MINIMAX)) == 1  # only the call that opened the circuit
+
+
+@pytest.mark.parametrize("value", ["max-age=soon", "max-age=-5", "max-age="])
+async def test_a_bad_max_age_is_a_422(tmp_path: Path, value: str) -> None:
+    async with app_with(store_path=tmp_path / "s.sqlite3", cache_ttl_s=60) as (client, fakes):
+        response = await client.post(URL, json=IDEA, headers={"Cache-Control": value})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["field"] == "header.Cache-Control"
+    assert model_calls(fakes) == 0
 
 
 async def test_a_bad_key_is_a_422(tmp_path: Path) -> None:

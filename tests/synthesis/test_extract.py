@@ -1,4 +1,5 @@
-"""JSON extraction against the failure cases the upstream extractor gets wrong (reference §6)."""
+"""Extraction mechanics the corpus does not show: failure messages, the strict limits of repair,
+work bounds on adversarial input, and the lenient reader's truncated-versus-invalid call."""
 
 from __future__ import annotations
 
@@ -7,81 +8,119 @@ from typing import Any
 
 import pytest
 
-from app.synthesis.extract import candidates, strip_reasoning
+from app.synthesis.extract import extract
+from app.synthesis.lenient_json import Budget, Invalid, Truncated, read_lenient
+from tests.support import fixture
+
+KILL = fixture("kill-test")
 
 
-def objects(text: str) -> list[Any]:
-    return [c.value for c in candidates(strip_reasoning(text)) if isinstance(c.value, dict)]
+def test_a_cut_off_answer_is_never_closed_up() -> None:
+    found = extract(json.dumps(KILL)[:-40])
+    assert found.value is None and found.failure == "truncated"
+    assert found.message == "the answer was cut off inside its JSON (truncated): not repaired"
 
 
-def first_object(text: str) -> Any:
-    found = objects(text)
-    return found[0] if found else None
+def test_no_json_says_how_the_answer_begins() -> None:
+    found = extract("I'm sorry,   I cannot\nhelp with that.")
+    assert found.failure == "no_json"
+    assert found.message.endswith('(it begins: "I\'m sorry, I cannot help with that.")')
+
+
+@pytest.mark.parametrize(
+    ("reply", "failure", "words"),
+    [
+        ("<think>weighing it", "unfinished_reasoning", "never closed"),
+        ("<think>weighed it</think>", "reasoning_only", "only reasoning"),
+    ],
+)
+def test_reasoning_failures_are_named(reply: str, failure: str, words: str) -> None:
+    found = extract(reply)
+    assert found.failure == failure and words in found.message
+
+
+def test_a_found_value_has_no_failure_message() -> None:
+    found = extract('{"a": 1}')
+    assert found.failure is None and found.message == ""
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "{verdict: 'GO'}",  # unquoted keys
+        '{"a": 1 "b": 2}',  # a missing comma
+        "{“verdict”: “GO”}",  # curly-quote delimiters
+        '{"a": 1, # a hash comment\n}',
+        '{"a": undefined}',
+        '{"a": 1,,}',
+        "[,1]",
+        "{'a': 0x1F}",  # a Python literal, but not one the policy names
+    ],
+)
+def test_only_the_policys_repairs_are_made(reply: str) -> None:
+    assert extract(reply).failure == "no_json"
+
+
+def test_the_fast_path_and_the_scan_agree() -> None:
+    text = json.dumps(KILL, indent=2)
+    assert extract(text).value == extract("Answer:\n" + text).value == KILL
+
+
+def test_many_junk_openers_before_the_answer_are_survived() -> None:
+    reply = "Use {x} and [y] here. " * 200 + json.dumps(KILL)
+    assert extract(reply).value == KILL
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "[" * 50_000 + '{"a": 1}',
+        "{" * 50_000,
+        "[1," * 20_000 + "x",
+        '"{' * 20_000,
+        '["a' * 30_000,
+        "[/*" * 20_000,
+        "x" * 200_000,
+        ("[" + '"' + "a" * 1000 + '", ') * 100 + "x",
+    ],
+)
+def test_adversarial_input_ends_without_an_answer_or_a_crash(reply: str) -> None:
+    # The work is bounded (a budget on lenient reading, a cap on failed openers); the outcome is a
+    # failure either way, never a RecursionError or a made-up value.
+    assert extract(reply).value is None
+
+
+def test_many_candidates_still_pick_the_last_full_size_one() -> None:
+    reply = " ".join(json.dumps({"n": i}) for i in range(5000))
+    assert extract(reply).value == {"n": 4999}
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('Here is the plan:\n```json\n{"a": 1}\n```\nHope it helps.', {"a": 1}),
-        ('```json\n{"a": {"b": [1, 2]}}', {"a": {"b": [1, 2]}}),  # fence never closed
-        (
-            '{"text": "a } and { inside", "q": "say \\"hi\\" {"}',
-            {"text": "a } and { inside", "q": 'say "hi" {'},
-        ),
-        ('She said "hello. {"verdict": "GO"}', {"verdict": "GO"}),  # odd quote in prose before
-        ('<think>maybe {x} or {"draft": 0}</think> {"final": 1}', {"final": 1}),
-        ('reasoning about {x}</think>{"final": 1}', {"final": 1}),  # R1 omits the opening tag
-        ('Use {placeholder} then {"a": 1}', {"a": 1}),
-        ('```json\n{"a": 1,, broken\n```\nCorrected: {"a": 2}', {"a": 2}),
-        ('{"a": 1, "b": [1, 2,],}', {"a": 1, "b": [1, 2]}),  # trailing commas, repaired last
-        ('```\n{"a": 1}\n```', {"a": 1}),  # bare fence
+        ('{"a": [1, 2.5e3, -0.5, true, null]}', {"a": [1, 2500.0, -0.5, True, None]}),
+        ("{'k': 'tab\\there', \"q\": 'x\\'y'}", {"k": "tab\there", "q": "x'y"}),
+        ('{"quote": "it\\\'s"}', {"quote": "it's"}),  # an escape JSON lacks, read as Python would
+        ('{"a": 1 /* c */, "b": [2,],}', {"a": 1, "b": [2]}),
     ],
 )
-def test_finds_the_intended_object(text: str, expected: dict[str, Any]) -> None:
-    assert first_object(text) == expected
+def test_the_lenient_reader_values(text: str, expected: Any) -> None:
+    value, end = read_lenient(text, 0, Budget(10_000))
+    assert value == expected and end == len(text)
 
 
-def test_offers_every_object_in_order_so_validation_can_choose() -> None:
-    text = 'First draft {"v": 1} and the final {"v": 2}'
-    assert objects(text)[:2] == [{"v": 1}, {"v": 2}]
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": 1', '{"a": "text', '{"a"', '{"a": tru', '{"a": -', '{"a": 1.', '{"a": 1, /* open', "['a', 'b"],
+)
+def test_the_end_of_the_text_inside_a_value_is_truncation(text: str) -> None:
+    with pytest.raises(Truncated):
+        read_lenient(text, 0, Budget(10_000))
 
 
-def test_a_fenced_array_is_an_array_not_its_first_element() -> None:
-    found = list(candidates('```json\n[{"a": 1}, {"a": 2}]\n```'))
-    assert found[0].value == [{"a": 1}, {"a": 2}] and found[0].source == "fence"
-    assert all(c.value != {"a": 1} for c in found)
-
-
-def test_the_fenced_object_is_not_offered_twice() -> None:
-    found = list(candidates('```json\n{"a": 1}\n```'))
-    assert [c.source for c in found if c.value == {"a": 1}] == ["fence"]
-
-
-def test_a_truncated_object_is_repaired_not_replaced_by_its_inner_array() -> None:
-    found = list(candidates('{"items": [1, 2], "name": "freight'))
-    assert [c.value for c in found if c.source == "span"] == [[1, 2]]
-    assert found[-1].source == "repaired" and found[-1].value["items"] == [1, 2]
-
-
-def test_bare_values_and_nothing() -> None:
-    assert [c.value for c in candidates(" 42 ")] == [42]
-    assert list(candidates("no json here at all")) == []
-    assert list(candidates("")) == []
-
-
-def test_an_unfinished_thought_yields_no_answer() -> None:
-    assert strip_reasoning('<think>I will answer {"a": 1} once I am sure') == ""
-
-
-def test_positions_point_into_the_text() -> None:
-    text = 'prose {"a": [1]} more'
-    found = next(candidates(text))
-    assert json.loads(text[found.start : found.end]) == {"a": [1]}
-
-
-def test_many_unparseable_braces_stay_bounded() -> None:
-    text = "{" * 50_000 + '{"a": 1}'
-    # Bounded failed decodes: it gives up on the span scan rather than going quadratic,
-    # and the repair pass still returns something to validate.
-    found = list(candidates(text))
-    assert found and found[-1].source == "repaired"
+@pytest.mark.parametrize(
+    "text", ['{"a": "\\q"}', '{"a": 1]', '{"a": trux}', "{1: 2}", '["a" "b"]', "{'a': 'b' 'c'}"]
+)
+def test_malformed_text_is_invalid_not_truncated(text: str) -> None:
+    with pytest.raises(Invalid):
+        read_lenient(text, 0, Budget(10_000))

@@ -1,0 +1,1 @@
+"""Checking the configured model ids against what each provider still serves."""

@@ -1,0 +1,589 @@
+"""What every adapter reports the same way, each from its own wire's shapes: answers cut off at the
+token limit, answers that never got past their reasoning, prompts beyond the context window, model ids
+the provider does not serve, and the upstream's ``x-should-retry``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from pydantic import SecretStr
+
+from app.domain import CompletionRequest, Prompt
+from app.providers.anthropic import AnthropicProvider
+from app.providers.base import Provider
+from app.providers.errors import (
+    BadRequest,
+    ContextOverflow,
+    ModelUnavailable,
+    ProviderError,
+    ProviderStatusError,
+    UpstreamServerError,
+)
+from app.providers.minimax import MiniMaxProvider
+from app.providers.openai_compat import OpenAICompatProvider
+from app.providers.workers_ai import WorkersAIProvider
+from app.settings import AnthropicSettings, MiniMaxSettings, OpenAICompatSettings, WorkersAISettings
+
+MAX_TOKENS = 400
+THOUGHT = 'The user wants a verdict. Draft: {"verdict": "GO"} but let me weigh the risks'
+
+
+@dataclass(frozen=True)
+class Wire:
+    url: str
+    model: str
+    make: Callable[[httpx.AsyncClient], Provider]
+
+
+WIRES = {
+    "workers_ai": Wire(
+        "https://api.cloudflare.com/client/v4/accounts/acct/ai/run/@cf/qwen/qwq-32b",
+        "@cf/qwen/qwq-32b",
+        lambda c: WorkersAIProvider(
+            WorkersAISettings(_env_file=None, account_id="acct", api_token=SecretStr("cf-token")), c
+        ),
+    ),
+    "anthropic": Wire(
+        "https://api.anthropic.com/v1/messages",
+        "claude-sonnet-4-5",
+        lambda c: AnthropicProvider(AnthropicSettings(_env_file=None, api_key=SecretStr("ant-key")), c),
+    ),
+    "minimax": Wire(
+        "https://api.minimax.io/v1/chat/completions",
+        "MiniMax-M2.7",
+        lambda c: MiniMaxProvider(MiniMaxSettings(_env_file=None, api_key=SecretStr("mm-key")), c),
+    ),
+    "openai_compat": Wire(
+        "http://127.0.0.1:8080/v1/chat/completions",
+        "qwen3-32b",
+        lambda c: OpenAICompatProvider(
+            OpenAICompatSettings(_env_file=None, base_url="http://127.0.0.1:8080/v1"), c
+        ),
+    ),
+}
+
+
+def request_for(wire: str) -> CompletionRequest:
+    return CompletionRequest(
+        model=WIRES[wire].model, prompt=Prompt("You plan.", "Plan it."), max_tokens=MAX_TOKENS, timeout_s=30
+    )
+
+
+async def complete(
+    wire: str, client: httpx.AsyncClient, respx_mock: respx.MockRouter, response: httpx.Response
+) -> Any:
+    respx_mock.post(WIRES[wire].url).mock(return_value=response)
+    return await WIRES[wire].make(client).complete(request_for(wire))
+
+
+async def failure(
+    wire: str, client: httpx.AsyncClient, respx_mock: respx.MockRouter, response: httpx.Response
+) -> ProviderError:
+    with pytest.raises(ProviderError) as caught:
+        await complete(wire, client, respx_mock, response)
+    return caught.value
+
+
+# ---- success shapes, per wire -------------------------------------------------------------------
+
+
+def chat(message: dict[str, Any], finish: str, **extra: Any) -> dict[str, Any]:
+    usage = {"prompt_tokens": 20, "completion_tokens": MAX_TOKENS if finish == "length" else 30}
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}],
+        "usage": usage,
+        **extra,
+    }
+
+
+def envelope(result: dict[str, Any]) -> dict[str, Any]:
+    return {"result": result, "success": True, "errors": [], "messages": []}
+
+
+def anthropic_message(content: list[dict[str, Any]], stop: str) -> dict[str, Any]:
+    usage = {"input_tokens": 20, "output_tokens": MAX_TOKENS if stop == "max_tokens" else 30}
+    return {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "content": content,
+        "stop_reason": stop,
+        "usage": usage,
+    }
+
+
+MINIMAX_OK = {"base_resp": {"status_code": 0, "status_msg": ""}}
+
+
+def answered(wire: str, text: str, *, cut: bool) -> dict[str, Any]:
+    """``text`` as the wire's answer, stopped by the token limit when ``cut``."""
+    finish = "length" if cut else "stop"
+    if wire == "anthropic":
+        return anthropic_message([{"type": "text", "text": text}], "max_tokens" if cut else "end_turn")
+    if wire == "workers_ai":  # the legacy shape: no finish reason, only the output count
+        completion = MAX_TOKENS if cut else 30
+        return envelope({"response": text, "usage": {"prompt_tokens": 20, "completion_tokens": completion}})
+    return chat({"content": text}, finish, **(MINIMAX_OK if wire == "minimax" else {}))
+
+
+def reasoning_only(wire: str, *, cut: bool) -> dict[str, Any]:
+    """The wire's reply of a model that never got past its reasoning: content null beside it."""
+    finish = "length" if cut else "stop"
+    if wire == "anthropic":
+        thinking = {"type": "thinking", "thinking": THOUGHT, "signature": "sig"}
+        return anthropic_message([thinking], "max_tokens" if cut else "end_turn")
+    if wire == "workers_ai":  # a model with the OpenAI result shape (GLM, gpt-oss) and reasoning_content
+        return envelope(chat({"content": None, "reasoning_content": THOUGHT}, finish))
+    if wire == "minimax":  # reasoning_split moves the thinking to reasoning_details
+        details = [{"type": "reasoning.text", "text": THOUGHT}]
+        return chat({"content": None, "reasoning_details": details}, finish, **MINIMAX_OK)
+    return chat({"content": None, "reasoning_content": THOUGHT}, finish)
+
+
+@pytest.mark.parametrize("wire", WIRES)
+@pytest.mark.parametrize("cut", [True, False], ids=["length", "stop"])
+async def test_a_cut_or_whole_answer_reports_its_stop(
+    wire: str, cut: bool, client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    text = '{"verdict": "KILL", "risks": ["ch' if cut else '{"verdict": "KILL"}'
+
+    completion = await complete(
+        wire, client, respx_mock, httpx.Response(200, json=answered(wire, text, cut=cut))
+    )
+
+    assert completion.text == text
+    assert completion.finish_reason == ("length" if cut else "stop")
+    assert completion.truncated is cut
+    assert completion.reasoning_unfinished is False
+
+
+@pytest.mark.parametrize("wire", WIRES)
+@pytest.mark.parametrize("cut", [True, False], ids=["length", "stop"])
+async def test_reasoning_beside_no_content_is_unfinished_not_malformed(
+    wire: str, cut: bool, client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    body = reasoning_only(wire, cut=cut)
+
+    completion = await complete(wire, client, respx_mock, httpx.Response(200, json=body))
+
+    assert completion.text == ""
+    assert completion.reasoning == THOUGHT
+    assert completion.reasoning_unfinished is True
+    assert completion.finish_reason == ("length" if cut else "stop")
+
+
+@pytest.mark.parametrize("wire", ["workers_ai", "minimax", "openai_compat"])
+async def test_an_inline_think_that_never_closes_is_unfinished(
+    wire: str, client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    body = answered(wire, f"<think>\n{THOUGHT}", cut=True)
+
+    completion = await complete(wire, client, respx_mock, httpx.Response(200, json=body))
+
+    assert completion.reasoning_unfinished is True
+    assert completion.truncated is True
+    assert "verdict" not in completion.text  # the draft inside the reasoning is not the answer
+    assert completion.reasoning == THOUGHT
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        pytest.param({"completion_tokens_details": {"reasoning_tokens": MAX_TOKENS}}, id="reasoning-tokens"),
+        pytest.param({}, id="nothing-counted"),
+    ],
+)
+async def test_openai_reasoning_model_cut_while_thinking(
+    usage: dict[str, Any], client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    # o-series and GPT-5 show no reasoning: an empty content at a length stop, the tokens counted.
+    body = chat({"content": ""}, "length")
+    body["usage"].update(usage)
+
+    completion = await complete("openai_compat", client, respx_mock, httpx.Response(200, json=body))
+
+    assert completion.text == ""
+    assert completion.truncated
+    assert completion.reasoning is None
+    assert completion.reasoning_unfinished is bool(usage)
+
+
+@pytest.mark.parametrize("wire", ["minimax", "openai_compat"])
+async def test_null_content_with_a_normal_stop_and_no_reasoning_is_still_malformed(
+    wire: str, client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    body = chat({"content": None, "refusal": "I can't help with that"}, "stop", **MINIMAX_OK)
+
+    error = await failure(wire, client, respx_mock, httpx.Response(200, json=body))
+
+    assert error.kind == "malformed" and "I can't help with that" in error.message
+
+
+# ---- context overflow ---------------------------------------------------------------------------
+
+VLLM_TEXT = (
+    "This model's maximum context length is 32768 tokens. However, you requested 40000 tokens "
+    "(32000 in the messages, 8000 in the completion). Please reduce the length of the messages or completion."
+)
+
+OVERFLOWS = [
+    pytest.param(
+        "openai_compat",
+        400,
+        {
+            "error": {
+                "message": "Your input exceeds the context window of this model. "
+                "Please adjust your input and try again.",
+                "type": "invalid_request_error",
+                "param": "input",
+                "code": "context_length_exceeded",
+            }
+        },
+        id="openai-code",
+    ),
+    pytest.param(
+        "openai_compat",
+        400,
+        {
+            "error": {
+                "code": 400,
+                "message": "request (40000 tokens) exceeds the available context size (32768 tokens), "
+                "try increasing it",
+                "type": "exceed_context_size_error",
+                "n_prompt_tokens": 40000,
+                "n_ctx": 32768,
+            }
+        },
+        id="llama-cpp-type",
+    ),
+    pytest.param(
+        "openai_compat",
+        400,
+        {"object": "error", "message": VLLM_TEXT, "type": "BadRequestError", "param": None, "code": 400},
+        id="vllm-flat",
+    ),
+    pytest.param(
+        "openai_compat",
+        400,
+        {
+            "error": {
+                "message": "The decoder prompt (length 40000) is longer than the maximum model length "
+                "of 32768. Make sure that `max_model_len` is no smaller than the number of text tokens.",
+                "type": "BadRequestError",
+                "param": None,
+                "code": 400,
+            }
+        },
+        id="vllm-decoder-prompt",
+    ),
+    pytest.param(
+        "openai_compat",
+        400,
+        {
+            "error": {
+                "message": VLLM_TEXT,
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "invalid_request_error",
+            }
+        },
+        id="deepseek",
+    ),
+    pytest.param(
+        "anthropic",
+        400,
+        {
+            "type": "error",
+            "error": {
+                "type": "invalid_request_error",
+                "message": "prompt is too long: 208310 tokens > 200000 maximum",
+            },
+        },
+        id="anthropic-prompt-too-long",
+    ),
+    pytest.param(
+        "anthropic",
+        400,
+        {
+            "type": "error",
+            "error": {
+                "type": "invalid_request_error",
+                "message": "input length and `max_tokens` exceed context limit: 189136 + 20000 > 204648, "
+                "decrease input length or `max_tokens` and try again",
+            },
+        },
+        id="anthropic-with-max-tokens",
+    ),
+    pytest.param(
+        "workers_ai",
+        400,
+        {
+            "result": None,
+            "success": False,
+            "errors": [{"message": f"AiError: AiError: {VLLM_TEXT}"}],
+            "messages": [],
+        },
+        id="workers-ai-vllm-text",
+    ),
+    pytest.param(
+        "minimax",
+        400,
+        {
+            "error": {
+                "message": "invalid params, context window exceeds limit (2013)",
+                "type": "bad_request_error",
+            }
+        },
+        id="minimax-http-400",
+    ),
+    pytest.param(
+        "minimax",
+        200,
+        {
+            "choices": None,
+            "base_resp": {"status_code": 2013, "status_msg": "invalid params, context window exceeds limit"},
+        },
+        id="minimax-base-resp",
+    ),
+]
+
+
+@pytest.mark.parametrize(("wire", "status", "body"), OVERFLOWS)
+async def test_context_overflow_in_each_wires_shape(
+    wire: str, status: int, body: dict[str, Any], client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    error = await failure(wire, client, respx_mock, httpx.Response(status, json=body))
+
+    assert type(error) is ContextOverflow
+    assert isinstance(error, BadRequest)  # still a bad request to anything that asks
+    assert error.kind == "context_overflow"
+    assert error.retryable is False
+    assert error.status_code == status
+
+
+# ---- model unavailable --------------------------------------------------------------------------
+
+UNAVAILABLE = [
+    pytest.param(
+        "workers_ai",
+        400,
+        {
+            "result": None,
+            "success": False,
+            "errors": [{"code": 5007, "message": "No such model @cf/x/y or task"}],
+        },
+        id="workers-ai-5007",
+    ),
+    pytest.param(
+        "workers_ai",
+        404,
+        {"result": None, "success": False, "errors": [{"code": 3042, "message": "Invalid model ID"}]},
+        id="workers-ai-3042",
+    ),
+    pytest.param(
+        "anthropic",
+        404,
+        {
+            "type": "error",
+            "error": {"type": "not_found_error", "message": "model: claude-3-5-sonnet-20241022"},
+        },
+        id="anthropic-not-found",
+    ),
+    pytest.param(
+        "openai_compat",
+        404,
+        {
+            "error": {
+                "message": "The model `gpt-4-32k` has been deprecated.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "model_not_found",
+            }
+        },
+        id="openai-model-not-found",
+    ),
+    pytest.param(
+        "openai_compat",
+        404,
+        {
+            "error": {
+                "message": "The model `qwen3` does not exist.",
+                "type": "NotFoundError",
+                "param": "model",
+                "code": 404,
+            }
+        },
+        id="vllm-404",
+    ),
+    pytest.param(
+        "openai_compat",
+        404,
+        {
+            "error": {
+                "message": 'model "llama3" not found, try pulling it first',
+                "type": "api_error",
+                "param": None,
+                "code": None,
+            }
+        },
+        id="ollama-404",
+    ),
+    pytest.param(
+        "openai_compat",
+        400,
+        {
+            "error": {
+                "message": "Model Not Exist",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "invalid_request_error",
+            }
+        },
+        id="deepseek-400",
+    ),
+    pytest.param(
+        "minimax",
+        400,
+        {
+            "error": {
+                "message": "invalid params, unknown model 'MiniMax-M1' (2013)",
+                "type": "bad_request_error",
+            }
+        },
+        id="minimax-http-400",
+    ),
+    pytest.param(
+        "minimax",
+        200,
+        {
+            "choices": None,
+            "base_resp": {"status_code": 2013, "status_msg": "invalid params, unknown model 'abc'"},
+        },
+        id="minimax-base-resp",
+    ),
+]
+
+
+@pytest.mark.parametrize(("wire", "status", "body"), UNAVAILABLE)
+async def test_model_unavailable_in_each_wires_shape(
+    wire: str, status: int, body: dict[str, Any], client: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    error = await failure(wire, client, respx_mock, httpx.Response(status, json=body))
+
+    assert type(error) is ModelUnavailable
+    assert error.kind == "model_unavailable"
+    assert error.retryable is False
+
+
+NEAR_MISSES = [
+    pytest.param(
+        "openai_compat", 404, {"error": {"message": "404 page not found"}}, BadRequest, id="bare-404"
+    ),
+    pytest.param(
+        "openai_compat", 400, {"error": {"message": "Invalid 'messages'"}}, BadRequest, id="other-400"
+    ),
+    pytest.param(
+        "openai_compat",
+        500,
+        {"error": {"message": VLLM_TEXT}},
+        UpstreamServerError,
+        id="overflow-text-on-500",
+    ),
+    pytest.param(
+        "anthropic",
+        400,
+        {
+            "type": "error",
+            "error": {"type": "invalid_request_error", "message": "messages: the prompt is too long? no"},
+        },
+        BadRequest,
+        id="anthropic-unanchored",
+    ),
+    pytest.param(
+        "minimax",
+        400,
+        {"error": {"message": "invalid params, chat content has invalid message role: system (2013)"}},
+        BadRequest,
+        id="minimax-other-2013",
+    ),
+    pytest.param(
+        "minimax",
+        500,
+        {"error": {"message": "invalid params, context window exceeds limit (1000)"}},
+        UpstreamServerError,
+        id="minimax-wording-other-code",
+    ),
+    pytest.param(
+        "workers_ai",
+        400,
+        {
+            "success": False,
+            "errors": [{"code": 3003, "message": "Bad input: must have required property 'prompt'"}],
+        },
+        BadRequest,
+        id="workers-ai-3003",
+    ),
+]
+
+
+@pytest.mark.parametrize(("wire", "status", "body", "error_class"), NEAR_MISSES)
+async def test_wording_refines_only_its_own_providers_bad_requests(
+    wire: str,
+    status: int,
+    body: dict[str, Any],
+    error_class: type[ProviderError],
+    client: httpx.AsyncClient,
+    respx_mock: respx.MockRouter,
+) -> None:
+    error = await failure(wire, client, respx_mock, httpx.Response(status, json=body))
+
+    assert type(error) is error_class
+
+
+# ---- x-should-retry -----------------------------------------------------------------------------
+
+ERRORS = {
+    "workers_ai": {"result": None, "success": False, "errors": [{"code": 9999, "message": "no"}]},
+    "anthropic": {"type": "error", "error": {"type": "invalid_request_error", "message": "no"}},
+    "minimax": {"error": {"message": "no", "type": "bad_request_error"}},
+    "openai_compat": {"error": {"message": "no", "type": "invalid_request_error"}},
+}
+
+
+@pytest.mark.parametrize("wire", WIRES)
+@pytest.mark.parametrize(
+    ("status", "header", "retryable"),
+    [
+        (500, None, True),
+        (500, "false", False),
+        (409, "False", False),
+        (400, None, False),
+        (400, "true", True),
+        (400, "maybe", False),
+    ],
+)
+async def test_x_should_retry_overrides_the_status_default(
+    wire: str,
+    status: int,
+    header: str | None,
+    retryable: bool,
+    client: httpx.AsyncClient,
+    respx_mock: respx.MockRouter,
+) -> None:
+    body = ERRORS[wire]
+    if wire == "anthropic" and status >= 500:
+        body = {"type": "error", "error": {"type": "api_error", "message": "no"}}
+    headers = {"x-should-retry": header} if header is not None else {}
+
+    error = await failure(wire, client, respx_mock, httpx.Response(status, json=body, headers=headers))
+
+    assert isinstance(error, ProviderStatusError)
+    assert error.retryable is retryable
+    assert type(error).retryable is (status >= 409)  # the class keeps its default; only this error changed
