@@ -36,10 +36,12 @@ REQUEST_HEADERS: list[dict[str, Any]] = [
         "in": "header",
         "required": False,
         "description": (
-            "The response cache (CACHE_TTL_S; only without an Idempotency-Key): an identical request "
-            "(same phase, body and effective config) may be answered from the cache with "
-            '`"cached": true` and `X-Cache: hit`. `no-cache` always runs the phase afresh. '
-            "Degraded answers and failures are never cached."
+            "The response cache is opt-in (only without an Idempotency-Key): without this header "
+            "every request runs. `max-age=N` asks for an earlier answer: an identical request "
+            "(same phase, body and effective config) answered less than N seconds ago comes back "
+            'with `"cached": true`, `X-Cache: hit` and `Age`; otherwise it runs (`X-Cache: miss`). '
+            "`no-cache` always runs. With CACHE_DEFAULT=on, requests without the header are "
+            "answered from the cache too. Degraded answers and failures are never cached."
         ),
         "schema": {"type": "string"},
     },
@@ -72,10 +74,15 @@ ANSWER_HEADERS: dict[str, dict[str, Any]] = {
     },
     "X-Cache": {
         "description": (
-            "On a JSON answer to a request without an Idempotency-Key while the response cache is on: "
-            "`hit` when the answer came from the cache, `miss` when the phase ran."
+            "On a JSON answer to a request that asked for a cached answer (`Cache-Control: "
+            "max-age=N`, or none under CACHE_DEFAULT=on) without an Idempotency-Key: `hit` when "
+            "the answer came from the cache, `miss` when the phase ran."
         ),
         "schema": {"type": "string", "enum": ["hit", "miss"]},
+    },
+    "Age": {
+        "description": "With `X-Cache: hit`: how many seconds ago the cached answer was made.",
+        "schema": {"type": "integer", "minimum": 0},
     },
 }
 
