@@ -226,6 +226,25 @@ async def test_null_content_with_a_normal_stop_and_no_reasoning_is_still_malform
     assert error.kind == "malformed" and "I can't help with that" in error.message
 
 
+def minimax_2013(text: str) -> list[Any]:
+    """MiniMax's code 2013 with ``text``, both ways it arrives: an HTTP 400 whose message ends in the
+    code, and ``base_resp`` with HTTP 200."""
+    return [
+        pytest.param(
+            "minimax",
+            400,
+            {"error": {"message": f"{text} (2013)", "type": "bad_request_error"}},
+            id="minimax-http-400",
+        ),
+        pytest.param(
+            "minimax",
+            200,
+            {"choices": None, "base_resp": {"status_code": 2013, "status_msg": text}},
+            id="minimax-base-resp",
+        ),
+    ]
+
+
 # ---- context overflow ---------------------------------------------------------------------------
 
 VLLM_TEXT = (
@@ -332,40 +351,8 @@ OVERFLOWS = [
         },
         id="workers-ai-vllm-text",
     ),
-    pytest.param(
-        "minimax",
-        400,
-        {
-            "error": {
-                "message": "invalid params, context window exceeds limit (2013)",
-                "type": "bad_request_error",
-            }
-        },
-        id="minimax-http-400",
-    ),
-    pytest.param(
-        "minimax",
-        200,
-        {
-            "choices": None,
-            "base_resp": {"status_code": 2013, "status_msg": "invalid params, context window exceeds limit"},
-        },
-        id="minimax-base-resp",
-    ),
+    *minimax_2013("invalid params, context window exceeds limit"),
 ]
-
-
-@pytest.mark.parametrize(("wire", "status", "body"), OVERFLOWS)
-async def test_context_overflow_in_each_wires_shape(
-    wire: str, status: int, body: dict[str, Any], client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
-    error = await failure(wire, client, respx_mock, httpx.Response(status, json=body))
-
-    assert type(error) is ContextOverflow
-    assert isinstance(error, BadRequest)  # still a bad request to anything that asks
-    assert error.kind == "context_overflow"
-    assert error.retryable is False
-    assert error.status_code == status
 
 
 # ---- model unavailable --------------------------------------------------------------------------
@@ -448,38 +435,33 @@ UNAVAILABLE = [
         },
         id="deepseek-400",
     ),
-    pytest.param(
-        "minimax",
-        400,
-        {
-            "error": {
-                "message": "invalid params, unknown model 'MiniMax-M1' (2013)",
-                "type": "bad_request_error",
-            }
-        },
-        id="minimax-http-400",
-    ),
-    pytest.param(
-        "minimax",
-        200,
-        {
-            "choices": None,
-            "base_resp": {"status_code": 2013, "status_msg": "invalid params, unknown model 'abc'"},
-        },
-        id="minimax-base-resp",
-    ),
+    *minimax_2013("invalid params, unknown model 'MiniMax-M1'"),
 ]
 
 
-@pytest.mark.parametrize(("wire", "status", "body"), UNAVAILABLE)
-async def test_model_unavailable_in_each_wires_shape(
-    wire: str, status: int, body: dict[str, Any], client: httpx.AsyncClient, respx_mock: respx.MockRouter
+CLASSIFIED = [
+    *(pytest.param(*case.values, ContextOverflow, id=case.id) for case in OVERFLOWS),
+    *(pytest.param(*case.values, ModelUnavailable, id=case.id) for case in UNAVAILABLE),
+]
+
+
+@pytest.mark.parametrize(("wire", "status", "body", "error_class"), CLASSIFIED)
+async def test_each_wires_own_shape_is_classified(
+    wire: str,
+    status: int,
+    body: dict[str, Any],
+    error_class: type[ProviderStatusError],
+    client: httpx.AsyncClient,
+    respx_mock: respx.MockRouter,
 ) -> None:
     error = await failure(wire, client, respx_mock, httpx.Response(status, json=body))
 
-    assert type(error) is ModelUnavailable
-    assert error.kind == "model_unavailable"
+    assert type(error) is error_class
+    assert error.kind in ("context_overflow", "model_unavailable")
     assert error.retryable is False
+    assert error.status_code == status
+    # An overflow is still a bad request to anything that asks; an unknown model is not.
+    assert isinstance(error, BadRequest) is (error_class is ContextOverflow)
 
 
 NEAR_MISSES = [
