@@ -145,6 +145,8 @@ def render(rows: Sequence[Row]) -> str:
         )
     elif failed:
         lines.append(f"Could not check {len(failed)} model id(s): a listing failed (see STATUS).")
+    elif not any(r.verdict in ("listed", "retiring") for r in rows):
+        lines.append("Nothing was checked: no configured provider has a model listing (see STATUS).")
     else:
         lines.append("Every model id that could be checked is served.")
     return "\n".join(lines)

@@ -47,36 +47,26 @@ def choose_roster(providers: dict[str, Provider], settings: LocalModelSettings) 
 
 def local_models(settings: LocalModelSettings) -> dict[str, ModelSpec]:
     """The members, the judge and the single model: one set of weights, several voices."""
-    # Each request gets one llama.cpp slot, so a slot's context is the window every call must fit.
-    window = settings.context_per_slot
-    models = {
-        member_alias(i): ModelSpec(
+
+    def spec(seed: int, perspective: str | None = None) -> ModelSpec:
+        # Each request gets one llama.cpp slot: a slot's context is the window every call must fit.
+        return ModelSpec(
             provider="local",
             model_id=settings.model,
             structured_output=True,
-            seed=1009 * (i + 1),  # distinct and stable, so a run can be reproduced
-            perspective=PERSPECTIVES[i % len(PERSPECTIVES)],
+            seed=seed,
+            perspective=perspective,
             tags=("local",),
-            context_window=window,
+            context_window=settings.context_per_slot,
         )
+
+    models = {
+        # Seeds distinct and stable, so a run can be reproduced.
+        member_alias(i): spec(1009 * (i + 1), PERSPECTIVES[i % len(PERSPECTIVES)])
         for i in range(settings.members)
     }
-    models[JUDGE] = ModelSpec(
-        provider="local",
-        model_id=settings.model,
-        structured_output=True,
-        seed=7,
-        tags=("local",),
-        context_window=window,
-    )
-    models[SINGLE] = ModelSpec(
-        provider="local",
-        model_id=settings.model,
-        structured_output=True,
-        seed=11,
-        tags=("local",),
-        context_window=window,
-    )
+    models[JUDGE] = spec(7)
+    models[SINGLE] = spec(11)
     return models
 
 

@@ -16,7 +16,7 @@ from app.providers.fake import FakeProvider
 from app.providers.listing import ListedModel
 from app.settings import AnthropicSettings, Settings
 from tests.fakes.upstream import FakeUpstream, running
-from tests.support import upstream_settings
+from tests.support import make_settings, upstream_settings
 
 TODAY = date(2026, 11, 28)
 QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"
@@ -179,3 +179,10 @@ def test_an_alias_matches_its_dated_snapshot_and_nothing_looser() -> None:
     assert served_as("claude-opus-4-8", listed) == listed[1]
     assert served_as("claude-sonnet-4", listed) is None  # a prefix is not an alias
     assert served_as("claude-opus-4", listed) is None
+
+
+def test_with_no_provider_configured_nothing_is_claimed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"], settings=make_settings(), today=TODAY) == 0
+    out = capsys.readouterr().out
+    assert "Nothing was checked" in out and "served" not in out.splitlines()[-1]
+    assert "provider not configured (set WORKERS_AI_ACCOUNT_ID, WORKERS_AI_API_TOKEN)" in out

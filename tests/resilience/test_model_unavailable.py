@@ -13,19 +13,12 @@ from app.resilience.breaker import CircuitBreaker
 from app.resilience.guard import Resilience
 from app.resilience.retry import RetryPolicy
 from app.roster import Roster
+from tests.resilience.test_breaker import Clock
 from tests.support import fake_app
 
 QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
 URL = "/phases/kill-test/orchestrate"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def retired(model: str) -> ModelUnavailable:
