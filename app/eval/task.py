@@ -31,7 +31,7 @@ SCHEMA = {
 }
 
 SYSTEM_PROMPT = """\
-You answer quiz questions: arithmetic word problems, logic puzzles and factual questions. The line
+You answer quiz questions: arithmetic word problems, logic puzzles and factual questions. The text
 between the IDEA markers holds the question. Work it out step by step in `reasoning` (a few short
 sentences at most), then put only the final answer in `answer`: a plain number without units or
 thousands separators, yes or no, or the name or word asked for. Never leave `answer` empty."""
