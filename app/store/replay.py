@@ -43,6 +43,10 @@ class Finished:
     """When a replayed result was stored (wall clock); ``None`` for one run or joined just now."""
 
 
+def _young_enough(stored: StoredResult, max_age_s: float | None) -> bool:
+    return max_age_s is None or time.time() - stored.created_at <= max_age_s
+
+
 class KeyConflict(Exception):
     """The key was first used with another request body."""
 
@@ -62,14 +66,12 @@ class Replayer:
         *,
         ttl_s: float,
         wait_s: float,
-        read: bool = True,
         max_age_s: float | None = None,
     ) -> Finished:
         """The result for ``key``: replayed, joined or computed. Only 200s are stored.
 
-        ``read=False`` skips stored results but still coalesces and stores; ``max_age_s`` skips
-        stored results older than that (``Cache-Control: max-age``). ``wait_s`` bounds how long to
-        wait for another replica's run.
+        ``max_age_s`` skips stored results older than that (``Cache-Control: max-age``; 0 still
+        coalesces and stores). ``wait_s`` bounds how long to wait for another replica's run.
         """
         joined = self._inflight.get(key)
         if joined is not None:
@@ -82,7 +84,7 @@ class Replayer:
         self._inflight[key] = (fingerprint, future)
         try:
             finished = await self._resolve(
-                key, fingerprint, compute, ttl_s=ttl_s, wait_s=wait_s, read=read, max_age_s=max_age_s
+                key, fingerprint, compute, ttl_s=ttl_s, wait_s=wait_s, max_age_s=max_age_s
             )
         except BaseException as exc:
             future.set_exception(exc)
@@ -101,15 +103,14 @@ class Replayer:
         *,
         ttl_s: float,
         wait_s: float,
-        read: bool,
         max_age_s: float | None,
     ) -> Finished:
         give_up = time.monotonic() + wait_s
         while True:
-            if read and (stored := await self._get(key)) is not None:
+            if (stored := await self._get(key)) is not None:
                 if stored.fingerprint != fingerprint:
                     raise KeyConflict(key)
-                if max_age_s is None or time.time() - stored.created_at <= max_age_s:
+                if _young_enough(stored, max_age_s):
                     return Finished(stored.status, stored.body, replayed=True, created_at=stored.created_at)
             token = await self._lock(key, ttl_s=wait_s)
             if token is not None:
@@ -117,12 +118,11 @@ class Replayer:
             # Another replica is running it: wait for its result (or for its lock to lapse).
             while await self._locked(key) and time.monotonic() < give_up:
                 await asyncio.sleep(POLL_S)
-                if (stored := await self._get(key)) is not None:
+                if (stored := await self._get(key)) is not None and _young_enough(stored, max_age_s):
                     break
             if time.monotonic() >= give_up:
                 token = ""  # waited long enough: run it here rather than stall the workflow
                 break
-            read = True
         try:
             return await self.fresh(key, fingerprint, compute, ttl_s=ttl_s)
         finally:
