@@ -76,6 +76,10 @@ def localize(phase: Phase, settings: LocalModelSettings) -> Phase:
     count = settings.members
     temperatures = [0.5] if count == 1 else [round(0.3 + 0.4 * i / (count - 1), 2) for i in range(count)]
     deadline = max(settings.deadline_s, settings.timeout_s)
+    # Members keep their whole timeout and the judge is guaranteed the rest of the deadline (70 s
+    # of the default 170: its 900-token decode takes about 30 s on an idle 2-core machine). The
+    # cloud default, the judge's own timeout capped at half the deadline, would cut members at 85 s.
+    reserve = deadline - settings.timeout_s
     local = PhaseConfig.model_validate(
         {
             **config.model_dump(),
@@ -88,6 +92,7 @@ def localize(phase: Phase, settings: LocalModelSettings) -> Phase:
                     "models": (JUDGE,),
                     "max_tokens": settings.synthesis_max_tokens,
                     "timeout_s": settings.timeout_s,
+                    "reserve_s": reserve if reserve > 0 else None,
                 }
             ),
             "single_model": (SINGLE,),

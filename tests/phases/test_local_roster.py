@@ -74,3 +74,15 @@ def test_any_cloud_provider_means_the_cloud_roster() -> None:
 def test_no_cloud_provider_means_the_local_roster_unless_it_is_off() -> None:
     assert choose_roster(fakes("local"), local()) == "local"
     assert choose_roster(fakes(), local(enabled=False)) == "cloud"
+
+
+@pytest.mark.parametrize(
+    ("timeout_s", "deadline_s", "fanout_s"),
+    [(100, 170, 100), (60, 300, 150), (100, 100, 50)],
+    ids=["default", "long-deadline-capped-at-half", "deadline-equals-timeout"],
+)
+def test_members_keep_their_timeout_and_the_judge_the_rest(
+    timeout_s: float, deadline_s: float, fanout_s: float
+) -> None:
+    config = localize(CATALOG.get("kill-test"), local(timeout_s=timeout_s, deadline_s=deadline_s)).config
+    assert config.deadline_s - config.synthesis.reserve_for(config.deadline_s) == fanout_s
