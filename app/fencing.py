@@ -23,6 +23,8 @@ def defuse(text: str) -> str:
     Spacing the whole run (not just its first three characters) matters: ``<<<<<`` must not leave a
     ``<<<`` behind.
     """
+    if "<<<" not in text and ">>>" not in text:  # the usual case: a substring test, no regex pass
+        return text
     return _RUN.sub(lambda run: " ".join(run.group()), text)
 
 

@@ -89,13 +89,13 @@ class TaskPrompt:
     caller: CallerText
     context_cap: int | None = None
     """At most this many characters of context (``0``: none); ``None``: as much as fits."""
-    _full: dict[str, Prompt] = field(default_factory=dict, compare=False, repr=False)
+    _rendered: dict[tuple[int | None, str], Prompt] = field(default_factory=dict, compare=False, repr=False)
+    """Rendered prompts by (context cap, system extra): every member with the same window and
+    perspective gets the same text, so it is built once per request."""
 
     def full(self) -> Prompt:
         """The prompt with all of its context (within ``context_cap``), for a window of unknown size."""
-        if "full" not in self._full:
-            self._full["full"] = self._render(self.context_cap, "")
-        return self._full["full"]
+        return self._render(self.context_cap, "")
 
     def fit(self, *, window: int | None, max_tokens: int, system_extra: str = "") -> Fitted:
         """The prompt for a model with a ``window``-token context that may write ``max_tokens``.
@@ -103,7 +103,7 @@ class TaskPrompt:
         The whole context when it fits; else the context trimmed by priority, with a note saying
         what was cut; else (not even the prompt without context fits) ``overflow`` says why.
         """
-        whole = self.full() if not system_extra else self._render(self.context_cap, system_extra)
+        whole = self._render(self.context_cap, system_extra)
         if window is None or _tokens(whole) + max_tokens <= window:
             return Fitted(whole)
         bare = self._render(0, system_extra)  # no context at all: the note names every entry
@@ -124,7 +124,7 @@ class TaskPrompt:
 
     def extended(self, more: str) -> TaskPrompt:
         """The same prompt with ``more`` after its tail (the repair and refiner rounds)."""
-        return dataclasses.replace(self, tail=f"{self.tail}\n\n{more}", _full={})
+        return dataclasses.replace(self, tail=f"{self.tail}\n\n{more}", _rendered={})
 
     def refenced(self) -> TaskPrompt:
         """The same prompt under a fresh nonce, for a round that quotes text written by a model that
@@ -136,18 +136,27 @@ class TaskPrompt:
         fence = Fence()
         old, new = self.fence.nonce, fence.nonce
         return dataclasses.replace(
-            self, head=self.head.replace(old, new), tail=self.tail.replace(old, new), fence=fence, _full={}
+            self,
+            head=self.head.replace(old, new),
+            tail=self.tail.replace(old, new),
+            fence=fence,
+            _rendered={},
         )
 
     def _has_context(self) -> bool:
         return bool(self.caller.context) and self.context_cap != 0
 
     def _render(self, cap: int | None, system_extra: str) -> Prompt:
+        key = (cap, system_extra)
+        if (cached := self._rendered.get(key)) is not None:
+            return cached
         parts = [self.head]
         if self._has_context():
             parts.append(context_section(self.caller.context, self.fence, cap))
         parts.append(self.tail)
-        return Prompt(self.system + system_extra, "\n\n".join(p for p in parts if p))
+        rendered = Prompt(self.system + system_extra, "\n\n".join(p for p in parts if p))
+        self._rendered[key] = rendered
+        return rendered
 
 
 def context_section(context: RankedContext, fence: Fence, cap: int | None) -> str:
