@@ -5,6 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+MIN_USEFUL_S = 0.25
+"""Less time than this left is no time: no call, retry or fallback is started in it, and a phase
+without a valid answer by then has passed its deadline (504), not failed for another reason."""
+
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
@@ -21,7 +25,8 @@ class Deadline:
 
     @property
     def expired(self) -> bool:
-        return self.remaining() <= 0.0
+        """Too little time left to start anything (see ``MIN_USEFUL_S``)."""
+        return self.remaining() < MIN_USEFUL_S
 
     def elapsed_ms(self) -> float:
         """Milliseconds since the phase started."""

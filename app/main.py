@@ -143,6 +143,6 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)  # outermost: every response, rejections too, has an id
     install_error_handlers(app)
     app.include_router(router)
-    install_openapi(app)
+    install_openapi(app, catalog)
     install_docs(app)
     return app

@@ -1,5 +1,6 @@
-"""The OpenAPI document, with the hand-parsed request body registered as a real component and the
-orchestrate operation's headers and event stream declared (app.api.orchestrate_doc)."""
+"""The OpenAPI document, with the hand-parsed request body registered as a real component, the
+orchestrate operation's headers and event stream declared (app.api.orchestrate_doc), and that
+operation spelled out once per phase (app.api.phase_operations)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.api.examples import request_examples
 from app.api.orchestrate_doc import document_orchestrate
+from app.api.phase_operations import phase_operations
 from app.api.schemas import OrchestrateRequest
+from app.phases.catalog import PhaseCatalog
 
 _REF = "#/components/schemas/{model}"
 ORCHESTRATE_PATH = "/phases/{name}/orchestrate"
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, catalog: PhaseCatalog) -> None:
     """Build the schema once, on first request of /openapi.json."""
 
     def openapi() -> dict[str, Any]:
@@ -33,7 +37,9 @@ def install_openapi(app: FastAPI) -> None:
             content = body.get("content", {}).get("application/json")
             if content is not None:
                 content["schema"] = {"$ref": _REF.format(model="OrchestrateRequest")}
-        document_orchestrate(schema["paths"][ORCHESTRATE_PATH]["post"])
+        generic = schema["paths"][ORCHESTRATE_PATH]["post"]
+        document_orchestrate(generic)
+        schema["paths"].update(phase_operations(generic, catalog, request_examples(), components))
         app.openapi_schema = schema
         return schema
 

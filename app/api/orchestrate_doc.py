@@ -96,13 +96,13 @@ With `Accept: text/event-stream`, the same run as server-sent events, in this or
 
 STREAM_EXAMPLE = """\
 event: phase_started
-data: {"phase": "kill-test", "strategy": "synthesize", "models": ["r1", "minimax"]}
+data: {"phase": "kill-test", "strategy": "synthesize", "models": ["reasoner", "minimax"]}
 
 event: model_started
-data: {"model": "r1", "provider": "workers_ai", "role": "parallel"}
+data: {"model": "reasoner", "provider": "workers_ai", "role": "parallel"}
 
 event: model_finished
-data: {"model": "r1", "provider": "workers_ai", "role": "parallel", "status": "ok", "latency_ms": 812, \
+data: {"model": "reasoner", "provider": "workers_ai", "role": "parallel", "status": "ok", "latency_ms": 812, \
 "tokens_in": 1298, "tokens_out": 652, "attempts": 1, "error": null}
 
 event: synthesis_started

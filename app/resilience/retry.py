@@ -28,12 +28,12 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
-from app.deadline import Deadline
+from app.deadline import MIN_USEFUL_S, Deadline
 from app.providers.errors import ProviderError
 
 T = TypeVar("T")
 
-MIN_ATTEMPT_S = 0.25
+MIN_ATTEMPT_S = MIN_USEFUL_S
 """A retry that would leave less than this before the deadline is not worth starting."""
 
 

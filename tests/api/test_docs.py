@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from app.api.examples import request_examples
+from tests.phases.test_catalog import ORDER
 from tests.support import fake_app
 
 KEYS = SecretStr("docs-key-123")
@@ -100,3 +102,21 @@ async def test_openapi_declares_the_event_stream_after_json() -> None:
     for event in EVENTS:
         assert f"`{event}`" in ok["description"], event
     assert [e for e in EVENTS if f"event: {e}\n" in stream["example"]] == list(EVENTS[:-1])
+
+
+async def test_every_phase_is_an_operation_with_its_example_and_its_output_schema() -> None:
+    async with fake_app() as (client, _):
+        document = (await client.get("/openapi.json")).json()
+        published = {name: (await client.get(f"/phases/{name}")).json()["output_schema"] for name in ORDER}
+    components = document["components"]["schemas"]
+    for name in ORDER:
+        operation = document["paths"][f"/phases/{name}/orchestrate"]["post"]
+        assert operation["operationId"] == "orchestrate_" + name.replace("-", "_")
+        assert [p["in"] for p in operation["parameters"]] == ["header"] * 3  # no path parameter left
+        body = operation["requestBody"]["content"]["application/json"]
+        assert body["example"] == request_examples()[name]["value"]
+        answer = operation["responses"]["200"]["content"]["application/json"]["schema"]["allOf"]
+        assert answer[0] == {"$ref": "#/components/schemas/OrchestrateResponse"}
+        output = answer[1]["properties"]["output"]["$ref"].rsplit("/", 1)[1]
+        expected = {k: v for k, v in published[name].items() if k not in ("$schema", "$id")}
+        assert components[output] == expected, name

@@ -36,6 +36,11 @@ WAIT_MS = 60_000
 RUN_MS = 180_000
 """For a phase run to come back (six model calls to the fake, on a shared machine)."""
 OPERATION = "#operations-phases-orchestrate_phases__name__orchestrate_post"
+"""The generic ``POST /phases/{name}/orchestrate``; each phase also has an operation of its own."""
+
+
+def phase_operation(name: str) -> str:
+    return "#operations-phases-orchestrate_" + name.replace("-", "_")
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +109,9 @@ def test_the_docs_render_every_phase_with_nothing_from_the_internet(
     examples = operation.locator("select.examples-select-element option")
     expect(examples).to_have_count(len(ORDER), timeout=WAIT_MS)
     assert examples.all_inner_texts() == [f"{name}: POST /phases/{name}/orchestrate" for name in ORDER]
+    for name in ORDER:  # and every phase as an operation of its own, under its path
+        summary = page.locator(phase_operation(name)).locator(".opblock-summary-path")
+        expect(summary).to_have_text(f"/phases/{name}/orchestrate")
     assert {f"{origin}/docs/assets/swagger-ui-bundle.js", f"{origin}/openapi.json"} <= set(offline.urls)
     assert offline.left_the_machine() == []
     assert errors == []
@@ -112,11 +120,9 @@ def test_the_docs_render_every_phase_with_nothing_from_the_internet(
 def test_try_it_out_runs_the_kill_test_example(browser: BrowserContext, origin: str) -> None:
     offline = Offline(browser)
     page, errors = open_docs(browser, origin)
-    operation = page.locator(OPERATION)
+    operation = page.locator(phase_operation("kill-test"))
     operation.locator(".opblock-summary").first.click()
     operation.locator("button.try-out__btn").click()
-    operation.locator("select.examples-select-element").select_option("kill-test")
-    operation.locator('tr[data-param-name="name"] input').fill("kill-test")
     expect(operation.locator("textarea.body-param__text")).to_contain_text('"idea"')
     operation.locator("button.execute").click()
 
