@@ -11,15 +11,15 @@ and media types) and Hypothesis-generated requests, valid and invalid. Every res
 - carry a documented status code and content type;
 - match the documented body schema and response headers.
 
-Each phase also has an operation of its own (``/phases/kill-test/orchestrate``…), whose answers must
-match that phase's own output schema. The generic operation's ``name`` path parameter is any string. Left alone, the generator would almost never hit one of
-the 15 real phases and the 200 paths would go unfuzzed, so two hooks steer it, deterministically:
-each of the document's request examples runs against the phase it was written for, and about half
-of the other generated names become a real phase name. The rest stay arbitrary and must get the
-documented 404 error.
+Each phase also has an operation of its own (``/phases/kill-test/orchestrate``…), whose answers
+must match that phase's own output schema. The generic operation's ``name`` path parameter is any
+string. Left alone, the generator would almost never hit one of the 15 real phases and the 200 paths
+would go unfuzzed, so two hooks steer it, deterministically: each of the document's request examples
+runs against the phase it was written for, and about half of the other generated names become a
+real phase name. The rest stay arbitrary and must get the documented 404 error.
 
-Bounded for CI: a fixed number of generated cases per operation (about 4,200 requests in all, some 20 s), no
-Hypothesis deadline, derandomized (the same cases on every run for the same code) and no example
+Bounded for CI: a fixed number of generated cases per operation (about 4,200 requests in all, some
+20 s), no Hypothesis deadline, derandomized (the same cases on every run for the same code) and no example
 database. A summary of what ran is printed after the module's tests.
 
 Generated bodies stay small, so two explicit requests (``LIMITS``) take the same checks to the
