@@ -173,3 +173,20 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def call_role(request: CompletionRequest) -> str:
+    """Which of the service's calls ``request`` is, from the fixed openings of its own prompts
+    (repair, judge, ranker, router, wild_ideas, refiner, else member), for fakes that answer by role."""
+    system, user = request.prompt.system, request.prompt.user
+    if "## Your previous output was rejected" in user:
+        return "repair"
+    if system.startswith("You are the synthesizer"):
+        return "judge"
+    if system.startswith("You are a rigorous reviewer"):
+        return "ranker"
+    if system.startswith("You route"):
+        return "router"
+    if user.startswith("Wild ideas:"):
+        return "wild_ideas"
+    return "refiner" if "## Answers from other analysts" in user else "member"

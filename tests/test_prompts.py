@@ -17,7 +17,7 @@ from app.prompts import TaskPrompt, phase_prompt
 from app.providers.fake import Reply
 from app.synthesis.judge import AnswerForJudge, build_judge_prompt, build_repair_prompt
 from tests.blocks import Fenced, parse
-from tests.support import PROVIDERS, fake_app, fake_providers, fixture, fixture_responder
+from tests.support import PROVIDERS, call_role, fake_app, fake_providers, fixture, fixture_responder
 
 CATALOG = load_catalog(known_providers=PROVIDERS)
 PHASE = CATALOG.get("kill-test")
@@ -117,23 +117,8 @@ def test_the_repair_prompt_fences_the_rejected_output_and_the_errors(of: str, no
 # ---- every prompt of a real request, through the app ----------------------------------------
 
 
-def role_of(request: CompletionRequest) -> str:
-    system, user = request.prompt.system, request.prompt.user
-    if "## Your previous output was rejected" in user:
-        return "repair"
-    if system.startswith("You are the synthesizer"):
-        return "judge"
-    if system.startswith("You are a rigorous reviewer"):
-        return "ranker"
-    if system.startswith("You route"):
-        return "router"
-    if user.startswith("Wild ideas:"):
-        return "wild_ideas"
-    return "refiner" if "## Answers from other analysts" in user else "member"
-
-
 def respond(request: CompletionRequest) -> Reply:
-    role = role_of(request)
+    role = call_role(request)
     if role == "judge":
         return json.dumps({**fixture("kill-test"), "verdict": "MAYBE"})  # invalid: forces a repair
     if role == "router":
@@ -161,9 +146,9 @@ async def test_no_prompt_of_a_request_lets_caller_text_out_of_its_blocks(
         response = await client.post("/phases/kill-test/orchestrate", json=body)
     assert response.status_code == 200, response.text
     calls = [c for f in fakes.values() for c in f.calls]
-    seen = {role_of(c) for c in calls}
+    seen = {call_role(c) for c in calls}
     assert roles <= seen
     for call in calls:
         assert SENTINEL not in call.prompt.system
-        if SENTINEL in call.prompt.user or role_of(call) != "wild_ideas":
+        if SENTINEL in call.prompt.user or call_role(call) != "wild_ideas":
             assert_caller_text_is_data(parse(call.prompt.user))

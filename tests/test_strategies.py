@@ -12,7 +12,7 @@ from app.domain import CompletionRequest
 from app.providers.errors import UpstreamServerError
 from app.providers.fake import FakeProvider, Reply
 from app.strategies import STRATEGIES
-from tests.support import fake_app, fake_providers, fixture, fixture_responder
+from tests.support import call_role, fake_app, fake_providers, fixture, fixture_responder
 
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
 REASONER = "@cf/zai-org/glm-4.7-flash"
@@ -23,26 +23,13 @@ OPENAI = "local-model"
 PARALLEL = ("reasoner", "llama-scout", "qwen3", "minimax", "openai-compat")
 
 
-def kind(request: CompletionRequest) -> str:
-    system, user = request.prompt.system, request.prompt.user
-    if system.startswith("You are the synthesizer"):
-        return "judge"
-    if system.startswith("You are a rigorous reviewer"):
-        return "ranker"
-    if system.startswith("You route"):
-        return "router"
-    if user.startswith("Wild ideas:"):
-        return "wild"
-    return "refiner" if "## Answers from other analysts" in user else "member"
-
-
 def answers(
     verdicts: dict[str, str], *, router: str = "", judge: str | None = None
 ) -> Callable[[CompletionRequest], Reply]:
     """Members answer kill-test with ``verdicts`` by model id; others follow the fixtures."""
 
     def respond(request: CompletionRequest) -> Reply:
-        role = kind(request)
+        role = call_role(request)
         if role == "member" and request.model in verdicts:
             return json.dumps({**fixture("kill-test"), "verdict": verdicts[request.model]})
         if role == "judge" and judge is not None:
@@ -71,7 +58,7 @@ async def post(
 
 
 def calls_of(fakes: dict[str, FakeProvider], role: str) -> list[CompletionRequest]:
-    return [c for f in fakes.values() for c in f.calls if kind(c) == role]
+    return [c for f in fakes.values() for c in f.calls if call_role(c) == role]
 
 
 def answer_blocks(request: CompletionRequest) -> int:
@@ -122,7 +109,7 @@ async def test_vote_a_single_dissenting_kill_weighs_double() -> None:
 
 async def test_vote_with_all_invalid_answers_leaves_the_judge_to_decide() -> None:
     def respond(request: CompletionRequest) -> Reply:
-        return "I would rather not say." if kind(request) == "member" else fixture_responder(request)
+        return "I would rather not say." if call_role(request) == "member" else fixture_responder(request)
 
     body, _ = await post(respond, strategy="vote")
     assert body["output"]["verdict"] == fixture("kill-test")["verdict"]
@@ -190,7 +177,7 @@ async def test_moa_refines_in_layers_before_the_aggregator() -> None:
 
 async def test_moa_keeps_the_proposals_when_the_refiners_fail() -> None:
     def respond(request: CompletionRequest) -> Reply:
-        if kind(request) == "refiner":
+        if call_role(request) == "refiner":
             return UpstreamServerError("down", provider="x", status_code=500)
         return fixture_responder(request)
 
