@@ -6,8 +6,9 @@ import time
 from dataclasses import dataclass, field
 
 MIN_USEFUL_S = 0.25
-"""Less time than this left is no time: no call, retry or fallback is started in it, and a phase
-without a valid answer by then has passed its deadline (504), not failed for another reason."""
+"""Less time than this left is no time for another step: no retry, repair, fallback model or next
+judge is started in it, and a phase without a valid answer by then has passed its deadline (504),
+not failed for another reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,12 @@ class Deadline:
 
     @property
     def expired(self) -> bool:
-        """Too little time left to start anything (see ``MIN_USEFUL_S``)."""
+        return self.remaining() <= 0.0
+
+    @property
+    def spent(self) -> bool:
+        """Too little time left to start another step, a fallback model or judge (``MIN_USEFUL_S``);
+        a call already planned, like a fan-out member, still gets whatever time is left."""
         return self.remaining() < MIN_USEFUL_S
 
     def elapsed_ms(self) -> float:

@@ -262,7 +262,7 @@ def _finish_single(
             final_text=attempt.text,
             author=member.ref,
         )
-    if clock.deadline.expired:
+    if clock.deadline.spent:
         raise DeadlineExceeded(
             f"phase {phase.name!r} passed its {clock.deadline.total_s:g}s deadline without a valid answer",
             hint="raise deadline_s for this phase, or retry: every model's outcome is listed",

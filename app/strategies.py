@@ -145,7 +145,7 @@ async def propose(
     answers = _ok(outcomes)
     if plan.name == "moa":
         for layer in range(2, plan.layers + 1):
-            if len(answers) < phase.config.min_successes or deadline.expired:
+            if len(answers) < phase.config.min_successes or deadline.spent:
                 break
             refine = _refine_prompt(phase, prompt, answers, rng)
             calls = [

@@ -93,7 +93,7 @@ async def ask_validated(
     attempt.text = outcome.completion.text
     attempt.parsed = parse_output(attempt.text, phase.output)
     attempt.outcomes[-1] = annotate(outcome, attempt.parsed)
-    if attempt.valid or not repair or deadline.expired:
+    if attempt.valid or not repair or deadline.spent:
         return attempt
     fix = build_repair_prompt(prompt, answer=attempt.text, errors=attempt.parsed.errors)
     request = request_for(
@@ -129,7 +129,7 @@ async def run_single(
     last = Attempt()
     for alias in aliases or config.single_model:
         member = roster.member(alias)
-        if not member.usable or deadline.expired:
+        if not member.usable or deadline.spent:
             continue
         last = await ask_validated(
             member,

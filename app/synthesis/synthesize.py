@@ -90,7 +90,7 @@ async def judge(
 
     try:
         judges = [roster.member(alias) for alias in synth.models if roster.member(alias).usable]
-        while judges and not deadline.expired:
+        while judges and not deadline.spent:
             member, judges = judges[0], judges[1:]
             if synth.hedge_after_s is not None and judges:
                 attempt, outcomes = await _hedged(ask, member, judges[0], synth.hedge_after_s, deadline)
