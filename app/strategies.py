@@ -239,7 +239,7 @@ def _call(
         temperature=temperature if temperature is not None else member_call.temperature,
         max_tokens=member_call.max_tokens,
         timeout_s=timeout or phase.config.model_timeout_s,
-        schema=phase.output.wire_schema,
+        schema=phase.output.wire_schema_for(bounded_output=member.spec.bounded_output),
     )
     return Call(member, request, role)
 

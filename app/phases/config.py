@@ -44,6 +44,9 @@ class ModelSpec(_Frozen):
     """Sampling seed, where the provider honours one (llama.cpp does)."""
     perspective: str | None = None
     """An analyst's point of view added to the system prompt, so copies of one model diverge."""
+    bounded_output: bool = False
+    """Send the bounded schema (closed objects, capped lists) for structured output: for small
+    models under grammar-constrained decoding, which otherwise wander until their token budget."""
     context_window: int | None = Field(default=None, ge=1024)
     """Tokens the model reads and writes in one call (prompt plus output), from the provider's
     documentation; ``None`` when unknown, and then the prompt is not fitted to it."""

@@ -54,6 +54,7 @@ def local_models(settings: LocalModelSettings) -> dict[str, ModelSpec]:
             provider="local",
             model_id=settings.model,
             structured_output=True,
+            bounded_output=True,  # Gemma 3 270M echoes schema keywords and repeats list entries
             seed=seed,
             perspective=perspective,
             tags=("local",),

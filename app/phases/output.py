@@ -89,10 +89,17 @@ class OutputSchema:
         for key in always_emit:
             if key not in schema.get("properties", {}):
                 raise ValueError(f"always_emit names {key!r}, which the schema does not define")
-        self.wire_schema = wire_safe(self.schema)
+        self.wire_schema: dict[str, Any] = wire_safe(self.schema)
         """What providers are sent (``response_format``, ``output_config``): standard keywords only."""
         # What models are shown: the same contract, without upstream bookkeeping keys.
         self.prompt_text = json.dumps(self.wire_schema, separators=(",", ":"))
+        self.bounded_wire_schema: dict[str, Any] = bounded(self.wire_schema)
+        """For models whose decoding the schema constrains (llama.cpp's grammar) and that wander:
+        no keys beyond the schema's, no list longer than ``BOUNDED_MAX_ITEMS``."""
+
+    def wire_schema_for(self, *, bounded_output: bool) -> dict[str, Any]:
+        """The schema a model is sent: bounded for the models that need it (``ModelSpec``)."""
+        return self.bounded_wire_schema if bounded_output else self.wire_schema
 
     def errors(self, instance: Any) -> list[str]:
         """Every validation error as ``$.path: message``, most relevant first, capped."""
@@ -196,3 +203,36 @@ def wire_safe(schema: Any) -> Any:
         elif key in _SCHEMA_MAPS and isinstance(value, dict):
             kept[key] = {name: wire_safe(v) for name, v in value.items()}
     return kept
+
+
+BOUNDED_MAX_ITEMS = 5
+"""Enough for every list a phase asks for (the upstream prompts ask for 3 to 5 entries)."""
+
+
+def bounded(schema: Any) -> Any:
+    """``schema`` tightened for grammar-constrained decoding: every object closed to its declared
+    properties, every list capped at ``BOUNDED_MAX_ITEMS`` (never below its ``minItems``).
+
+    A small model decoding under a grammar cannot stop wandering by itself: Gemma 3 270M echoed the
+    schema's own keywords as keys and repeated list entries until its token budget ran out. Any value
+    valid here is valid against ``schema``: this only removes choices.
+    """
+    if not isinstance(schema, dict):
+        return schema
+    tight: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _SCHEMA_LISTS and isinstance(value, list):
+            tight[key] = [bounded(v) for v in value]
+        elif key in _SCHEMA_MAPS and isinstance(value, dict):
+            tight[key] = {name: bounded(v) for name, v in value.items()}
+        elif key in _SCHEMA_VALUED:
+            tight[key] = [bounded(v) for v in value] if isinstance(value, list) else bounded(value)
+        else:
+            tight[key] = value
+    if isinstance(schema.get("properties"), dict) and "additionalProperties" not in schema:
+        tight["additionalProperties"] = False
+    types = schema.get("type")
+    if "items" in schema or types == "array" or (isinstance(types, list) and "array" in types):
+        floor = schema.get("minItems", 0)
+        tight["maxItems"] = max(floor, min(schema.get("maxItems", BOUNDED_MAX_ITEMS), BOUNDED_MAX_ITEMS))
+    return tight

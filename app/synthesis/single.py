@@ -77,7 +77,7 @@ async def ask_validated(
 ) -> Attempt:
     """Ask ``member``; when its JSON is invalid and ``repair`` is on, ask once more with the errors."""
     attempt = Attempt(member=member)
-    schema = phase.output.wire_schema
+    schema = phase.output.wire_schema_for(bounded_output=member.spec.bounded_output)
     request = request_for(
         member,
         prompt,

@@ -10,6 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from app.main import create_app
+from app.phases.output import BOUNDED_MAX_ITEMS
 from app.settings import LocalModelSettings, OpenAICompatSettings
 from tests.fakes.upstream import FakeUpstream, running
 from tests.support import client_for, free_port, make_settings
@@ -54,10 +55,13 @@ async def test_a_phase_runs_on_the_local_roster(client: httpx.AsyncClient, upstr
     assert len({c.body["seed"] for c in members}) == 3
     assert len({c.body["temperature"] for c in members}) == 3
     assert len({c.system for c in members}) == 3
-    for call in members:  # schema-constrained decoding, with the tightened schema
+    for call in members:  # schema-constrained decoding, with the tightened and bounded schema
         format_ = call.body["response_format"]
         assert format_["type"] == "json_schema"
-        assert format_["json_schema"]["schema"]["required"] == ["verdict"]
+        sent = format_["json_schema"]["schema"]
+        assert sent["required"] == ["verdict"]
+        assert sent["additionalProperties"] is False  # no room to echo the schema's keywords as keys
+        assert sent["properties"]["fatalFlaws"]["maxItems"] == BOUNDED_MAX_ITEMS
 
 
 async def test_the_local_roster_is_visible_everywhere(client: httpx.AsyncClient) -> None:

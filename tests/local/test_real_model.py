@@ -76,17 +76,22 @@ def test_kill_test_on_the_real_local_model(service: tuple[str, str, subprocess.P
     schema = httpx.get(f"{origin}/phases/kill-test").json()["output_schema"]
     assert list(Draft202012Validator(schema).iter_errors(body["output"])) == []
     assert body["output"]["verdict"] in ("GO", "PIVOT", "KILL")
-    assert body["roster"] == "local" and body["mode"] == "orchestrated"
+    assert body["roster"] == "local"
     parallel = [m for m in body["models"] if m["role"] == "parallel"]
     assert len(parallel) >= 2
-    # A member that ran out of its token budget twice is honestly recorded as truncated (the
-    # 270M model sometimes pads its JSON until the limit); every other member answered.
+    # Gemma 3 270M sometimes loops inside its JSON until the token budget: such a member is
+    # recorded truncated (budget named, never repaired into a stub), and when fewer than two
+    # members answered whole the phase honestly falls back to the single model.
     for member in parallel:
         if member["status"] != "ok":
             assert member["error_kind"] == "truncated" and "max_tokens=" in member["error"], member
         assert member["tokens_out"] > 0, member
-    assert sum(m["status"] == "ok" for m in parallel) >= 1, parallel
-    assert body["synthesizer"]["model"] == "local-judge"
+    whole = sum(m["status"] == "ok" for m in parallel)
+    if whole >= 2:
+        assert body["mode"] == "orchestrated" and body["synthesizer"]["model"] == "local-judge", body
+    else:
+        assert body["mode"] == "fallback" and body["degraded"] is True, body
+        assert any("min_successes" in w for w in body["warnings"]), body["warnings"]
 
     # Ctrl-C stops both: the service and the model server it started.
     process.send_signal(signal.SIGINT)

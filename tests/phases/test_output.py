@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import jsonschema
 import pytest
 
 from app.phases.catalog import load_catalog
@@ -112,3 +114,53 @@ def test_check_returns_a_valid_answer_untouched_and_prunes_an_invalid_one() -> N
     value, errors = strategy.check(nulled)
     assert errors == [] and value == {"positioning": "For brokers…"}
     assert nulled["brandArchitecture"] is None  # the input is not mutated
+
+
+def test_the_bounded_schema_closes_objects_and_caps_lists_without_loosening_anything() -> None:
+    from app.phases.output import BOUNDED_MAX_ITEMS, bounded
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "risks": {"type": ["array", "null"], "items": {"type": "object", "properties": {"r": {}}}},
+            "steps": {"type": "array", "minItems": 7},
+            "open": {"type": "object", "properties": {"a": {}}, "additionalProperties": True},
+            "either": {"anyOf": [{"type": "string"}, {"type": "object", "properties": {"b": {}}}]},
+        },
+    }
+    tight = bounded(schema)
+    assert tight["additionalProperties"] is False
+    risks = tight["properties"]["risks"]
+    assert risks["maxItems"] == BOUNDED_MAX_ITEMS and risks["items"]["additionalProperties"] is False
+    assert tight["properties"]["steps"]["maxItems"] == 7  # never below minItems
+    assert tight["properties"]["open"]["additionalProperties"] is True  # an explicit choice stays
+    assert tight["properties"]["either"]["anyOf"][1]["additionalProperties"] is False
+    assert schema["properties"]["risks"] == {  # the input is untouched
+        "type": ["array", "null"],
+        "items": {"type": "object", "properties": {"r": {}}},
+    }
+
+
+@pytest.mark.parametrize("phase", CATALOG.names())
+def test_what_the_bounded_schema_accepts_the_published_one_accepts(phase: str) -> None:
+    # Every phase's example output, cut down to what the bounded schema allows, satisfies both the
+    # bounded schema and the phase's contract: bounding only removes choices.
+    output = CATALOG.get(phase).output
+    tight = jsonschema.Draft202012Validator(output.bounded_wire_schema)
+    example = _within(fixture(phase), output.bounded_wire_schema)
+    assert list(tight.iter_errors(example)) == [], phase
+    assert output.errors(example) == [], phase
+
+
+def _within(value: Any, schema: Any) -> Any:
+    """``value`` with the keys the schema does not declare dropped and its lists capped."""
+    if isinstance(value, dict) and isinstance(schema, dict):
+        for branch in schema.get("anyOf", []):
+            if isinstance(branch, dict) and "properties" in branch:
+                schema = branch
+        properties = schema.get("properties", {})
+        return {k: _within(v, properties[k]) for k, v in value.items() if k in properties}
+    if isinstance(value, list) and isinstance(schema, dict):
+        items = schema.get("items", {})
+        return [_within(v, items) for v in value[: schema.get("maxItems", len(value))]]
+    return value
