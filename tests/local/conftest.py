@@ -1,0 +1,58 @@
+"""The service started as `make run` starts it, with the real local model beside it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_ready(origin: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"python -m app exited with {process.returncode}"
+        try:
+            if httpx.get(f"{origin}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{origin}/readyz not ready within {timeout_s:g}s")
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
+    api_port, model_port = free_port(), free_port()
+    env = {
+        # Only what a fresh machine has: no provider key reaches the service.
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "PORT": str(api_port),
+        "LOCAL_MODEL_URL": f"http://127.0.0.1:{model_port}/v1",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}
+    )
+    origin = f"http://127.0.0.1:{api_port}"
+    try:
+        wait_ready(origin, process, timeout_s=180)
+        yield origin, env["LOCAL_MODEL_URL"], process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
