@@ -7,9 +7,7 @@ LOCAL_MODEL_URL), waits until it has loaded, serves the API, and stops both on C
 
 from __future__ import annotations
 
-import signal
 import sys
-from types import FrameType
 
 import uvicorn
 
@@ -17,26 +15,11 @@ from app.errors import ConfigError
 from app.local_model.autostart import local_model_server
 from app.main import create_app
 from app.settings import Settings
-
-
-def _stop_on_sigterm() -> None:
-    """SIGTERM (systemd, Docker, Kubernetes, ``kill``) ends the process the way Ctrl-C does.
-
-    Python's default for SIGTERM is to die on the spot, skipping every ``finally``: the model
-    server started beside the API was left running as an orphan, holding its port and ~800 MB.
-    uvicorn handles SIGTERM itself while it serves (a graceful shutdown), then raises the signal
-    again once it has stopped; this handler turns that, or a SIGTERM while the model server is
-    still loading, into SystemExit, so the model server is stopped on the way out.
-    """
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise SystemExit(0)  # a stop that was asked for and completed, as Ctrl-C's is
-
-    signal.signal(signal.SIGTERM, stop)
+from app.shutdown import stop_on_sigterm
 
 
 def main() -> int:
-    _stop_on_sigterm()
+    stop_on_sigterm()
     settings = Settings()
     try:
         app = create_app(settings)

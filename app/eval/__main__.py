@@ -36,6 +36,7 @@ from app.providers.base import Provider
 from app.providers.registry import PROVIDER_NAMES
 from app.roster import Roster
 from app.settings import Settings
+from app.shutdown import stop_on_sigterm
 from app.upstream_http import upstream_client
 
 BUILT_IN = ("arithmetic", "logic", "facts")
@@ -387,4 +388,5 @@ def positive_int(text: str) -> int:
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()  # the model server it may start must not outlive it
     sys.exit(main())
