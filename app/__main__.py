@@ -7,15 +7,31 @@ LOCAL_MODEL_URL), waits until it has loaded, serves the API, and stops both on C
 
 from __future__ import annotations
 
+import socket
 import sys
 
 import uvicorn
 
+from app.banner import banner
 from app.errors import ConfigError
-from app.local_model.autostart import local_model_server
+from app.local_model.autostart import local_model_server, roster_of
 from app.main import create_app
 from app.settings import Settings
 from app.shutdown import stop_on_sigterm
+
+
+class _Announcing(uvicorn.Server):
+    """uvicorn's server, saying in plain words where it listens once it does (not before: a port
+    already taken must not be announced)."""
+
+    def __init__(self, config: uvicorn.Config, text: str) -> None:
+        super().__init__(config)
+        self.text = text
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            print(self.text, file=sys.stderr, flush=True)
 
 
 def main() -> int:
@@ -24,7 +40,11 @@ def main() -> int:
     try:
         app = create_app(settings)
         with local_model_server(settings):
-            uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+            roster, providers = roster_of(settings)
+            config = uvicorn.Config(
+                app, host=settings.host, port=settings.port, log_config=None, access_log=False
+            )
+            _Announcing(config, banner(settings, roster=roster, providers=providers)).run()
     except ConfigError as exc:
         hint = f"\n  hint: {exc.hint}" if exc.hint else ""
         print(f"configuration error: {exc.message}{hint}", file=sys.stderr)

@@ -21,17 +21,20 @@ import httpx
 
 from app.local_model.health import health_url
 from app.local_model.server import endpoint_of
-from app.phases.local_roster import choose_roster
+from app.phases.local_roster import RosterName, choose_roster
 from app.providers.registry import ProviderRegistry
 from app.settings import LocalModelSettings, Settings
 
 
-def _roster(settings: Settings) -> str:
-    """Which roster the app will use: decided from the settings alone, as the app decides it."""
+def roster_of(settings: Settings) -> tuple[RosterName, list[str]]:
+    """Which roster the app will use and which providers are configured: decided from the
+    settings alone, as the app decides it."""
     client = httpx.AsyncClient()  # adapters only keep it; nothing is sent
     try:
         registry = ProviderRegistry.from_settings(settings, client)
-        return choose_roster({n: registry.get(n) for n in registry.names()}, settings.local_model)
+        providers = {n: registry.get(n) for n in registry.names()}
+        usable = [name for name, provider in providers.items() if provider.available and name != "local"]
+        return choose_roster(providers, settings.local_model), usable
     finally:
         asyncio.run(client.aclose())
 
@@ -57,7 +60,7 @@ def local_model_server(settings: Settings, *, log: IO[bytes] | None = None) -> I
     ``log`` takes the server's own output (llama.cpp logs every slot's timings), for a caller
     that draws on the terminal itself; by default it shares this process's stdout and stderr."""
     local = settings.local_model
-    if not (local.autostart and _roster(settings) == "local"):
+    if not (local.autostart and roster_of(settings)[0] == "local"):
         yield
         return
     endpoint, health = endpoint_of(local.url), health_url(local.url)
