@@ -45,6 +45,10 @@ def main() -> int:
                 app, host=settings.host, port=settings.port, log_config=None, access_log=False
             )
             _Announcing(config, banner(settings, roster=roster, providers=providers)).run()
+    except KeyboardInterrupt:
+        # Ctrl-C: uvicorn shut down gracefully, then raised the signal again; the model server
+        # has been stopped on the way out. A stop that was asked for is a success (as uvicorn.run).
+        return 0
     except ConfigError as exc:
         hint = f"\n  hint: {exc.hint}" if exc.hint else ""
         print(f"configuration error: {exc.message}{hint}", file=sys.stderr)

@@ -86,8 +86,9 @@ def launched(environment: dict[str, str], tmp_path: Path) -> Iterator[Launched]:
         service.close()
 
 
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_it_says_where_it_listens_and_gives_a_curl_that_reaches_it(
-    launched: Launched, environment: dict[str, str]
+    launched: Launched, environment: dict[str, str], stop: signal.Signals
 ) -> None:
     listening, roster, curl = launched.banner()
     origin = f"http://localhost:{environment['PORT']}"
@@ -105,8 +106,8 @@ def test_it_says_where_it_listens_and_gives_a_curl_that_reaches_it(
     assert response.status_code == 503, response.text
     assert environment["LOCAL_MODEL_URL"].removesuffix("/v1") in json.dumps(response.json())
 
-    launched.process.send_signal(signal.SIGTERM)
-    assert launched.process.wait(timeout=30) == 0
+    launched.process.send_signal(stop)
+    assert launched.process.wait(timeout=30) == 0  # a stop that was asked for and completed
 
 
 def test_a_port_already_taken_is_never_announced(environment: dict[str, str], tmp_path: Path) -> None:
