@@ -88,15 +88,20 @@ class OpenAICompatProvider:
     def default_model(self) -> str | None:
         return self._settings.model
 
-    async def complete(self, request: CompletionRequest) -> Completion:
+    def _endpoint(self) -> tuple[str, dict[str, str]]:
+        """The base URL and auth headers every call uses; the key is optional (local servers)."""
         if not self._settings.base_url:
             raise BadRequest(f"not configured (set {self._url_setting})", provider=self.name)
         headers = {}
         if self._secrets and self._secrets[0]:
             headers["Authorization"] = f"Bearer {self._secrets[0]}"
+        return self._settings.base_url.rstrip("/"), headers
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        base_url, headers = self._endpoint()
         response = await post_json(
             self._client,
-            f"{self._settings.base_url.rstrip('/')}/chat/completions",
+            f"{base_url}/chat/completions",
             provider=self.name,
             headers=headers,
             body=self._body(request),
@@ -169,14 +174,10 @@ class OpenAICompatProvider:
 
     async def list_models(self) -> list[ListedModel]:
         """The model ids the server serves (``GET {base_url}/models``)."""
-        if not self._settings.base_url:
-            raise BadRequest(f"not configured (set {self._url_setting})", provider=self.name)
-        headers = {}
-        if self._secrets and self._secrets[0]:
-            headers["Authorization"] = f"Bearer {self._secrets[0]}"
+        base_url, headers = self._endpoint()
         response = await get_listing(
             self._client,
-            f"{self._settings.base_url.rstrip('/')}/models",
+            f"{base_url}/models",
             provider=self.name,
             headers=headers,
             connect_timeout_s=self._connect_s,
