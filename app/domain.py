@@ -22,6 +22,19 @@ class Prompt:
 
 
 @dataclass(frozen=True, slots=True)
+class CallInfo:
+    """Who is asking and why: the phase, the call's role and the model alias it was made for.
+
+    Adapters ignore it (nothing of it goes on the wire); it is there for the logs and for fake
+    providers, which answer by role and phase instead of reading the prompt's wording.
+    """
+
+    phase: str
+    role: Role
+    alias: str
+
+
+@dataclass(frozen=True, slots=True)
 class CompletionRequest:
     """What a provider adapter needs to make one call; vendor-neutral."""
 
@@ -40,6 +53,8 @@ class CompletionRequest:
     """Why the prompt cannot fit the model's context window even trimmed (the estimate, the window
     and ``max_tokens``): the fan-out records the call as skipped, kind ``context_overflow``, and
     never sends it."""
+    call: CallInfo | None = None
+    """Set by the fan-out for every call it makes (``None`` only for requests built by hand)."""
 
 
 @dataclass(frozen=True, slots=True)

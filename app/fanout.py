@@ -18,7 +18,7 @@ from typing import Literal
 import structlog
 
 from app.deadline import Deadline
-from app.domain import Completion, CompletionRequest, Failure, Outcome, Role, Success, Usage
+from app.domain import CallInfo, Completion, CompletionRequest, Failure, Outcome, Role, Success, Usage
 from app.progress import emit
 from app.providers.errors import (
     AnswerTruncated,
@@ -44,6 +44,7 @@ class Call:
     member: Member
     request: CompletionRequest
     role: Role
+    phase: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,8 @@ def cost_usd(member: Member, usage: Usage) -> float:
 async def call_model(call: Call, *, deadline: Deadline) -> Outcome:
     """Run one call to completion, its retries included; a failure comes back as a ``Failure``."""
     ref = call.member.ref
+    info = CallInfo(call.phase, call.role, ref.alias)
+    call = dataclasses.replace(call, request=dataclasses.replace(call.request, call=info))
     emit("model_started", model=ref.alias, provider=ref.provider, role=call.role)
     outcome = await _call_model(call, deadline=deadline)
     emit(
@@ -103,7 +106,7 @@ async def _call_model(call: Call, *, deadline: Deadline) -> Outcome:
         note = "; no time left to re-ask with a larger budget" if no_time else ""
         return _incomplete(call, outcome, [outcome], unusable.message + note)
     log.info("reasking_truncated", model=call.member.ref.alias, max_tokens=larger)
-    bigger = Call(call.member, dataclasses.replace(call.request, max_tokens=larger), call.role)
+    bigger = dataclasses.replace(call, request=dataclasses.replace(call.request, max_tokens=larger))
     again = await _call_once(bigger, deadline=deadline)
     if isinstance(again, Success) and _unusable(bigger, again.completion) is None:
         return _merged_success(outcome, again)

@@ -241,7 +241,7 @@ def _call(
         timeout_s=timeout or phase.config.model_timeout_s,
         schema=phase.output.wire_schema_for(bounded_output=member.spec.bounded_output),
     )
-    return Call(member, request, role)
+    return Call(member, request, role, phase.name)
 
 
 def _best(phase: Phase, roster: Roster, members: list[ModelCall]) -> ModelCall:
@@ -267,7 +267,7 @@ async def _route(
         request = request_for(
             classifier, ask, temperature=0.3, max_tokens=200, timeout_s=CLASSIFIER_TIMEOUT_S, schema=None
         )
-        outcome = await call_model(Call(classifier, request, "router"), deadline=deadline)
+        outcome = await call_model(Call(classifier, request, "router", phase.name), deadline=deadline)
         if isinstance(outcome, Success):
             picked, category = _parse_route(outcome.completion.text, [m.model for m in usable])
             if picked:
@@ -388,7 +388,7 @@ async def _rank(
             timeout_s=phase.config.model_timeout_s,
             schema=None,
         )
-        calls.append(Call(member, request, "ranker"))
+        calls.append(Call(member, request, "ranker", phase.name))
     outcomes = await fan_out(calls, deadline=deadline)
     by_ranker: dict[str, list[str]] = {}
     points: dict[str, list[float]] = {a.model.alias: [] for a in answers}

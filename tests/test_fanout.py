@@ -28,7 +28,12 @@ def call(
     spec = ModelSpec(provider=provider.name, model_id=model, price=price or Price())
     request = CompletionRequest(model=model, prompt=Prompt("s", "u"), max_tokens=64, timeout_s=timeout_s)
     guard = (resilience or Resilience.off()).guard(provider.name, model)
-    return Call(Member(ModelRef(model, provider.name, model), spec, provider, guard), request, "parallel")
+    return Call(
+        Member(ModelRef(model, provider.name, model), spec, provider, guard),
+        request,
+        "parallel",
+        "test-phase",
+    )
 
 
 def run(calls: list[Call], deadline_s: float = 10.0) -> list[object]:

@@ -34,7 +34,7 @@ def make_call(fake: FakeProvider, *, context_window: int | None = None, max_toke
     )
     request = CompletionRequest(model="m", prompt=Prompt("s", "u"), max_tokens=max_tokens, timeout_s=5)
     member = Member(ModelRef("m", fake.name, "m"), spec, fake, Resilience.off().guard(fake.name, "m"))
-    return Call(member, request, "parallel")
+    return Call(member, request, "parallel", "test-phase")
 
 
 def run(call: Call, deadline_s: float = 10.0) -> object:

@@ -86,7 +86,7 @@ async def ask_validated(
         timeout_s=timeout_s,
         schema=schema,
     )
-    outcome = await call_model(Call(member, request, role), deadline=deadline)
+    outcome = await call_model(Call(member, request, role, phase.name), deadline=deadline)
     attempt.outcomes.append(outcome)
     if not isinstance(outcome, Success):
         return attempt
@@ -104,7 +104,7 @@ async def ask_validated(
         timeout_s=timeout_s,
         schema=schema,
     )
-    outcome = await call_model(Call(member, request, "repair"), deadline=deadline)
+    outcome = await call_model(Call(member, request, "repair", phase.name), deadline=deadline)
     attempt.outcomes.append(outcome)
     if isinstance(outcome, Success):
         repaired = parse_output(outcome.completion.text, phase.output)

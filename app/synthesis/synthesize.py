@@ -149,11 +149,11 @@ def _start_wild_ideas(
         return None
     by_alias = {a.alias: a.text for a in answers}
     prompt = wild_ideas_prompt(phase.name, {label: by_alias[a] for label, a in labels.items()})
-    return asyncio.create_task(_wild_ideas(member, prompt, labels, deadline))
+    return asyncio.create_task(_wild_ideas(phase.name, member, prompt, labels, deadline))
 
 
 async def _wild_ideas(
-    member: Member, prompt: Prompt, labels: dict[str, str], deadline: Deadline
+    phase: str, member: Member, prompt: Prompt, labels: dict[str, str], deadline: Deadline
 ) -> tuple[list[WildIdea], Outcome]:
     request = request_for(
         member,
@@ -163,7 +163,7 @@ async def _wild_ideas(
         timeout_s=WILD_IDEAS_TIMEOUT_S,
         schema=None,
     )
-    outcome = await call_model(Call(member, request, "wild_ideas"), deadline=deadline)
+    outcome = await call_model(Call(member, request, "wild_ideas", phase), deadline=deadline)
     if isinstance(outcome, Success):
         return parse_wild_ideas(outcome.completion.text, labels), outcome
     return [], outcome
