@@ -11,7 +11,7 @@ import pytest
 from app.domain import CompletionRequest
 from app.providers.errors import UpstreamServerError
 from app.providers.fake import FakeProvider, Reply
-from app.strategies import STRATEGIES
+from app.strategies.names import NAMES as STRATEGIES
 from tests.support import call_role, fake_app, fake_providers, fixture, fixture_responder
 
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
