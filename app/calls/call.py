@@ -56,7 +56,7 @@ async def _whole_answer(call: Call, *, deadline: Deadline) -> Outcome:
     larger = larger_budget(call, outcome.completion)
     # A re-ask decodes up to `larger` tokens: estimate its time from the cut-off call's pace.
     needed_s = outcome.latency_ms / 1000 * (larger or 0) / call.request.max_tokens
-    if why.kind != "truncated" or larger is None or needed_s >= deadline.remaining():
+    if why.kind != "truncated" or larger is None or not deadline.fits(needed_s):
         no_time = why.kind == "truncated" and larger is not None
         note = "; no time left to re-ask with a larger budget" if no_time else ""
         return incomplete(call, outcome, [outcome], why.message + note)

@@ -60,7 +60,7 @@ async def _until_quorum(tasks: list[asyncio.Task[Outcome]], quorum: Quorum, dead
         done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         successes += sum(isinstance(t.result(), Success) for t in done)
     if pending:
-        await asyncio.wait(pending, timeout=min(quorum.grace_s, deadline.remaining()))
+        await asyncio.wait(pending, timeout=deadline.within(quorum.grace_s))
 
 
 def _result(task: asyncio.Task[Outcome], call: Call, quorum: Quorum | None, *, started: Deadline) -> Outcome:

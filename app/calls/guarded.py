@@ -1,6 +1,7 @@
 """One guarded call: skipped when it cannot run, else the circuit breaker, retries and the wall clock.
 
-Each attempt holds one of the provider's concurrency slots and is bounded by the wall clock.
+Each attempt holds one of the provider's concurrency slots and is bounded by the model's timeout
+cut short by the deadline (``Deadline.within``), measured on the wall clock.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def _attempt(call: Call, deadline: Deadline, bound: Any) -> Callable[[int], Coro
     member, guard = call.member, call.member.guard
 
     async def attempt(number: int) -> Completion:
-        budget = min(call.request.timeout_s, deadline.remaining())
+        budget = deadline.within(call.request.timeout_s)
         began = time.monotonic()
         try:
             # Wall-clock bound as well as the transport's read timeout: keep-alive bytes (DeepSeek

@@ -25,7 +25,7 @@ async def hedged(
     the first ``good`` result. Returns the finished results in finishing order and the racers
     cancelled unfinished, so no call outlives the race."""
     first = asyncio.create_task(ask(primary))
-    done, _ = await asyncio.wait({first}, timeout=min(after_s, deadline.remaining()))
+    done, _ = await asyncio.wait({first}, timeout=deadline.within(after_s))
     if done:
         return [first.result()], []
     racers = {first: primary, asyncio.create_task(ask(backup)): backup}

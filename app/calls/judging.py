@@ -174,7 +174,7 @@ async def _wild_ideas_result(
 ) -> tuple[list[WildIdea], Outcome]:
     """The wild ideas, or a ``late`` record: once the judge has answered they get a short grace,
     never the rest of the deadline (a hung cheap model must not hold a finished answer)."""
-    done, _ = await asyncio.wait({wild}, timeout=min(WILD_IDEAS_GRACE_S, deadline.remaining()))
+    done, _ = await asyncio.wait({wild}, timeout=deadline.within(WILD_IDEAS_GRACE_S))
     if done:
         return wild.result()
     wild.cancel()
