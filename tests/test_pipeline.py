@@ -273,7 +273,9 @@ def test_a_cut_off_judge_is_re_asked_then_the_next_judge_answers() -> None:
     assert any("claude-sonnet (synthesizer) error" in w and "max_tokens=6144" in w for w in result.warnings)
 
 
-@pytest.mark.parametrize("strategy", ["synthesize", "vote", "self_consistency", "rank", "self_moa", "moa"])
+@pytest.mark.parametrize(
+    "strategy", ["synthesize", "vote", "self_consistency", "rank", "route", "self_moa", "moa"]
+)
 def test_each_answer_is_parsed_once_and_carried_parsed(
     strategy: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

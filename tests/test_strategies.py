@@ -156,6 +156,14 @@ async def test_route_asks_the_classifier_and_runs_only_its_picks() -> None:
     assert len(calls_of(fakes, "member")) == 2
 
 
+async def test_route_judges_the_picked_members_answers_and_never_the_classifiers_reply() -> None:
+    router = json.dumps({"category": "coding", "models": ["qwen3", "minimax"]})
+    body, fakes = await post(answers({}, router=router), strategy="route")
+    [judge] = calls_of(fakes, "judge")
+    assert answer_blocks(judge) == 2
+    assert sorted(m["model"] for m in body["agreement"]["models"]) == ["minimax", "qwen3"]
+
+
 async def test_route_falls_back_to_every_model_when_the_classifier_talks_nonsense() -> None:
     body, _ = await post(answers({}, router="no idea"), strategy="route")
     assert body["route"]["decided_by"] == "all" and len(body["route"]["models"]) == 4

@@ -50,9 +50,10 @@ class Route(Strategy):
         route, classified = await _route(run, members)
         chosen = [m for m in members if m.model in route.models]
         calls = [member_call(run, m) for m in chosen]
-        outcomes = [classified] if classified is not None else []
-        outcomes += await fan_out(calls, deadline=run.proposals_end, quorum=quorum)
-        return Proposed(outcomes, successes(outcomes), route)
+        answered = await fan_out(calls, deadline=run.proposals_end, quorum=quorum)
+        # The classifier's reply is on the record, never among the answers the judge reads.
+        outcomes = [classified, *answered] if classified is not None else answered
+        return Proposed(outcomes, successes(answered), route)
 
 
 def _classifier(phase: Phase, roster: Roster) -> Member | None:
