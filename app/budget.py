@@ -82,7 +82,7 @@ def fit(
     dropped: list[str] = []
 
     def cost(chosen: list[ModelCall]) -> float:
-        return estimate(roster, prompt, plan.strategy.planned_calls(phase, roster, plan, chosen))
+        return estimate(roster, prompt, plan.strategy.planned_calls(plan, roster, chosen))
 
     def price_of(call: ModelCall) -> float:
         return cost([call]) - cost([])

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from app.admission import ensure_usable, members_for, quorum_for
 from app.budget import BudgetCheck, Budgeted, budgeted
+from app.calls.fanout import Quorum
 from app.calls.judging import Judged
 from app.calls.validated import Attempt, run_single
 from app.deadline import Deadline
@@ -16,6 +17,7 @@ from app.domain import ModelRef, Outcome, Success
 from app.errors import AllModelsFailed, DeadlineExceeded
 from app.notices import call_warnings, no_synthesis
 from app.phases.catalog import Phase
+from app.phases.config import ModelCall
 from app.progress import emit
 from app.prompts import TaskPrompt, phase_prompt
 from app.roster import Roster
@@ -118,13 +120,13 @@ class Orchestrator:
         plan = plan_for(phase, request.strategy, request.samples, request.layers)
         members, budget = budgeted(phase, roster, prompt, plan, members, request.max_cost_usd)
         quorum = quorum_for(phase, request.quorum, request.quorum_grace_s, len(members))
-        run = _phase_run(phase, prompt, roster, deadline, self.rng)
+        run = self._phase_run(prompt, deadline, plan, members, quorum)
         emit("phase_started", phase=phase.name, strategy=plan.name, models=[m.model for m in members])
         with clock.models("fanout"):
-            proposed = await plan.strategy.propose(run, plan, members, quorum)
+            proposed = await plan.strategy.propose(run)
         answers = parse_answers(phase.output, proposed.answers)  # the one parse of each answer
         with clock.models("synthesis"):
-            decided = await _decide(run, plan, answers)
+            decided = await _decide(run, answers)
         record = _Record.of(plan, proposed, decided, budget)
         if (synthesized := _synthesized_result(phase, clock, record, decided.judged)) is not None:
             return synthesized
@@ -134,6 +136,21 @@ class Orchestrator:
         with clock.models("fallback"):
             attempt = await run_single(phase, prompt, roster, deadline=deadline, role="fallback")
         return _single_result(phase, attempt, clock, deadline, record, mode="fallback")
+
+    def _phase_run(
+        self,
+        prompt: TaskPrompt,
+        deadline: Deadline,
+        plan: Plan,
+        members: list[ModelCall],
+        quorum: Quorum | None,
+    ) -> PhaseRun:
+        """What the strategy's steps share: the task, the roster, the deadlines, the plan."""
+        phase = plan.phase
+        # The fan-out ends early enough for the judge: a hung member is cut off (and not retried)
+        # at the fan-out's end rather than holding the phase until its deadline.
+        proposals_end = deadline.ending_before(phase.config.synthesis.reserve_for(deadline.total_s))
+        return PhaseRun(phase, prompt, self.roster, deadline, proposals_end, self.rng, plan, members, quorum)
 
 
 @dataclass(slots=True)
@@ -190,22 +207,13 @@ class _Record:
         )
 
 
-def _phase_run(
-    phase: Phase, prompt: TaskPrompt, roster: Roster, deadline: Deadline, rng: random.Random
-) -> PhaseRun:
-    # The fan-out ends early enough for the judge: a hung member is cut off (and not retried)
-    # at the fan-out's end rather than holding the phase until its deadline.
-    proposals_end = deadline.ending_before(phase.config.synthesis.reserve_for(deadline.total_s))
-    return PhaseRun(phase, prompt, roster, deadline, proposals_end, rng)
-
-
-async def _decide(run: PhaseRun, plan: Plan, answers: list[Answer]) -> Decided:
+async def _decide(run: PhaseRun, answers: list[Answer]) -> Decided:
     """The strategy's decision, when enough members answered; else no judge, only the answers."""
     config = run.phase.config
     if len(answers) < config.min_successes:  # no quorum, no judge: the answers go to the fallback
         return Decided(Judged(Attempt(), {}, by_alias(answers)))
     emit("synthesis_started", answers=len(answers), judges=list(config.synthesis.models))
-    return await plan.strategy.decide(run, plan, answers)
+    return await run.plan.strategy.decide(run, answers)
 
 
 def _synthesized_result(

@@ -33,7 +33,7 @@ def usd(alias: str, tokens_in: int, tokens_out: int) -> float:
 
 def priced(name: StrategyName, *, samples: int | None = None, layers: int | None = None) -> float:
     plan = plan_for(PHASE, name, samples, layers)
-    return estimate(ROSTER, PROMPT, plan.strategy.planned_calls(PHASE, ROSTER, plan, MEMBERS))
+    return estimate(ROSTER, PROMPT, plan.strategy.planned_calls(plan, ROSTER, MEMBERS))
 
 
 def judge_usd(answer_tokens: int) -> float:

@@ -21,6 +21,9 @@ from app.roster import Member, Roster
 from app.strategies.names import StrategyName
 from app.synthesis.answers import Answer
 
+Members = Sequence[ModelCall]
+"""The parallel members a strategy plans for."""
+
 
 @dataclass(frozen=True, slots=True)
 class PhaseRun:
@@ -35,12 +38,17 @@ class PhaseRun:
     """The fan-out's: the same clock ending early enough for the judge."""
     rng: random.Random
     """Shuffles answer order; not security."""
+    plan: Plan
+    members: list[ModelCall]
+    """The parallel members left after the request's choice and the budget."""
+    quorum: Quorum | None
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The strategy for one request, after the request's overrides."""
+    """The strategy for one request on one phase, after the request's overrides."""
 
+    phase: Phase
     strategy: Strategy
     samples: int
     layers: int
@@ -101,28 +109,21 @@ class Strategy:
 
     name: ClassVar[StrategyName] = "synthesize"
 
-    def planned_calls(
-        self, phase: Phase, roster: Roster, plan: Plan, members: Sequence[ModelCall]
-    ) -> list[PlannedCall]:
+    def planned_calls(self, plan: Plan, roster: Roster, members: Sequence[ModelCall]) -> list[PlannedCall]:
         """Every call this strategy will make for ``members``, the judge's included."""
-        return [*self.planned_proposals(phase, roster, plan, members), *judge_calls(phase, roster)]
+        return [*self.planned_proposals(plan, roster, members), *judge_calls(plan.phase, roster)]
 
-    def planned_proposals(
-        self, phase: Phase, roster: Roster, plan: Plan, members: Sequence[ModelCall]
-    ) -> list[PlannedCall]:
+    def planned_proposals(self, plan: Plan, roster: Roster, members: Members) -> list[PlannedCall]:
         """The calls before the judge: one answer per member."""
         return [PlannedCall(m.model, "parallel", m.max_tokens) for m in members]
 
-    async def propose(
-        self, run: PhaseRun, plan: Plan, members: list[ModelCall], quorum: Quorum | None
-    ) -> Proposed:
+    async def propose(self, run: PhaseRun) -> Proposed:
         """The candidate answers (and every call made to get them)."""
-        outcomes = await fan_out(
-            [member_call(run, m) for m in members], deadline=run.proposals_end, quorum=quorum
-        )
+        calls = [member_call(run, m) for m in run.members]
+        outcomes = await fan_out(calls, deadline=run.proposals_end, quorum=run.quorum)
         return Proposed(outcomes, successes(outcomes))
 
-    async def decide(self, run: PhaseRun, plan: Plan, answers: list[Answer]) -> Decided:
+    async def decide(self, run: PhaseRun, answers: list[Answer]) -> Decided:
         """The final output through the judge."""
         return Decided(await judge_answers(run, answers))
 

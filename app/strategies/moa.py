@@ -4,37 +4,43 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 
-from app.calls.fanout import Quorum, fan_out
+from app.calls.fanout import fan_out
 from app.domain import Success
-from app.phases.catalog import Phase
-from app.phases.config import ModelCall
 from app.prompts import TaskPrompt
 from app.roster import Roster
-from app.strategies.base import PhaseRun, Plan, PlannedCall, Proposed, Strategy, member_call, successes
+from app.strategies.base import (
+    Members,
+    PhaseRun,
+    Plan,
+    PlannedCall,
+    Proposed,
+    Strategy,
+    member_call,
+    successes,
+)
 from app.synthesis.judge import labels_for
 
 
 class Moa(Strategy):
+    """Answers as synthesize, then each layer's refiners rewrite them having read them all."""
+
     name = "moa"
 
-    def planned_proposals(
-        self, phase: Phase, roster: Roster, plan: Plan, members: Sequence[ModelCall]
-    ) -> list[PlannedCall]:
+    def planned_proposals(self, plan: Plan, roster: Roster, members: Members) -> list[PlannedCall]:
         refiners = [PlannedCall(m.model, "refiner", m.max_tokens, count=plan.layers - 1) for m in members]
-        return [*super().planned_proposals(phase, roster, plan, members), *(r for r in refiners if r.count)]
+        return [*super().planned_proposals(plan, roster, members), *(r for r in refiners if r.count)]
 
-    async def propose(
-        self, run: PhaseRun, plan: Plan, members: list[ModelCall], quorum: Quorum | None
-    ) -> Proposed:
-        proposed = await super().propose(run, plan, members, quorum)
+    async def propose(self, run: PhaseRun) -> Proposed:
+        proposed = await super().propose(run)
         outcomes, answers, needed = proposed.outcomes, proposed.answers, run.phase.config.min_successes
-        for layer in range(2, plan.layers + 1):
+        for layer in range(2, run.plan.layers + 1):
             if len(answers) < needed or run.proposals_end.spent:
                 break
             refine = _refine_prompt(run.task, answers, run.rng)
-            calls = [member_call(run, m, task=refine, role="refiner", suffix=f"@L{layer}") for m in members]
+            calls = [
+                member_call(run, m, task=refine, role="refiner", suffix=f"@L{layer}") for m in run.members
+            ]
             layer_outcomes = await fan_out(calls, deadline=run.proposals_end)
             outcomes += layer_outcomes
             refined = successes(layer_outcomes)

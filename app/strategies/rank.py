@@ -3,18 +3,24 @@ the top-ranked ones; the rankings are returned."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from app.calls.fanout import fan_out
 from app.calls.guarded import Call
 from app.calls.request import request_for
 from app.domain import Outcome, Success
 from app.fencing import Fence
 from app.phases.catalog import Phase
-from app.phases.config import ModelCall
 from app.prompts import TaskPrompt, caller_blocks, data_notice, phase_marker
 from app.roster import Roster
-from app.strategies.base import Decided, PhaseRun, Plan, PlannedCall, Rankings, Strategy, judge_answers
+from app.strategies.base import (
+    Decided,
+    Members,
+    PhaseRun,
+    Plan,
+    PlannedCall,
+    Rankings,
+    Strategy,
+    judge_answers,
+)
 from app.synthesis.answers import Answer, by_alias
 from app.synthesis.extract import extract
 from app.synthesis.judge import labels_for
@@ -25,17 +31,17 @@ RANKER_CONTEXT_CHARS = 6000
 
 
 class Rank(Strategy):
+    """Answers as synthesize, then one ranking call per answering member before the judge."""
+
     name = "rank"
 
-    def planned_proposals(
-        self, phase: Phase, roster: Roster, plan: Plan, members: Sequence[ModelCall]
-    ) -> list[PlannedCall]:
+    def planned_proposals(self, plan: Plan, roster: Roster, members: Members) -> list[PlannedCall]:
         rankers = [PlannedCall(m.model, "ranker", RANKING_MAX_TOKENS, reads_answers=True) for m in members]
-        return [*super().planned_proposals(phase, roster, plan, members), *rankers]
+        return [*super().planned_proposals(plan, roster, members), *rankers]
 
-    async def decide(self, run: PhaseRun, plan: Plan, answers: list[Answer]) -> Decided:
+    async def decide(self, run: PhaseRun, answers: list[Answer]) -> Decided:
         if len(answers) < 2:
-            return await super().decide(run, plan, answers)
+            return await super().decide(run, answers)
         rankings, outcomes = await _rank(run, answers)
         judged = await judge_answers(run, [a for a in answers if a.alias in rankings.top])
         judged.answers = by_alias(answers)  # every answer is on the record, not only the top

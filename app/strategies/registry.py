@@ -31,4 +31,4 @@ def plan_for(phase: Phase, name: StrategyName | None, samples: int | None, layer
             hint="use it on a phase with a decision rule (kill-test), or choose another strategy",
             details={"field": "options.strategy", "allowed": list(NAMES)},
         )
-    return Plan(STRATEGIES[chosen], samples or config.samples, layers or config.moa_layers)
+    return Plan(phase, STRATEGIES[chosen], samples or config.samples, layers or config.moa_layers)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from app.calls.call import call_model
-from app.calls.fanout import Quorum, fan_out
+from app.calls.fanout import fan_out
 from app.calls.guarded import Call
 from app.calls.request import request_for
 from app.domain import Outcome, Success
@@ -15,6 +13,7 @@ from app.phases.config import ModelCall
 from app.prompts import TaskPrompt, caller_blocks, data_notice, phase_marker
 from app.roster import Member, Roster
 from app.strategies.base import (
+    Members,
     PhaseRun,
     Plan,
     PlannedCall,
@@ -35,22 +34,20 @@ ROUTER_CLIP_CHARS = 4000
 
 
 class Route(Strategy):
+    """One classifier call picks the members; only they answer."""
+
     name = "route"
 
-    def planned_proposals(
-        self, phase: Phase, roster: Roster, plan: Plan, members: Sequence[ModelCall]
-    ) -> list[PlannedCall]:
-        classifier = _classifier(phase, roster)
+    def planned_proposals(self, plan: Plan, roster: Roster, members: Members) -> list[PlannedCall]:
+        classifier = _classifier(plan.phase, roster)
         planned = [PlannedCall(classifier.ref.alias, "router", CLASSIFIER_MAX_TOKENS)] if classifier else []
-        return [*planned, *super().planned_proposals(phase, roster, plan, members)]
+        return [*planned, *super().planned_proposals(plan, roster, members)]
 
-    async def propose(
-        self, run: PhaseRun, plan: Plan, members: list[ModelCall], quorum: Quorum | None
-    ) -> Proposed:
-        route, classified = await _route(run, members)
-        chosen = [m for m in members if m.model in route.models]
+    async def propose(self, run: PhaseRun) -> Proposed:
+        route, classified = await _route(run, run.members)
+        chosen = [m for m in run.members if m.model in route.models]
         calls = [member_call(run, m) for m in chosen]
-        answered = await fan_out(calls, deadline=run.proposals_end, quorum=quorum)
+        answered = await fan_out(calls, deadline=run.proposals_end, quorum=run.quorum)
         # The classifier's reply is on the record, never among the answers the judge reads.
         outcomes = [classified, *answered] if classified is not None else answered
         return Proposed(outcomes, successes(answered), route)

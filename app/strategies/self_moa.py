@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.calls.fanout import Quorum
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall
 from app.roster import Roster
-from app.strategies.base import PhaseRun, Plan, PlannedCall, Proposed, Strategy
+from app.strategies.base import Members, PhaseRun, Plan, PlannedCall, Proposed, Strategy
 from app.strategies.sampling import planned_samples, sample
 
 
 class SelfMoa(Strategy):
+    """One model, many samples: diversity from temperature instead of from other models."""
+
     name = "self_moa"
 
-    def planned_proposals(
-        self, phase: Phase, roster: Roster, plan: Plan, members: Sequence[ModelCall]
-    ) -> list[PlannedCall]:
-        return planned_samples([best(phase, roster, members)] if members else [], plan.samples)
+    def planned_proposals(self, plan: Plan, roster: Roster, members: Members) -> list[PlannedCall]:
+        return planned_samples([best(plan.phase, roster, members)] if members else [], plan.samples)
 
-    async def propose(
-        self, run: PhaseRun, plan: Plan, members: list[ModelCall], quorum: Quorum | None
-    ) -> Proposed:
-        return await sample(run, [best(run.phase, run.roster, members)], plan.samples)
+    async def propose(self, run: PhaseRun) -> Proposed:
+        return await sample(run, [best(run.phase, run.roster, run.members)], run.plan.samples)
 
 
 def best(phase: Phase, roster: Roster, members: Sequence[ModelCall]) -> ModelCall:

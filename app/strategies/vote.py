@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.strategies.base import Decided, PhaseRun, Plan, Strategy
+from app.strategies.base import Decided, PhaseRun, Strategy
 from app.strategies.majority import decide_by_majority
 from app.synthesis.answers import Answer
 
@@ -12,5 +12,5 @@ class Vote(Strategy):
 
     name = "vote"
 
-    async def decide(self, run: PhaseRun, plan: Plan, answers: list[Answer]) -> Decided:
+    async def decide(self, run: PhaseRun, answers: list[Answer]) -> Decided:
         return await decide_by_majority(run, self.name, answers)
