@@ -11,7 +11,7 @@ import pytest
 from app.domain import CompletionRequest
 from app.providers.errors import UpstreamServerError
 from app.providers.fake import FakeProvider, Reply
-from app.strategies.names import NAMES as STRATEGIES
+from app.strategies.names import NAMES
 from tests.support import call_role, fake_app, fake_providers, fixture, fixture_responder
 
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
@@ -194,7 +194,7 @@ async def test_moa_keeps_the_proposals_when_the_refiners_fail() -> None:
     assert all(m["status"] == "error" for m in records(body, "refiner"))
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", NAMES)
 async def test_every_strategy_counts_its_calls_in_the_cost(strategy: str) -> None:
     body, fakes = await post(
         answers({}, router='{"category": "factual", "models": ["reasoner", "qwen3"]}'), strategy=strategy
@@ -207,5 +207,5 @@ async def test_each_phase_shows_its_strategy() -> None:
     async with fake_app() as (client, _):
         phases = (await client.get("/phases")).json()["phases"]
         detail = (await client.get("/phases/kill-test")).json()
-    assert {p["strategy"] for p in phases} <= set(STRATEGIES)
+    assert {p["strategy"] for p in phases} <= set(NAMES)
     assert detail["config"]["strategy"] == next(p for p in phases if p["name"] == "kill-test")["strategy"]
