@@ -1,4 +1,11 @@
-"""A phase deadline: one monotonic instant that every step of a phase lives under."""
+"""A phase deadline: one monotonic instant that every step of a phase lives under.
+
+The one notion of time of a request: the pipeline creates its ``Deadline`` once (and once derives
+the fan-out's end from it, keeping the judge's reserve); every wait and every call reads it
+through ``within`` (a call's attempt gets ``within(timeout)``), and the retry loop starts no
+attempt that cannot finish before it. The pipeline's ``asyncio.timeout`` is the single safety net
+behind it. ``app.timing.Stopwatch`` only records where the time went.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +30,14 @@ class Deadline:
     def remaining(self) -> float:
         """Seconds left, never negative."""
         return max(0.0, self.started + self.total_s - time.monotonic())
+
+    def within(self, seconds: float) -> float:
+        """``seconds``, cut short by this deadline: how long one wait or one attempt may take."""
+        return min(seconds, self.remaining())
+
+    def fits(self, seconds: float) -> bool:
+        """Whether a step of ``seconds`` (a retry with its backoff, a re-ask) ends before this deadline."""
+        return seconds < self.remaining()
 
     @property
     def expired(self) -> bool:

@@ -1,4 +1,4 @@
-"""orchestrate(): one phase, top to bottom — prompt, fan-out, synthesis, fallback, result."""
+"""orchestrate(): one phase, top to bottom: prompt, plan, budget, propose, decide, fallback, result."""
 
 from __future__ import annotations
 
@@ -7,19 +7,24 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from app.budget import BudgetCheck, fit
+from app.admission import ensure_usable, members_for, quorum_for
+from app.budget import BudgetCheck, Budgeted, budgeted
+from app.calls.fanout import Quorum
+from app.calls.judging import Judged
+from app.calls.validated import Attempt, run_single
 from app.deadline import Deadline
-from app.domain import SKIPS_THAT_DEGRADE, Failure, ModelRef, Outcome, Success
-from app.errors import AllModelsFailed, DeadlineExceeded, InvalidOptions, NoUsableProvider
-from app.fanout import Quorum
+from app.domain import ModelRef, Outcome, Success
+from app.errors import AllModelsFailed, DeadlineExceeded
+from app.notices import call_warnings, no_synthesis
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall
 from app.progress import emit
-from app.prompts import phase_prompt
+from app.prompts import TaskPrompt, phase_prompt
 from app.roster import Roster
-from app.strategies import Decided, Rankings, RouteDecision, StrategyName, decide, plan_for, propose
-from app.synthesis.single import Attempt, run_single
-from app.synthesis.synthesize import Judged, best_parallel_answer, parse_answers
+from app.strategies.base import Decided, PhaseRun, Plan, Proposed, Rankings, RouteDecision
+from app.strategies.names import StrategyName
+from app.strategies.registry import plan_for
+from app.synthesis.answers import Answer, best_parallel_answer, by_alias, parse_answers
 from app.synthesis.validate import annotate
 from app.synthesis.votes import Tally
 from app.synthesis.wild_ideas import WildIdea
@@ -84,187 +89,180 @@ class Orchestrator:
 
     async def orchestrate(self, phase: Phase, request: PhaseRequest) -> PhaseResult:
         """Run ``phase`` for ``request``; raise an ``OrchestrationError`` when nothing valid came back."""
-        clock = Stopwatch(Deadline(request.deadline_s or phase.config.deadline_s))
+        deadline = Deadline(request.deadline_s or phase.config.deadline_s)
         try:
-            # Every step already lives under the deadline; this is the backstop that makes the
-            # promise unconditional (an answer or a 504 by then, whatever a step forgot).
-            async with asyncio.timeout(clock.deadline.total_s + DEADLINE_SLACK_S):
-                return await self._run(phase, request, clock)
+            # Every call already lives under the deadline; this is the one safety net that makes
+            # the promise unconditional (an answer or a 504 by then, whatever a step forgot).
+            async with asyncio.timeout(deadline.total_s + DEADLINE_SLACK_S):
+                return await self._run(phase, request, deadline)
         except TimeoutError:
             raise DeadlineExceeded(
-                f"phase {phase.name!r} passed its {clock.deadline.total_s:g}s deadline",
+                f"phase {phase.name!r} passed its {deadline.total_s:g}s deadline",
                 hint="raise deadline_s for this phase (or options.deadline_s), or retry",
                 outcomes=[],
             ) from None
 
-    async def _run(self, phase: Phase, request: PhaseRequest, clock: Stopwatch) -> PhaseResult:
-        config, roster = phase.config, self.roster
+    async def _run(self, phase: Phase, request: PhaseRequest, deadline: Deadline) -> PhaseResult:
+        """prompt -> plan -> fit the budget -> propose -> decide -> fallback -> result."""
+        clock, roster = Stopwatch(), self.roster
         prompt = phase_prompt(
             phase, idea=request.idea, context=request.context, instructions=request.instructions
         )
-        members = _members(phase, request.models)
-        orchestrate = self.orchestration_enabled and config.orchestration_enabled and not request.single_model
-        _ensure_usable(phase, roster, members if orchestrate else [])
-        if not orchestrate:
+        members = members_for(phase, request.models)
+        if not (
+            self.orchestration_enabled and phase.config.orchestration_enabled and not request.single_model
+        ):
+            ensure_usable(phase, roster, [])
             with clock.models("single"):
-                attempt = await run_single(phase, prompt, roster, deadline=clock.deadline, role="single")
-            return _finish_single(phase, attempt, clock, [], mode="single")
-
+                attempt = await run_single(phase, prompt, roster, deadline=deadline, role="single")
+            return _single_result(phase, attempt, clock, deadline, _Record(), mode="single")
+        ensure_usable(phase, roster, members)
         plan = plan_for(phase, request.strategy, request.samples, request.layers)
-        budget: BudgetCheck | None = None
-        dropped: list[Outcome] = []
-        max_cost = request.max_cost_usd or config.max_cost_usd
-        if max_cost is not None:
-            per_member = (
-                plan.samples if plan.name == "self_consistency" else plan.layers if plan.name == "moa" else 1
-            )
-            members, budget = fit(phase, roster, prompt, members, max_cost, calls_per_member=per_member)
-            dropped = [
-                Failure(
-                    roster.member(alias).ref,
-                    "parallel",
-                    "skipped",
-                    f"dropped to stay under max_cost_usd={max_cost:g}",
-                    error_kind="budget",
-                )
-                for alias in budget.dropped
-            ]
-        quorum = _quorum(phase, request, len(members))
+        members, budget = budgeted(phase, roster, prompt, plan, members, request.max_cost_usd)
+        quorum = quorum_for(phase, request.quorum, request.quorum_grace_s, len(members))
+        run = self._phase_run(prompt, deadline, plan, members, quorum)
         emit("phase_started", phase=phase.name, strategy=plan.name, models=[m.model for m in members])
+        with clock.models("fanout"):
+            proposed = await plan.strategy.propose(run)
+        answers = parse_answers(phase.output, proposed.answers)  # the one parse of each answer
+        with clock.models("synthesis"):
+            decided = await _decide(run, answers)
+        record = _Record.of(plan, proposed, decided, budget)
+        if (synthesized := _synthesized_result(phase, clock, record, decided.judged)) is not None:
+            return synthesized
+        record.warnings.append(no_synthesis(phase, decided.judged, len(answers), len(members)))
+        if (best := best_parallel_answer(decided.judged.answers, decided.judged.tally)) is not None:
+            return _best_answer_result(phase, clock, record, *best)
+        with clock.models("fallback"):
+            attempt = await run_single(phase, prompt, roster, deadline=deadline, role="fallback")
+        return _single_result(phase, attempt, clock, deadline, record, mode="fallback")
+
+    def _phase_run(
+        self,
+        prompt: TaskPrompt,
+        deadline: Deadline,
+        plan: Plan,
+        members: list[ModelCall],
+        quorum: Quorum | None,
+    ) -> PhaseRun:
+        """What the strategy's steps share: the task, the roster, the deadlines, the plan."""
+        phase = plan.phase
         # The fan-out ends early enough for the judge: a hung member is cut off (and not retried)
         # at the fan-out's end rather than holding the phase until its deadline.
-        fanout_deadline = clock.deadline.ending_before(config.synthesis.reserve_for(clock.deadline.total_s))
-        with clock.models("fanout"):
-            proposed = await propose(
-                plan, phase, prompt, roster, members, deadline=fanout_deadline, quorum=quorum, rng=self.rng
-            )
-        successes = proposed.answers
-        with clock.models("synthesis"):
-            if len(successes) >= config.min_successes:
-                emit("synthesis_started", answers=len(successes), judges=list(config.synthesis.models))
-                decided = await decide(
-                    plan, phase, prompt, successes, roster, deadline=clock.deadline, rng=self.rng
-                )
-            else:  # no quorum, no judge: the answers are still parsed for the fallback
-                decided = Decided(Judged(Attempt(), {}, parse_answers(phase, successes)))
+        proposals_end = deadline.ending_before(phase.config.synthesis.reserve_for(deadline.total_s))
+        return PhaseRun(phase, prompt, self.roster, deadline, proposals_end, self.rng, plan, members, quorum)
+
+
+@dataclass(slots=True)
+class _Record:
+    """What an orchestrated phase did before its output was chosen: every call and every warning."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    strategy: str = "single"
+    judged: Judged | None = None
+    decided: Decided | None = None
+    proposed: Proposed | None = None
+    budget: Budgeted | None = None
+
+    @classmethod
+    def of(cls, plan: Plan, proposed: Proposed, decided: Decided, budget: Budgeted) -> _Record:
         judged = decided.judged
         outcomes = [annotate(o, judged.answers.get(o.model.alias)) for o in proposed.outcomes]
-        outcomes += dropped + judged.outcomes
-        result = PhaseResult(
-            phase.name,
-            {},
-            "orchestrated",
-            None,
-            outcomes,
-            clock,
-            judged.labels,
-            judged.wild_ideas,
-            judged.tally,
-            _warnings(outcomes) + decided.notes + _budget_note(budget),
-            strategy=plan.name,
-            rankings=decided.rankings,
-            route=proposed.route,
-            answers={alias: p.value for alias, p in judged.answers.items()},
-            budget=budget,
+        outcomes += budget.dropped + judged.outcomes
+        warnings = call_warnings(outcomes) + decided.notes + budget.notes()
+        return cls(outcomes, warnings, plan.name, judged, decided, proposed, budget)
+
+    def result(
+        self,
+        phase: Phase,
+        clock: Stopwatch,
+        *,
+        output: dict[str, Any],
+        mode: Mode,
+        author: ModelRef | None,
+        final_text: str,
+        synthesizer: ModelRef | None = None,
+    ) -> PhaseResult:
+        """The phase's result, its output written by ``author``."""
+        judged, decided, proposed = self.judged, self.decided, self.proposed
+        return PhaseResult(
+            phase=phase.name,
+            output=output,
+            mode=mode,
+            synthesizer=synthesizer,
+            outcomes=self.outcomes,
+            stopwatch=clock,
+            labels=judged.labels if judged else {},
+            wild_ideas=judged.wild_ideas if judged else [],
+            tally=judged.tally if judged else None,
+            warnings=self.warnings,
+            final_text=final_text,
+            strategy=self.strategy,
+            rankings=decided.rankings if decided else None,
+            route=proposed.route if proposed else None,
+            answers={alias: p.value for alias, p in judged.answers.items()} if judged else {},
+            budget=self.budget.check if self.budget else None,
+            author=author,
         )
-        if (accepted := judged.attempt.accepted()) is not None:
-            result.output, member = accepted
-            result.synthesizer, result.final_text = member.ref, judged.attempt.text
-            result.author = member.ref
-            return result
-
-        if len(successes) < config.min_successes:
-            result.warnings.append(
-                f"only {len(successes)} of {len(members)} parallel models answered; "
-                f"min_successes is {config.min_successes}"
-            )
-        else:
-            result.warnings.append(_synthesis_failure(judged.attempt))
-        best = best_parallel_answer(judged)
-        if best is not None:
-            alias, result.output = best
-            answer = _answer_of(outcomes, alias)
-            result.mode, result.final_text = "fallback", answer.completion.text if answer else ""
-            result.author = answer.model if answer else None
-            result.warnings.append(f"fallback: returned {alias}'s schema-valid answer without synthesis")
-            return result
-        with clock.models("fallback"):
-            attempt = await run_single(phase, prompt, roster, deadline=clock.deadline, role="fallback")
-        return _finish_single(phase, attempt, clock, outcomes, mode="fallback", warnings=result.warnings)
 
 
-def _members(phase: Phase, chosen: tuple[str, ...] | None) -> list[ModelCall]:
-    """The parallel calls to make: all configured, or the caller's subset of them."""
-    configured = [c.model for c in phase.config.parallel]
-    unknown = [m for m in chosen or () if m not in configured]
-    if unknown:
-        raise InvalidOptions(
-            f"options.models names {unknown}, not configured for phase {phase.name!r}",
-            hint=f"choose among: {', '.join(configured)}",
-            details={"field": "options.models", "allowed": configured},
-        )
-    return [c for c in phase.config.parallel if chosen is None or c.model in chosen]
+async def _decide(run: PhaseRun, answers: list[Answer]) -> Decided:
+    """The strategy's decision, when enough members answered; else no judge, only the answers."""
+    config = run.phase.config
+    if len(answers) < config.min_successes:  # no quorum, no judge: the answers go to the fallback
+        return Decided(Judged(Attempt(), {}, by_alias(answers)))
+    emit("synthesis_started", answers=len(answers), judges=list(config.synthesis.models))
+    return await run.plan.strategy.decide(run, answers)
 
 
-def _quorum(phase: Phase, request: PhaseRequest, members: int) -> Quorum | None:
-    """The request's quorum, else the phase's; ``None`` waits for every member."""
-    config = phase.config
-    needed = request.quorum or config.quorum
-    if needed is None:
+def _synthesized_result(
+    phase: Phase, clock: Stopwatch, record: _Record, judged: Judged
+) -> PhaseResult | None:
+    """The judge's validated output, or ``None`` when synthesis gave none."""
+    if (accepted := judged.attempt.accepted()) is None:
         return None
-    if not config.min_successes <= needed <= members:
-        raise InvalidOptions(
-            f"options.quorum={needed} is outside {config.min_successes}..{members} for phase {phase.name!r}",
-            hint=f"use at least min_successes ({config.min_successes}) and at most the number of "
-            f"parallel models asked ({members})",
-            details={"field": "options.quorum", "min": config.min_successes, "max": members},
-        )
-    grace = request.quorum_grace_s if request.quorum_grace_s is not None else config.quorum_grace_s
-    return Quorum(needed, grace)
-
-
-def _ensure_usable(phase: Phase, roster: Roster, members: list[ModelCall]) -> None:
-    """503 before any work when neither the parallel models nor a single model can be called."""
-    if any(roster.member(c.model).usable for c in members):
-        return
-    if roster.first_usable(phase.config.single_model) is not None:
-        return
-    aliases = [c.model for c in members] + list(phase.config.single_model)
-    raise NoUsableProvider(
-        f"no provider is configured for phase {phase.name!r}",
-        hint="set the credentials of at least one provider: " + ", ".join(roster.missing_settings(aliases)),
+    output, judge = accepted
+    text = judged.attempt.text
+    return record.result(
+        phase,
+        clock,
+        output=output,
+        mode="orchestrated",
+        author=judge.ref,
+        final_text=text,
+        synthesizer=judge.ref,
     )
 
 
-def _finish_single(
-    phase: Phase,
-    attempt: Attempt,
-    clock: Stopwatch,
-    earlier: list[Outcome],
-    *,
-    mode: Mode,
-    warnings: list[str] | None = None,
+def _best_answer_result(
+    phase: Phase, clock: Stopwatch, record: _Record, alias: str, output: dict[str, Any]
 ) -> PhaseResult:
-    outcomes = earlier + attempt.outcomes
-    warnings = (warnings or []) + _warnings(attempt.outcomes)
+    """The fallback without synthesis: a member's own schema-valid answer."""
+    answer = _answer_of(record.outcomes, alias)
+    record.warnings.append(f"fallback: returned {alias}'s schema-valid answer without synthesis")
+    text = answer.completion.text if answer else ""
+    author = answer.model if answer else None
+    return record.result(phase, clock, output=output, mode="fallback", author=author, final_text=text)
+
+
+def _single_result(
+    phase: Phase, attempt: Attempt, clock: Stopwatch, deadline: Deadline, record: _Record, *, mode: Mode
+) -> PhaseResult:
+    """One model's validated answer (alone, or the last fallback); else why there is none."""
+    outcomes = record.outcomes + attempt.outcomes
+    warnings = record.warnings + call_warnings(attempt.outcomes)
     if (accepted := attempt.accepted()) is not None:
         output, member = accepted
         if mode == "fallback":
             warnings.append(f"fallback: answered by the single model {member.ref.alias}")
-        return PhaseResult(
-            phase.name,
-            output,
-            mode,
-            None,
-            outcomes,
-            clock,
-            warnings=warnings,
-            final_text=attempt.text,
-            author=member.ref,
+        single = _Record(outcomes, warnings)
+        return single.result(
+            phase, clock, output=output, mode=mode, author=member.ref, final_text=attempt.text
         )
-    if clock.deadline.spent:
+    if deadline.spent:
         raise DeadlineExceeded(
-            f"phase {phase.name!r} passed its {clock.deadline.total_s:g}s deadline without a valid answer",
+            f"phase {phase.name!r} passed its {deadline.total_s:g}s deadline without a valid answer",
             hint="raise deadline_s for this phase, or retry: every model's outcome is listed",
             outcomes=outcomes,
         )
@@ -274,36 +272,6 @@ def _finish_single(
         outcomes=outcomes,
         details={"validation_errors": attempt.parsed.errors if attempt.parsed else []},
     )
-
-
-def _warnings(outcomes: list[Outcome]) -> list[str]:
-    """Failures worth a caller's attention: not unconfigured providers, not a lost hedge race; and
-    answers that arrived but whose JSON the phase schema rejected (a silent loss otherwise)."""
-    warnings = []
-    for o in outcomes:
-        if isinstance(o, Success):
-            if o.output_errors:
-                why = o.output_errors[0]
-                warnings.append(f"{o.model.alias} ({o.role}) answered, but its JSON did not validate: {why}")
-        elif o.status != "cancelled" and (o.status != "skipped" or o.error_kind in SKIPS_THAT_DEGRADE):
-            warnings.append(f"{o.model.alias} ({o.role}) {o.status}: {o.error}")
-    return warnings
-
-
-def _budget_note(budget: BudgetCheck | None) -> list[str]:
-    if budget is None or not budget.dropped:
-        return []
-    return [
-        f"budget: dropped {', '.join(budget.dropped)} to stay under max_cost_usd={budget.max_cost_usd:g} "
-        f"(estimate ${budget.estimated_usd:.4f})"
-    ]
-
-
-def _synthesis_failure(attempt: Attempt) -> str:
-    if attempt.member is None:
-        return "synthesis: no synthesizer was usable or every synthesizer failed"
-    errors = attempt.parsed.errors[:3] if attempt.parsed else []
-    return f"synthesis by {attempt.member.ref.alias} did not validate: {'; '.join(errors)}"
 
 
 def _answer_of(outcomes: list[Outcome], alias: str) -> Success | None:

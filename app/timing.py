@@ -7,14 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from app.deadline import Deadline
-
 
 @dataclass(slots=True)
 class Stopwatch:
-    """Wall time per stage that waits on models, measured against the phase's deadline clock."""
+    """Wall time per stage that waits on models; it records, it never limits (the deadline does)."""
 
-    deadline: Deadline
+    started: float = field(default_factory=time.monotonic)
     stages_ms: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
@@ -28,7 +26,7 @@ class Stopwatch:
             self.stages_ms[stage] = self.stages_ms.get(stage, 0.0) + elapsed
 
     def total_ms(self) -> float:
-        return self.deadline.elapsed_ms()
+        return (time.monotonic() - self.started) * 1000.0
 
     def overhead_ms(self) -> float:
         """Time spent outside the model-bound stages: prompt building, validation, bookkeeping."""

@@ -16,12 +16,12 @@ Retried (``ProviderError.retryable``, see ``app/resilience/retry.py``): timeouts
 errors (a reset, a truncated body), 429 (obeying ``Retry-After``), 500, 529 and MiniMax's rate-limit
 codes (1002), each up to ``settings.retry_max_attempts`` calls. Not retried, one call: a 2xx body that
 is not JSON (``ProviderResponseError``), MiniMax's quota code (1008), a context overflow, an unknown
-model and other 4xx. Re-asked once with twice the budget (``fanout._call_model``): an answer cut off
+model and other 4xx. Re-asked once with twice the budget (``app.calls.call``): an answer cut off
 at its token limit, each wire's own way (``Reply.truncated``, ``Reply.reasoning_only``); cut off again
 it is ``truncated``, two calls. A reasoning block that never closed is ``unfinished_reasoning``, one
 call. An answer that arrives whole is a successful call whatever its content: one call, plus one
 repair call when the synthesizer or a single model wrote it and it did not validate
-(``single.ask_validated``).
+(``app.calls.validated.ask_validated``).
 
 Each cell asserts the HTTP status (never a bare 500: any non-200 is the ``{"error": {...}}`` shape),
 the mode and who produced the output, ``degraded``, the faulted model's records (status, error kind,

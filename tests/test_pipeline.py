@@ -13,11 +13,13 @@ import pytest
 from app.domain import CompletionRequest, Failure, Success
 from app.errors import AllModelsFailed, DeadlineExceeded, InvalidOptions, NoUsableProvider
 from app.phases.catalog import Phase, load_catalog
+from app.phases.output import OutputSchema
 from app.pipeline import Orchestrator, PhaseRequest, PhaseResult
 from app.providers.errors import RateLimited, UpstreamServerError
 from app.providers.fake import Delayed, FakeProvider, Reply
 from app.providers.registry import ProviderRegistry
 from app.roster import Roster
+from app.synthesis.validate import Parsed, parse_output
 from tests.support import PROVIDERS, fake_providers, fixture, fixture_responder
 
 REASONER = "@cf/zai-org/glm-4.7-flash"
@@ -269,3 +271,27 @@ def test_a_cut_off_judge_is_re_asked_then_the_next_judge_answers() -> None:
     assert claude[0].error_kind == "truncated" and claude[0].attempts == 2
     assert [c.max_tokens for c in fakes["anthropic"].calls_for(CLAUDE)] == [6144, 12288]
     assert any("claude-sonnet (synthesizer) error" in w and "max_tokens=6144" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    "strategy", ["synthesize", "vote", "self_consistency", "rank", "route", "self_moa", "moa"]
+)
+def test_each_answer_is_parsed_once_and_carried_parsed(
+    strategy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+
+    def counting(text: str, schema: OutputSchema) -> Parsed:
+        parsed.append(text)
+        return parse_output(text, schema)
+
+    monkeypatch.setattr("app.synthesis.answers.parse_output", counting)
+    monkeypatch.setattr("app.calls.validated.parse_output", counting)
+    result = run(fake_providers(), strategy=strategy)
+    answers = [o for o in result.outcomes if isinstance(o, Success) and o.role in ("parallel", "refiner")]
+    written = [o for o in result.outcomes if isinstance(o, Success) and o.role in ("synthesizer", "repair")]
+    assert result.mode == "orchestrated" and written
+    final_layer = [o for o in answers if o.model.alias in result.answers]
+    # Every answer the judge read was parsed once (the parallel ones or moa's last layer), plus
+    # each output a synthesizer wrote: no path parses an answer a second time.
+    assert len(parsed) == len(final_layer) + len(written)

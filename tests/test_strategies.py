@@ -11,7 +11,7 @@ import pytest
 from app.domain import CompletionRequest
 from app.providers.errors import UpstreamServerError
 from app.providers.fake import FakeProvider, Reply
-from app.strategies import STRATEGIES
+from app.strategies.names import NAMES
 from tests.support import call_role, fake_app, fake_providers, fixture, fixture_responder
 
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
@@ -156,6 +156,14 @@ async def test_route_asks_the_classifier_and_runs_only_its_picks() -> None:
     assert len(calls_of(fakes, "member")) == 2
 
 
+async def test_route_judges_the_picked_members_answers_and_never_the_classifiers_reply() -> None:
+    router = json.dumps({"category": "coding", "models": ["qwen3", "minimax"]})
+    body, fakes = await post(answers({}, router=router), strategy="route")
+    [judge] = calls_of(fakes, "judge")
+    assert answer_blocks(judge) == 2
+    assert sorted(m["model"] for m in body["agreement"]["models"]) == ["minimax", "qwen3"]
+
+
 async def test_route_falls_back_to_every_model_when_the_classifier_talks_nonsense() -> None:
     body, _ = await post(answers({}, router="no idea"), strategy="route")
     assert body["route"]["decided_by"] == "all" and len(body["route"]["models"]) == 4
@@ -186,7 +194,7 @@ async def test_moa_keeps_the_proposals_when_the_refiners_fail() -> None:
     assert all(m["status"] == "error" for m in records(body, "refiner"))
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", NAMES)
 async def test_every_strategy_counts_its_calls_in_the_cost(strategy: str) -> None:
     body, fakes = await post(
         answers({}, router='{"category": "factual", "models": ["reasoner", "qwen3"]}'), strategy=strategy
@@ -199,5 +207,5 @@ async def test_each_phase_shows_its_strategy() -> None:
     async with fake_app() as (client, _):
         phases = (await client.get("/phases")).json()["phases"]
         detail = (await client.get("/phases/kill-test")).json()
-    assert {p["strategy"] for p in phases} <= set(STRATEGIES)
+    assert {p["strategy"] for p in phases} <= set(NAMES)
     assert detail["config"]["strategy"] == next(p for p in phases if p["name"] == "kill-test")["strategy"]

@@ -7,7 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.budget import BudgetCheck
-from app.strategies import Rankings, RouteDecision
+from app.strategies.base import Rankings, RouteDecision
+from app.strategies.names import StrategyName
 from app.synthesis.agreement import AgreementReport
 
 
@@ -45,8 +46,8 @@ class OrchestrateOptions(BaseModel):
     quorum_grace_s: float | None = Field(
         default=None, ge=0, le=600, description="How long to wait for the rest once the quorum is met."
     )
-    strategy: Literal["synthesize", "vote", "self_consistency", "rank", "route", "self_moa", "moa"] | None = (
-        Field(default=None, description="Override the phase's strategy (README: Strategies).")
+    strategy: StrategyName | None = Field(
+        default=None, description="Override the phase's strategy (README: Strategies)."
     )
     samples: int | None = Field(
         default=None, ge=1, le=8, description="self_consistency / self_moa: answers per model."

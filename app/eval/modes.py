@@ -16,7 +16,8 @@ from app.eval.task import alone
 from app.phases.catalog import Phase
 from app.pipeline import PhaseRequest
 from app.roster import Roster
-from app.strategies import STRATEGIES, StrategyName
+from app.strategies.names import NAMES as STRATEGIES
+from app.strategies.names import StrategyName
 
 
 @dataclass(frozen=True, slots=True)

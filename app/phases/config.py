@@ -6,9 +6,11 @@ operator's config file stops start-up with the field's name instead of being sil
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.strategies.names import StrategyName, unfit_reason
 
 ParallelTemperature = Annotated[float, Field(ge=0.3, le=0.7)]
 SynthesizerTemperature = Annotated[float, Field(ge=0.1, le=0.3)]
@@ -109,10 +111,8 @@ class PhaseConfig(_Frozen):
     order: int = Field(ge=1)
     summary: str
     orchestration_enabled: bool = True
-    strategy: Literal["synthesize", "vote", "self_consistency", "rank", "route", "self_moa", "moa"] = (
-        "synthesize"
-    )
-    """How the parallel answers become one (see app/strategies.py and README "Strategies")."""
+    strategy: StrategyName = "synthesize"
+    """How the parallel answers become one (see app/strategies/ and README "Strategies")."""
     samples: int = Field(default=3, ge=1, le=8)
     """self_consistency and self_moa: answers per model, at temperatures rising over 0.3-0.7."""
     moa_layers: int = Field(default=2, ge=1, le=4)
@@ -170,6 +170,8 @@ class PhaseConfig(_Frozen):
                 f"quorum={self.quorum} must lie between min_successes={self.min_successes} "
                 f"and the {len(self.parallel)} parallel models"
             )
+        if (unfit := unfit_reason(self.strategy, has_decision=self.decision is not None)) is not None:
+            raise ValueError(f"{unfit}: set decision, or choose another strategy")
         if self.model_timeout_s > self.deadline_s:
             raise ValueError(f"model_timeout_s={self.model_timeout_s} exceeds deadline_s={self.deadline_s}")
         return self

@@ -33,9 +33,9 @@ from app.providers.errors import (
     error_class_for_status,
 )
 from app.providers.listing import ListedModel, data_ids, get_listing
-from app.providers.reasoning import split_reasoning
 from app.providers.wording import ANTHROPIC_CONTEXT_OVERFLOW, says
 from app.settings import AnthropicSettings
+from app.text.reasoning import split_reasoning
 
 # ``error.type`` refines the status; ``invalid_request_error`` is sent for many 4xx statuses,
 # so it (and any type not listed) leaves the status-based class.

@@ -8,7 +8,7 @@ from typing import Any, TypeGuard
 from app.domain import Completion, CompletionRequest, FinishReason, Prompt, Usage
 from app.providers.base import error_body, estimate_usage, upstream_text
 from app.providers.errors import ProviderResponseError
-from app.providers.reasoning import split_reasoning
+from app.text.reasoning import split_reasoning
 
 _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
 

@@ -34,9 +34,9 @@ from app.providers.errors import (
 )
 from app.providers.listing import ListedModel, get_listing, iso_date
 from app.providers.openai_shape import chat_messages, parse_chat_completion, parse_usage
-from app.providers.reasoning import split_reasoning
 from app.providers.wording import VLLM_CONTEXT_OVERFLOW, says
 from app.settings import WorkersAISettings
+from app.text.reasoning import split_reasoning
 
 # Cloudflare's own codes (``errors[].code``) say more than the HTTP status: 3040 and 3036 are
 # both 429, but only the first goes away if we retry.

@@ -84,7 +84,7 @@ class _OutOfTime(stop_base):
     def __call__(self, state: RetryCallState) -> bool:
         sleep = state.upcoming_sleep
         needed = max(MIN_ATTEMPT_S, self.expected_s())
-        return sleep > self.policy.retry_after_cap_s or sleep + needed >= self.deadline.remaining()
+        return sleep > self.policy.retry_after_cap_s or not self.deadline.fits(sleep + needed)
 
 
 async def with_retries(

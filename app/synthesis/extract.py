@@ -1,7 +1,7 @@
 """The one JSON value a model's reply meant, chosen by docs/json-extraction.md.
 
 The policy's rules, in its order: ignore byte-order marks (CRLF is whitespace); decode a reply whose
-JSON syntax arrived HTML-escaped; drop reasoning (``app.providers.reasoning``); collect the complete
+JSON syntax arrived HTML-escaped; drop reasoning (``app.text.reasoning``); collect the complete
 top-level objects and arrays (nested values are not candidates; only the repairs in
 ``lenient_json``; a double-encoded reply counts as the value it encodes); fail when the text ends
 inside an unclosed object or array, whatever came before it, because a closed-up prefix would pass
@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.providers.reasoning import split_reasoning
 from app.synthesis.lenient_json import (
     Budget,
     Exhausted,
@@ -31,6 +30,7 @@ from app.synthesis.lenient_json import (
     read_strict,
     read_string,
 )
+from app.text.reasoning import split_reasoning
 
 Failure = Literal["truncated", "no_json", "reasoning_only", "unfinished_reasoning"]
 

@@ -9,7 +9,6 @@ can close its block early or pose as the service's own sections.
 
 from __future__ import annotations
 
-import json
 import random
 import string
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from app.fencing import Fence
 from app.phases.catalog import Phase
 from app.prompts import OUTPUT_RULES, TaskPrompt, caller_blocks, data_notice, phase_marker
+from app.synthesis.answers import Answer
+from app.synthesis.votes import Tally, tally
 
 PREVIOUS_CHARS = 12000
 """How much of a rejected output the repair prompt quotes."""
@@ -49,6 +50,8 @@ class JudgePrompt:
     labels: dict[str, str]
     """Answer label ("A") -> model alias."""
     nonce: str
+    texts: dict[str, str]
+    """Answer label -> the answer's text as the judge reads it."""
 
 
 def labels_for(count: int) -> list[str]:
@@ -110,7 +113,23 @@ def build_judge_prompt(
     # The answers are the judge's material: only the context gives way to a small window.
     prompt = TaskPrompt(system, head, "\n\n".join(sections), fence, task.caller)
     labels = {label: answer.alias for label, answer in labelled.items()}
-    return JudgePrompt(prompt, labels, fence.nonce)
+    return JudgePrompt(prompt, labels, fence.nonce, {label: a.text for label, a in labelled.items()})
+
+
+def judge_prompt(
+    phase: Phase, task: TaskPrompt, answers: Sequence[Answer], rng: random.Random, extra_rules: Sequence[str]
+) -> tuple[JudgePrompt, Tally | None]:
+    """The judge's prompt for ``answers`` (shuffled, labelled), and their vote when the phase has one."""
+    rule = phase.config.decision
+    votes = tally(rule, {a.alias: a.parsed.value for a in answers}) if rule is not None else None
+    labelled = label_answers([AnswerForJudge(a.alias, a.for_reading()) for a in answers], rng)
+    summary = None
+    if votes is not None and rule is not None:
+        summary = votes.describe(rule, {label: a.alias for label, a in labelled.items()})
+    built = build_judge_prompt(
+        phase, task=task, labelled=labelled, vote_summary=summary, extra_rules=extra_rules
+    )
+    return built, votes
 
 
 def build_repair_prompt(original: TaskPrompt, *, answer: str, errors: Sequence[str]) -> TaskPrompt:
@@ -126,10 +145,3 @@ def build_repair_prompt(original: TaskPrompt, *, answer: str, errors: Sequence[s
         f"{fence.block('PREVIOUS', answer[:PREVIOUS_CHARS])}\n\n"
         "Return the corrected JSON object only."
     )
-
-
-def answer_text(value: object | None, fallback: str) -> str:
-    """The JSON of a parsed answer, compact; the cleaned text when it did not parse."""
-    if value is None:
-        return fallback
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -188,7 +188,7 @@ async def test_concurrency_is_limited_per_provider() -> None:
 async def test_a_hung_wild_ideas_model_does_not_hold_a_finished_answer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("app.synthesis.synthesize.WILD_IDEAS_GRACE_S", 0.3)
+    monkeypatch.setattr("app.calls.judging.WILD_IDEAS_GRACE_S", 0.3)
 
     def respond(request: CompletionRequest) -> Reply:
         if request.prompt.user.startswith("Wild ideas:"):

@@ -7,9 +7,10 @@ import asyncio
 
 import pytest
 
+from app.calls.call import call_model
+from app.calls.guarded import Call
 from app.deadline import Deadline
 from app.domain import Completion, CompletionRequest, Failure, ModelRef, Prompt, Success, Usage
-from app.fanout import Call, call_model
 from app.phases.config import ModelSpec, Price
 from app.providers.fake import FakeProvider
 from app.resilience.guard import Resilience

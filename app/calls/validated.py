@@ -1,16 +1,20 @@
-"""One model, validated: the single-model mode and the last step of every fallback."""
+"""One model, validated: ask, and ask once more quoting the errors when its JSON is invalid.
+
+The single-model mode, the last step of every fallback and each synthesizer go through here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.calls.call import call_model
+from app.calls.guarded import Call
+from app.calls.request import request_for
 from app.deadline import Deadline
-from app.domain import CompletionRequest, Outcome, Prompt, Role, Success
-from app.fanout import Call, call_model
+from app.domain import Outcome, Role, Success
 from app.phases.catalog import Phase
-from app.prompts import TaskPrompt, fit_prompt
+from app.prompts import TaskPrompt
 from app.roster import Member, Roster
 from app.synthesis.judge import build_repair_prompt
 from app.synthesis.validate import Parsed, annotate, parse_output
@@ -36,31 +40,13 @@ class Attempt:
         return self.parsed.value, self.member
 
 
-def request_for(
-    member: Member,
-    prompt: Prompt | TaskPrompt,
-    *,
-    temperature: float,
-    max_tokens: int,
-    timeout_s: float,
-    schema: dict[str, object] | None,
-) -> CompletionRequest:
-    """A request that honours the model's declared capabilities and fits its context window
-    (``overflow`` set when even the trimmed prompt cannot fit: the fan-out then skips the call)."""
-    perspective = f"\n\nYour perspective: {member.spec.perspective}" if member.spec.perspective else ""
-    fitted = fit_prompt(
-        prompt, window=member.spec.context_window, max_tokens=max_tokens, system_extra=perspective
-    )
-    return CompletionRequest(
-        model=member.ref.model_id,
-        prompt=fitted.prompt,
-        overflow=fitted.overflow,
-        seed=member.spec.seed,
-        max_tokens=max_tokens,
-        timeout_s=timeout_s,
-        temperature=temperature if member.spec.accepts_temperature else None,
-        json_schema=schema if member.spec.structured_output else None,
-    )
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """How a validated call samples: temperature, token limit and timeout."""
+
+    temperature: float
+    max_tokens: int
+    timeout_s: float
 
 
 async def ask_validated(
@@ -69,24 +55,13 @@ async def ask_validated(
     phase: Phase,
     *,
     role: Role,
-    temperature: float,
-    max_tokens: int,
-    timeout_s: float,
+    sampling: Sampling,
     deadline: Deadline,
     repair: bool = True,
 ) -> Attempt:
     """Ask ``member``; when its JSON is invalid and ``repair`` is on, ask once more with the errors."""
     attempt = Attempt(member=member)
-    schema = phase.output.wire_schema_for(bounded_output=member.spec.bounded_output)
-    request = request_for(
-        member,
-        prompt,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        timeout_s=timeout_s,
-        schema=schema,
-    )
-    outcome = await call_model(Call(member, request, role, phase.name), deadline=deadline)
+    outcome = await _ask(member, prompt, phase, role, sampling, deadline)
     attempt.outcomes.append(outcome)
     if not isinstance(outcome, Success):
         return attempt
@@ -96,15 +71,7 @@ async def ask_validated(
     if attempt.valid or not repair or deadline.spent:
         return attempt
     fix = build_repair_prompt(prompt, answer=attempt.text, errors=attempt.parsed.errors)
-    request = request_for(
-        member,
-        fix,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        timeout_s=timeout_s,
-        schema=schema,
-    )
-    outcome = await call_model(Call(member, request, "repair", phase.name), deadline=deadline)
+    outcome = await _ask(member, fix, phase, "repair", sampling, deadline)
     attempt.outcomes.append(outcome)
     if isinstance(outcome, Success):
         repaired = parse_output(outcome.completion.text, phase.output)
@@ -114,6 +81,20 @@ async def ask_validated(
     return attempt
 
 
+async def _ask(
+    member: Member, prompt: TaskPrompt, phase: Phase, role: Role, sampling: Sampling, deadline: Deadline
+) -> Outcome:
+    request = request_for(
+        member,
+        prompt,
+        temperature=sampling.temperature,
+        max_tokens=sampling.max_tokens,
+        timeout_s=sampling.timeout_s,
+        schema=phase.output.wire_schema_for(bounded_output=member.spec.bounded_output),
+    )
+    return await call_model(Call(member, request, role, phase.name), deadline=deadline)
+
+
 async def run_single(
     phase: Phase,
     prompt: TaskPrompt,
@@ -121,26 +102,17 @@ async def run_single(
     *,
     deadline: Deadline,
     role: Role,
-    aliases: Sequence[str] | None = None,
 ) -> Attempt:
     """Try the phase's single models in order until one returns a valid output."""
     config = phase.config
+    sampling = Sampling(config.single_temperature, config.single_max_tokens, config.model_timeout_s)
     outcomes: list[Outcome] = []
     last = Attempt()
-    for alias in aliases or config.single_model:
+    for alias in config.single_model:
         member = roster.member(alias)
         if not member.usable or deadline.spent:
             continue
-        last = await ask_validated(
-            member,
-            prompt,
-            phase,
-            role=role,
-            temperature=config.single_temperature,
-            max_tokens=config.single_max_tokens,
-            timeout_s=config.model_timeout_s,
-            deadline=deadline,
-        )
+        last = await ask_validated(member, prompt, phase, role=role, sampling=sampling, deadline=deadline)
         outcomes.extend(last.outcomes)
         if last.valid:
             break

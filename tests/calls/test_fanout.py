@@ -7,9 +7,10 @@ import time
 
 import pytest
 
+from app.calls.fanout import fan_out
+from app.calls.guarded import Call, cost_usd
 from app.deadline import Deadline
 from app.domain import Completion, CompletionRequest, Failure, ModelRef, Prompt, Success, Usage
-from app.fanout import Call, cost_usd, fan_out
 from app.phases.config import ModelSpec, Price
 from app.providers.errors import Overloaded
 from app.providers.fake import Delayed, FakeProvider, Reply

@@ -1,0 +1,1 @@
+"""The router: phase configs, the catalog, per-phase prompts and output schemas."""

@@ -1,0 +1,1 @@
+"""Text handling shared by every layer: no model calls, no providers."""
