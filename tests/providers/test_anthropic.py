@@ -25,6 +25,7 @@ from app.providers.errors import (
     UpstreamServerError,
 )
 from app.settings import AnthropicSettings
+from app.transport import Transport
 
 KEY = "sk-ant-secret-key-123"
 URL = "https://api.anthropic.com/v1/messages"
@@ -33,7 +34,7 @@ REQUEST = CompletionRequest(
 )
 
 
-def provider(client: httpx.AsyncClient, key: str | None = KEY) -> AnthropicProvider:
+def provider(client: Transport, key: str | None = KEY) -> AnthropicProvider:
     settings = AnthropicSettings(_env_file=None, api_key=SecretStr(key) if key else None)
     return AnthropicProvider(settings, client)
 
@@ -55,9 +56,7 @@ def error(status_type: str, text: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": status_type, "message": text}, "request_id": "r"}
 
 
-async def test_success_request_shape_and_text(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_success_request_shape_and_text(client: Transport, respx_mock: respx.MockRouter) -> None:
     body = message([{"type": "text", "text": "Part one. "}, {"type": "text", "text": "Two."}])
     route = respx_mock.post(URL).respond(200, json=body, headers={"request-id": "req_42"})
 
@@ -80,7 +79,7 @@ async def test_success_request_shape_and_text(
     assert completion.upstream_request_id == "req_42"
 
 
-async def test_temperature_and_json_schema(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_temperature_and_json_schema(client: Transport, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.post(URL).respond(200, json=message([{"type": "text", "text": "{}"}]))
     schema = {"type": "object", "required": ["a"]}
     request = dataclasses.replace(REQUEST, temperature=0.3, seed=5, json_schema=schema)
@@ -94,7 +93,7 @@ async def test_temperature_and_json_schema(client: httpx.AsyncClient, respx_mock
     assert body["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
 
 
-async def test_usage_counts_cached_input(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_usage_counts_cached_input(client: Transport, respx_mock: respx.MockRouter) -> None:
     usage = {
         "input_tokens": 5,
         "cache_creation_input_tokens": 100,
@@ -108,7 +107,7 @@ async def test_usage_counts_cached_input(client: httpx.AsyncClient, respx_mock: 
     assert completion.usage == Usage(1105, 9)
 
 
-async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_missing_usage_is_estimated(client: Transport, respx_mock: respx.MockRouter) -> None:
     body = message([{"type": "text", "text": "y" * 20}])
     del body["usage"]
     respx_mock.post(URL).respond(200, json=body)
@@ -118,9 +117,7 @@ async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock:
     assert completion.usage == Usage(len("You plan.Plan it.") // 4, 5, estimated=True)
 
 
-async def test_thinking_blocks_become_reasoning(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_thinking_blocks_become_reasoning(client: Transport, respx_mock: respx.MockRouter) -> None:
     content = [
         {"type": "thinking", "thinking": "Consider the market.", "signature": "sig"},
         {"type": "redacted_thinking", "data": "EncryptedBlob"},
@@ -145,7 +142,7 @@ async def test_thinking_blocks_become_reasoning(
     ],
 )
 async def test_stop_reason_mapping(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, stop_reason: str, finish: str
+    client: Transport, respx_mock: respx.MockRouter, stop_reason: str, finish: str
 ) -> None:
     body = message([{"type": "text", "text": "x"}], stop_reason=stop_reason)
     respx_mock.post(URL).respond(200, json=body)
@@ -172,7 +169,7 @@ async def test_stop_reason_mapping(
     ],
 )
 async def test_errors(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     status: int,
     error_type: str,
@@ -189,7 +186,7 @@ async def test_errors(
     assert caught.value.message == "upstream says no"
 
 
-async def test_5xx_without_json_body(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_5xx_without_json_body(client: Transport, respx_mock: respx.MockRouter) -> None:
     respx_mock.post(URL).respond(502, text="Bad gateway")
 
     with pytest.raises(UpstreamServerError) as caught:
@@ -203,7 +200,7 @@ async def test_5xx_without_json_body(client: httpx.AsyncClient, respx_mock: resp
     [({"retry-after": "12"}, 12.0), ({"retry-after-ms": "250"}, 0.25)],
 )
 async def test_rate_limit_retry_after(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     headers: dict[str, str],
     seconds: float,
@@ -226,7 +223,7 @@ async def test_rate_limit_retry_after(
     ],
 )
 async def test_transport_failures(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     side_effect: Exception,
     error_class: type[ProviderError],
@@ -246,7 +243,7 @@ async def test_transport_failures(
     ],
 )
 async def test_malformed_success_bodies(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, response: httpx.Response
+    client: Transport, respx_mock: respx.MockRouter, response: httpx.Response
 ) -> None:
     respx_mock.post(URL).mock(return_value=response)
 
@@ -254,7 +251,7 @@ async def test_malformed_success_bodies(
         await provider(client).complete(REQUEST)
 
 
-async def test_echoed_key_is_redacted(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_echoed_key_is_redacted(client: Transport, respx_mock: respx.MockRouter) -> None:
     respx_mock.post(URL).respond(401, json=error("authentication_error", f"invalid x-api-key: {KEY}"))
 
     with pytest.raises(AuthenticationError) as caught:
@@ -264,7 +261,7 @@ async def test_echoed_key_is_redacted(client: httpx.AsyncClient, respx_mock: res
     assert caught.value.message == "invalid x-api-key: [redacted]"
 
 
-async def test_availability(client: httpx.AsyncClient) -> None:
+async def test_availability(client: Transport) -> None:
     assert provider(client).available is True
     assert provider(client).missing_settings == ()
     assert provider(client, key=None).available is False
@@ -275,7 +272,7 @@ GATEWAY = "https://gateway.ai.cloudflare.com/v1/acct/gw/anthropic"
 GATEWAY_TOKEN = "cf-aig-secret-456"
 
 
-def gateway_provider(client: httpx.AsyncClient, *, key: str | None) -> AnthropicProvider:
+def gateway_provider(client: Transport, *, key: str | None) -> AnthropicProvider:
     settings = AnthropicSettings(
         _env_file=None,
         api_key=SecretStr(key) if key else None,
@@ -287,7 +284,7 @@ def gateway_provider(client: httpx.AsyncClient, *, key: str | None) -> Anthropic
 
 @pytest.mark.parametrize("key", [KEY, None], ids=["own-key", "key-stored-in-gateway"])
 async def test_authenticated_gateway_gets_cf_aig_authorization(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, key: str | None
+    client: Transport, respx_mock: respx.MockRouter, key: str | None
 ) -> None:
     route = respx_mock.post(f"{GATEWAY}/v1/messages").respond(
         200, json=message([{"type": "text", "text": "ok"}])
@@ -303,7 +300,7 @@ async def test_authenticated_gateway_gets_cf_aig_authorization(
 
 
 async def test_no_gateway_token_sends_no_gateway_header(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.post(URL).respond(200, json=message([{"type": "text", "text": "ok"}]))
 
@@ -312,9 +309,7 @@ async def test_no_gateway_token_sends_no_gateway_header(
     assert "cf-aig-authorization" not in route.calls.last.request.headers
 
 
-async def test_echoed_gateway_token_is_redacted(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_echoed_gateway_token_is_redacted(client: Transport, respx_mock: respx.MockRouter) -> None:
     body = error("authentication_error", f"gateway rejected Bearer {GATEWAY_TOKEN}")
     respx_mock.post(f"{GATEWAY}/v1/messages").respond(401, json=body)
 
@@ -337,7 +332,7 @@ async def test_echoed_gateway_token_is_redacted(
     ],
 )
 async def test_error_body_with_http_200_is_classified_by_its_type(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     error_type: str,
     error_class: type[ProviderError],
@@ -374,7 +369,7 @@ async def test_error_body_with_http_200_is_classified_by_its_type(
     ],
 )
 async def test_usage_missing_a_count_is_estimated_not_zero(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, usage: dict[str, Any], expected: Usage
+    client: Transport, respx_mock: respx.MockRouter, usage: dict[str, Any], expected: Usage
 ) -> None:
     respx_mock.post(URL).respond(200, json=message([{"type": "text", "text": "abcdefgh"}], usage=usage))
 
@@ -397,7 +392,7 @@ async def test_usage_missing_a_count_is_estimated_not_zero(
     ],
 )
 async def test_thinking_without_text_is_unfinished(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, content: list[dict[str, Any]], unfinished: bool
+    client: Transport, respx_mock: respx.MockRouter, content: list[dict[str, Any]], unfinished: bool
 ) -> None:
     respx_mock.post(URL).respond(200, json=message(content, stop_reason="max_tokens"))
 

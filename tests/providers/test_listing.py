@@ -10,16 +10,17 @@ import respx
 from pydantic import SecretStr
 
 from app.providers.errors import AuthenticationError, ProviderResponseError, ProviderTimeout
-from app.providers.minimax import MiniMaxProvider
-from app.providers.openai_compat import OpenAICompatProvider
+from app.providers.openai_chat import OpenAIChatProvider
+from app.providers.registry import minimax_endpoint, openai_compat_endpoint
 from app.providers.workers_ai import WorkersAIProvider
 from app.settings import MiniMaxSettings, OpenAICompatSettings, WorkersAISettings
+from app.transport import Transport
 
 TOKEN = "cf-secret-token-123"
 SEARCH = "https://api.cloudflare.com/client/v4/accounts/acct-1/ai/models/search"
 
 
-def workers_ai(client: httpx.AsyncClient, **values: object) -> WorkersAIProvider:
+def workers_ai(client: Transport, **values: object) -> WorkersAIProvider:
     settings = WorkersAISettings(_env_file=None, account_id="acct-1", api_token=SecretStr(TOKEN), **values)  # type: ignore[call-arg]
     return WorkersAIProvider(settings, client)
 
@@ -29,7 +30,7 @@ def catalog_entry(name: str, *properties: dict[str, str]) -> dict[str, object]:
 
 
 async def test_workers_ai_lists_names_with_their_planned_deprecation(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.get(SEARCH).respond(
         200,
@@ -58,7 +59,7 @@ async def test_workers_ai_lists_names_with_their_planned_deprecation(
 
 
 async def test_workers_ai_through_ai_gateway_lists_from_the_cloudflare_api_without_the_gateway_token(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.get(SEARCH).respond(200, json={"result": [], "success": True, "errors": []})
     provider = workers_ai(
@@ -71,7 +72,7 @@ async def test_workers_ai_through_ai_gateway_lists_from_the_cloudflare_api_witho
 
 
 async def test_workers_ai_refusal_with_http_200_is_classified_by_its_code(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     body = {"result": None, "success": False, "errors": [{"code": 10000, "message": "Authentication error"}]}
     respx_mock.get(SEARCH).respond(200, json=body)
@@ -80,7 +81,7 @@ async def test_workers_ai_refusal_with_http_200_is_classified_by_its_code(
 
 
 async def test_a_listing_that_does_not_answer_is_a_timeout(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     respx_mock.get(SEARCH).mock(side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(ProviderTimeout, match="model listing did not answer"):
@@ -88,21 +89,21 @@ async def test_a_listing_that_does_not_answer_is_a_timeout(
 
 
 async def test_minimax_base_resp_error_with_http_200_is_classified(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     respx_mock.get("https://api.minimax.io/v1/models").respond(
         200, json={"base_resp": {"status_code": 2049, "status_msg": "invalid api key"}}
     )
     settings = MiniMaxSettings(_env_file=None, api_key=SecretStr("mm-key-123"))  # type: ignore[call-arg]
     with pytest.raises(AuthenticationError, match="invalid api key"):
-        await MiniMaxProvider(settings, client).list_models()
+        await OpenAIChatProvider(minimax_endpoint(settings), client).list_models()
 
 
 async def test_openai_compatible_sends_no_key_it_does_not_have_and_rejects_a_non_json_body(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.get("http://127.0.0.1:8080/v1/models").respond(200, text="<html>not an API</html>")
     settings = OpenAICompatSettings(_env_file=None, base_url="http://127.0.0.1:8080/v1")  # type: ignore[call-arg]
     with pytest.raises(ProviderResponseError, match="not JSON"):
-        await OpenAICompatProvider(settings, client).list_models()
+        await OpenAIChatProvider(openai_compat_endpoint(settings), client).list_models()
     assert "authorization" not in route.calls.last.request.headers

@@ -23,8 +23,10 @@ from app.providers.errors import (
     RateLimited,
     UpstreamServerError,
 )
-from app.providers.minimax import MiniMaxProvider
+from app.providers.openai_chat import OpenAIChatProvider
+from app.providers.registry import minimax_endpoint
 from app.settings import MiniMaxSettings
+from app.transport import Transport
 
 KEY = "mm-secret-key-123"
 URL = "https://api.minimax.io/v1/chat/completions"
@@ -33,9 +35,9 @@ REQUEST = CompletionRequest(
 )
 
 
-def provider(client: httpx.AsyncClient, key: str | None = KEY) -> MiniMaxProvider:
+def provider(client: Transport, key: str | None = KEY) -> OpenAIChatProvider:
     settings = MiniMaxSettings(_env_file=None, api_key=SecretStr(key) if key else None)
-    return MiniMaxProvider(settings, client)
+    return OpenAIChatProvider(minimax_endpoint(settings), client)
 
 
 def chat(message: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -51,9 +53,7 @@ def chat(message: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return body
 
 
-async def test_success_request_shape_and_text(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_success_request_shape_and_text(client: Transport, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.post(URL).respond(200, json=chat({"content": "the plan"}))
     schema = {"type": "object"}
 
@@ -79,7 +79,7 @@ async def test_success_request_shape_and_text(
 
 @pytest.mark.parametrize(("given", "sent"), [(0.0, 0.01), (1.7, 1.0), (0.7, 0.7)])
 async def test_temperature_is_clamped_into_range(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, given: float, sent: float
+    client: Transport, respx_mock: respx.MockRouter, given: float, sent: float
 ) -> None:
     route = respx_mock.post(URL).respond(200, json=chat({"content": "x"}))
 
@@ -88,7 +88,7 @@ async def test_temperature_is_clamped_into_range(
     assert json.loads(route.calls.last.request.content)["temperature"] == sent
 
 
-async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_missing_usage_is_estimated(client: Transport, respx_mock: respx.MockRouter) -> None:
     body = chat({"content": "z" * 16})
     del body["usage"]
     respx_mock.post(URL).respond(200, json=body)
@@ -111,7 +111,7 @@ async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock:
     ],
 )
 async def test_reasoning_is_kept_out_of_the_text(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     message: dict[str, Any],
     reasoning: str,
@@ -139,7 +139,7 @@ async def test_reasoning_is_kept_out_of_the_text(
     ],
 )
 async def test_base_resp_error_with_http_200(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     code: int,
     error_class: type[ProviderError],
@@ -187,7 +187,7 @@ async def test_base_resp_error_with_http_200(
     ],
 )
 async def test_http_errors_refined_by_trailing_code(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     status: int,
     body: dict[str, Any],
@@ -209,7 +209,7 @@ async def test_http_errors_refined_by_trailing_code(
     ("headers", "seconds"), [({"retry-after": "3"}, 3.0), ({"retry-after-ms": "800"}, 0.8)]
 )
 async def test_429_retry_after(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     headers: dict[str, str],
     seconds: float,
@@ -232,7 +232,7 @@ async def test_429_retry_after(
     ],
 )
 async def test_transport_failures(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     side_effect: Exception,
     error_class: type[ProviderError],
@@ -253,7 +253,7 @@ async def test_transport_failures(
     ],
 )
 async def test_malformed_success_bodies(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, response: httpx.Response
+    client: Transport, respx_mock: respx.MockRouter, response: httpx.Response
 ) -> None:
     respx_mock.post(URL).mock(return_value=response)
 
@@ -261,7 +261,7 @@ async def test_malformed_success_bodies(
         await provider(client).complete(REQUEST)
 
 
-async def test_echoed_key_is_redacted(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_echoed_key_is_redacted(client: Transport, respx_mock: respx.MockRouter) -> None:
     body = {"base_resp": {"status_code": 2049, "status_msg": f"invalid api key {KEY}"}}
     respx_mock.post(URL).respond(200, json=body)
 
@@ -272,7 +272,7 @@ async def test_echoed_key_is_redacted(client: httpx.AsyncClient, respx_mock: res
     assert caught.value.message == "invalid api key [redacted]"
 
 
-async def test_availability(client: httpx.AsyncClient) -> None:
+async def test_availability(client: Transport) -> None:
     assert provider(client).missing_settings == ()
     assert provider(client, key=None).available is False
     assert provider(client, key=None).missing_settings == ("MINIMAX_API_KEY",)

@@ -22,8 +22,10 @@ from app.providers.errors import (
     RateLimited,
     UpstreamServerError,
 )
-from app.providers.openai_compat import OpenAICompatProvider
+from app.providers.openai_chat import OpenAIChatProvider
+from app.providers.registry import openai_compat_endpoint
 from app.settings import OpenAICompatSettings
+from app.transport import Transport
 
 KEY = "sk-proj-secret-123"
 BASE = "http://127.0.0.1:8080/v1"
@@ -33,13 +35,11 @@ REQUEST = CompletionRequest(
 )
 
 
-def provider(
-    client: httpx.AsyncClient, *, key: str | None = KEY, base_url: str | None = BASE
-) -> OpenAICompatProvider:
+def provider(client: Transport, *, key: str | None = KEY, base_url: str | None = BASE) -> OpenAIChatProvider:
     settings = OpenAICompatSettings(
         _env_file=None, base_url=base_url, api_key=SecretStr(key) if key else None
     )
-    return OpenAICompatProvider(settings, client)
+    return OpenAIChatProvider(openai_compat_endpoint(settings), client)
 
 
 def chat(message: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -53,9 +53,7 @@ def chat(message: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return body
 
 
-async def test_success_request_shape_and_text(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_success_request_shape_and_text(client: Transport, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.post(URL).respond(200, json=chat({"content": " the plan "}))
 
     completion = await provider(client).complete(REQUEST)
@@ -76,7 +74,7 @@ async def test_success_request_shape_and_text(
     assert completion.upstream_request_id == "chatcmpl-1"
 
 
-async def test_no_key_sends_no_authorization(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_no_key_sends_no_authorization(client: Transport, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.post(URL).respond(200, json=chat({"content": "ok"}))
 
     await provider(client, key=None).complete(REQUEST)
@@ -85,7 +83,7 @@ async def test_no_key_sends_no_authorization(client: httpx.AsyncClient, respx_mo
 
 
 async def test_optional_fields_and_json_schema_wrapper(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.post(URL).respond(200, json=chat({"content": "{}"}))
     schema = {"type": "object", "properties": {"a": {"type": "string"}}}
@@ -120,12 +118,14 @@ async def test_optional_fields_and_json_schema_wrapper(
     ],
 )
 async def test_output_budget_field_by_model_family_or_setting(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, model: str, setting: str, field: str
+    client: Transport, respx_mock: respx.MockRouter, model: str, setting: str, field: str
 ) -> None:
     route = respx_mock.post(URL).respond(200, json=chat({"content": "ok"}))
     settings = OpenAICompatSettings(_env_file=None, base_url=BASE, max_tokens_field=setting)
 
-    await OpenAICompatProvider(settings, client).complete(dataclasses.replace(REQUEST, model=model))
+    await OpenAIChatProvider(openai_compat_endpoint(settings), client).complete(
+        dataclasses.replace(REQUEST, model=model)
+    )
 
     body = json.loads(route.calls.last.request.content)
     assert body[field] == REQUEST.max_tokens
@@ -135,7 +135,7 @@ async def test_output_budget_field_by_model_family_or_setting(
 
 @pytest.mark.parametrize(("reason", "finish"), [("length", "length"), ("content_filter", "other")])
 async def test_finish_reason(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, reason: str, finish: str
+    client: Transport, respx_mock: respx.MockRouter, reason: str, finish: str
 ) -> None:
     body = chat({"content": "x"})
     body["choices"][0]["finish_reason"] = reason
@@ -146,7 +146,7 @@ async def test_finish_reason(
     assert completion.finish_reason == finish
 
 
-async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_missing_usage_is_estimated(client: Transport, respx_mock: respx.MockRouter) -> None:
     body = chat({"content": "w" * 12})
     del body["usage"]
     respx_mock.post(URL).respond(200, json=body)
@@ -164,7 +164,7 @@ async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock:
     ],
 )
 async def test_reasoning_is_kept_out_of_the_text(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     message: dict[str, Any],
     reasoning: str,
@@ -224,7 +224,7 @@ async def test_reasoning_is_kept_out_of_the_text(
     ],
 )
 async def test_errors(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     status: int,
     body: dict[str, Any],
@@ -247,7 +247,7 @@ async def test_errors(
     ("headers", "seconds"), [({"retry-after": "20"}, 20.0), ({"retry-after-ms": "40"}, 0.04)]
 )
 async def test_rate_limit_retry_after(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     headers: dict[str, str],
     seconds: float,
@@ -269,7 +269,7 @@ async def test_rate_limit_retry_after(
     ],
 )
 async def test_transport_failures(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     side_effect: Exception,
     error_class: type[ProviderError],
@@ -298,7 +298,7 @@ async def test_transport_failures(
     ],
 )
 async def test_malformed_success_bodies(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     response: httpx.Response,
     quoted: str,
@@ -312,7 +312,7 @@ async def test_malformed_success_bodies(
 
 
 async def test_echoed_key_is_redacted_in_error_and_malformed_body(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     respx_mock.post(URL).mock(
         side_effect=[
@@ -332,7 +332,7 @@ async def test_echoed_key_is_redacted_in_error_and_malformed_body(
     assert "[redacted]" in malformed.value.message
 
 
-async def test_availability(client: httpx.AsyncClient) -> None:
+async def test_availability(client: Transport) -> None:
     assert provider(client, key=None).available is True
     assert provider(client).default_model == "gpt-4.1-mini"
     unset = provider(client, base_url=None)
@@ -341,7 +341,7 @@ async def test_availability(client: httpx.AsyncClient) -> None:
 
 
 async def test_key_straddling_the_quote_limit_is_not_partly_leaked(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     respx_mock.post(URL).respond(200, text="x" * 195 + KEY + "y" * 400)
 

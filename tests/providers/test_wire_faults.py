@@ -24,10 +24,11 @@ from app.providers.errors import (
     ProviderStatusError,
     UpstreamServerError,
 )
-from app.providers.minimax import MiniMaxProvider
-from app.providers.openai_compat import OpenAICompatProvider
+from app.providers.openai_chat import OpenAIChatProvider
+from app.providers.registry import minimax_endpoint, openai_compat_endpoint
 from app.providers.workers_ai import WorkersAIProvider
 from app.settings import AnthropicSettings, MiniMaxSettings, OpenAICompatSettings, WorkersAISettings
+from app.transport import Transport
 
 MAX_TOKENS = 400
 THOUGHT = 'The user wants a verdict. Draft: {"verdict": "GO"} but let me weigh the risks'
@@ -37,7 +38,7 @@ THOUGHT = 'The user wants a verdict. Draft: {"verdict": "GO"} but let me weigh t
 class Wire:
     url: str
     model: str
-    make: Callable[[httpx.AsyncClient], Provider]
+    make: Callable[[Transport], Provider]
 
 
 WIRES = {
@@ -56,13 +57,16 @@ WIRES = {
     "minimax": Wire(
         "https://api.minimax.io/v1/chat/completions",
         "MiniMax-M2.7",
-        lambda c: MiniMaxProvider(MiniMaxSettings(_env_file=None, api_key=SecretStr("mm-key")), c),
+        lambda c: OpenAIChatProvider(
+            minimax_endpoint(MiniMaxSettings(_env_file=None, api_key=SecretStr("mm-key"))), c
+        ),
     ),
     "openai_compat": Wire(
         "http://127.0.0.1:8080/v1/chat/completions",
         "qwen3-32b",
-        lambda c: OpenAICompatProvider(
-            OpenAICompatSettings(_env_file=None, base_url="http://127.0.0.1:8080/v1"), c
+        lambda c: OpenAIChatProvider(
+            openai_compat_endpoint(OpenAICompatSettings(_env_file=None, base_url="http://127.0.0.1:8080/v1")),
+            c,
         ),
     ),
 }
@@ -75,14 +79,14 @@ def request_for(wire: str) -> CompletionRequest:
 
 
 async def complete(
-    wire: str, client: httpx.AsyncClient, respx_mock: respx.MockRouter, response: httpx.Response
+    wire: str, client: Transport, respx_mock: respx.MockRouter, response: httpx.Response
 ) -> Any:
     respx_mock.post(WIRES[wire].url).mock(return_value=response)
     return await WIRES[wire].make(client).complete(request_for(wire))
 
 
 async def failure(
-    wire: str, client: httpx.AsyncClient, respx_mock: respx.MockRouter, response: httpx.Response
+    wire: str, client: Transport, respx_mock: respx.MockRouter, response: httpx.Response
 ) -> ProviderError:
     with pytest.raises(ProviderError) as caught:
         await complete(wire, client, respx_mock, response)
@@ -150,7 +154,7 @@ def reasoning_only(wire: str, *, cut: bool) -> dict[str, Any]:
 @pytest.mark.parametrize("wire", WIRES)
 @pytest.mark.parametrize("cut", [True, False], ids=["length", "stop"])
 async def test_a_cut_or_whole_answer_reports_its_stop(
-    wire: str, cut: bool, client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    wire: str, cut: bool, client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     text = '{"verdict": "KILL", "risks": ["ch' if cut else '{"verdict": "KILL"}'
 
@@ -167,7 +171,7 @@ async def test_a_cut_or_whole_answer_reports_its_stop(
 @pytest.mark.parametrize("wire", WIRES)
 @pytest.mark.parametrize("cut", [True, False], ids=["length", "stop"])
 async def test_reasoning_beside_no_content_is_unfinished_not_malformed(
-    wire: str, cut: bool, client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    wire: str, cut: bool, client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     body = reasoning_only(wire, cut=cut)
 
@@ -181,7 +185,7 @@ async def test_reasoning_beside_no_content_is_unfinished_not_malformed(
 
 @pytest.mark.parametrize("wire", ["workers_ai", "minimax", "openai_compat"])
 async def test_an_inline_think_that_never_closes_is_unfinished(
-    wire: str, client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    wire: str, client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     body = answered(wire, f"<think>\n{THOUGHT}", cut=True)
 
@@ -201,7 +205,7 @@ async def test_an_inline_think_that_never_closes_is_unfinished(
     ],
 )
 async def test_openai_reasoning_model_cut_while_thinking(
-    usage: dict[str, Any], client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    usage: dict[str, Any], client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     # o-series and GPT-5 show no reasoning: an empty content at a length stop, the tokens counted.
     body = chat({"content": ""}, "length")
@@ -217,7 +221,7 @@ async def test_openai_reasoning_model_cut_while_thinking(
 
 @pytest.mark.parametrize("wire", ["minimax", "openai_compat"])
 async def test_null_content_with_a_normal_stop_and_no_reasoning_is_still_malformed(
-    wire: str, client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    wire: str, client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     body = chat({"content": None, "refusal": "I can't help with that"}, "stop", **MINIMAX_OK)
 
@@ -451,7 +455,7 @@ async def test_each_wires_own_shape_is_classified(
     status: int,
     body: dict[str, Any],
     error_class: type[ProviderStatusError],
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
 ) -> None:
     error = await failure(wire, client, respx_mock, httpx.Response(status, json=body))
@@ -521,7 +525,7 @@ async def test_wording_refines_only_its_own_providers_bad_requests(
     status: int,
     body: dict[str, Any],
     error_class: type[ProviderError],
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
 ) -> None:
     error = await failure(wire, client, respx_mock, httpx.Response(status, json=body))
@@ -556,7 +560,7 @@ async def test_x_should_retry_overrides_the_status_default(
     status: int,
     header: str | None,
     retryable: bool,
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
 ) -> None:
     body = ERRORS[wire]

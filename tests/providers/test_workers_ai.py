@@ -25,6 +25,7 @@ from app.providers.errors import (
 )
 from app.providers.workers_ai import WorkersAIProvider
 from app.settings import WorkersAISettings
+from app.transport import Transport
 
 TOKEN = "cf-secret-token-123"
 MODEL = "@cf/meta/llama-4-scout-17b-16e-instruct"
@@ -40,7 +41,7 @@ def settings(**overrides: Any) -> WorkersAISettings:
     return WorkersAISettings(_env_file=None, **values)
 
 
-def provider(client: httpx.AsyncClient, **overrides: Any) -> WorkersAIProvider:
+def provider(client: Transport, **overrides: Any) -> WorkersAIProvider:
     return WorkersAIProvider(settings(**overrides), client)
 
 
@@ -53,7 +54,7 @@ def failure(code: int, message: str) -> dict[str, Any]:
 
 
 async def test_legacy_shape_sends_messages_form_and_parses_response(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     result = {"response": "the plan", "usage": {"prompt_tokens": 12, "completion_tokens": 3}}
     route = respx_mock.post(URL).respond(200, json=envelope(result), headers={"cf-ray": "ray-1"})
@@ -79,7 +80,7 @@ async def test_legacy_shape_sends_messages_form_and_parses_response(
 
 
 async def test_optional_fields_gateway_and_native_json_schema(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     gateway = "https://gateway.ai.cloudflare.com/v1/{account_id}/gw/workers-ai/"
     route = respx_mock.post(f"https://gateway.ai.cloudflare.com/v1/acct-1/gw/workers-ai/{MODEL}")
@@ -98,7 +99,7 @@ async def test_optional_fields_gateway_and_native_json_schema(
     assert body["response_format"] == {"type": "json_schema", "json_schema": schema}
 
 
-async def test_openai_shape_result(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_openai_shape_result(client: Transport, respx_mock: respx.MockRouter) -> None:
     result = {
         "id": "chatcmpl-9",
         "object": "chat.completion",
@@ -118,7 +119,7 @@ async def test_openai_shape_result(client: httpx.AsyncClient, respx_mock: respx.
 
 
 async def test_json_mode_object_response_is_serialised(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     answer = {"name": "Acme", "scores": [1, 2]}
     respx_mock.post(URL).respond(200, json=envelope({"response": answer}))
@@ -128,7 +129,7 @@ async def test_json_mode_object_response_is_serialised(
     assert json.loads(completion.text) == answer
 
 
-async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_missing_usage_is_estimated(client: Transport, respx_mock: respx.MockRouter) -> None:
     respx_mock.post(URL).respond(200, json=envelope({"response": "x" * 40}))
 
     completion = await provider(client).complete(REQUEST)
@@ -139,7 +140,7 @@ async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock:
 
 
 async def test_legacy_shape_infers_length_when_every_token_was_used(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
+    client: Transport, respx_mock: respx.MockRouter
 ) -> None:
     usage = {"prompt_tokens": 10, "completion_tokens": REQUEST.max_tokens}
     respx_mock.post(URL).respond(200, json=envelope({"response": "cut of", "usage": usage}))
@@ -149,9 +150,7 @@ async def test_legacy_shape_infers_length_when_every_token_was_used(
     assert completion.finish_reason == "length"
 
 
-async def test_r1_think_block_without_opening_tag(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_r1_think_block_without_opening_tag(client: Transport, respx_mock: respx.MockRouter) -> None:
     text = 'The user wants JSON. Let me think.\n</think>\n\n{"ok": true}'
     respx_mock.post(URL).respond(200, json=envelope({"response": text}))
 
@@ -180,7 +179,7 @@ async def test_r1_think_block_without_opening_tag(
     ],
 )
 async def test_errors_classified_by_code_then_status(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     status: int,
     body: dict[str, Any] | None,
@@ -205,7 +204,7 @@ async def test_errors_classified_by_code_then_status(
 
 @pytest.mark.parametrize(("code", "retryable"), [(3040, True), (3036, False)])
 async def test_capacity_is_retryable_but_daily_allocation_is_not(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, code: int, retryable: bool
+    client: Transport, respx_mock: respx.MockRouter, code: int, retryable: bool
 ) -> None:
     respx_mock.post(URL).respond(429, json=failure(code, "no"))
 
@@ -220,7 +219,7 @@ async def test_capacity_is_retryable_but_daily_allocation_is_not(
     [({"retry-after": "7"}, 7.0), ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5)],
 )
 async def test_retry_after_is_carried(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     headers: dict[str, str],
     seconds: float,
@@ -241,7 +240,7 @@ async def test_retry_after_is_carried(
     ],
 )
 async def test_transport_failures(
-    client: httpx.AsyncClient,
+    client: Transport,
     respx_mock: respx.MockRouter,
     side_effect: Exception,
     error_class: type[ProviderError],
@@ -262,7 +261,7 @@ async def test_transport_failures(
     ],
 )
 async def test_malformed_success_bodies(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, response: httpx.Response
+    client: Transport, respx_mock: respx.MockRouter, response: httpx.Response
 ) -> None:
     respx_mock.post(URL).mock(return_value=response)
 
@@ -270,7 +269,7 @@ async def test_malformed_success_bodies(
         await provider(client).complete(REQUEST)
 
 
-async def test_echoed_token_is_redacted(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_echoed_token_is_redacted(client: Transport, respx_mock: respx.MockRouter) -> None:
     respx_mock.post(URL).respond(400, json=failure(10000, f"bad token {TOKEN}"))
 
     with pytest.raises(AuthenticationError) as caught:
@@ -288,9 +287,7 @@ async def test_echoed_token_is_redacted(client: httpx.AsyncClient, respx_mock: r
         ({"account_id": None, "api_token": None}, ("WORKERS_AI_ACCOUNT_ID", "WORKERS_AI_API_TOKEN")),
     ],
 )
-async def test_availability(
-    client: httpx.AsyncClient, overrides: dict[str, Any], missing: tuple[str, ...]
-) -> None:
+async def test_availability(client: Transport, overrides: dict[str, Any], missing: tuple[str, ...]) -> None:
     adapter = WorkersAIProvider(settings(**overrides), client)
     assert adapter.missing_settings == missing
     assert adapter.available is (not missing)
