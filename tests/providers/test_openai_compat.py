@@ -14,12 +14,9 @@ from app.providers.errors import (
     AuthenticationError,
     BadRequest,
     Overloaded,
-    ProviderConnectionError,
     ProviderError,
     ProviderResponseError,
-    ProviderTimeout,
     QuotaExceeded,
-    RateLimited,
     UpstreamServerError,
 )
 from app.providers.openai_chat import OpenAIChatProvider
@@ -146,16 +143,6 @@ async def test_finish_reason(
     assert completion.finish_reason == finish
 
 
-async def test_missing_usage_is_estimated(client: Transport, respx_mock: respx.MockRouter) -> None:
-    body = chat({"content": "w" * 12})
-    del body["usage"]
-    respx_mock.post(URL).respond(200, json=body)
-
-    completion = await provider(client).complete(REQUEST)
-
-    assert completion.usage == Usage(len("You plan.Plan it.") // 4, 3, estimated=True)
-
-
 @pytest.mark.parametrize(
     ("message", "reasoning"),
     [
@@ -244,43 +231,6 @@ async def test_errors(
 
 
 @pytest.mark.parametrize(
-    ("headers", "seconds"), [({"retry-after": "20"}, 20.0), ({"retry-after-ms": "40"}, 0.04)]
-)
-async def test_rate_limit_retry_after(
-    client: Transport,
-    respx_mock: respx.MockRouter,
-    headers: dict[str, str],
-    seconds: float,
-) -> None:
-    body = {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit"}}
-    respx_mock.post(URL).respond(429, json=body, headers=headers)
-
-    with pytest.raises(RateLimited) as caught:
-        await provider(client).complete(REQUEST)
-
-    assert caught.value.retry_after_s == seconds
-
-
-@pytest.mark.parametrize(
-    ("side_effect", "error_class"),
-    [
-        (httpx.ReadTimeout("slow"), ProviderTimeout),
-        (httpx.ConnectError("refused"), ProviderConnectionError),
-    ],
-)
-async def test_transport_failures(
-    client: Transport,
-    respx_mock: respx.MockRouter,
-    side_effect: Exception,
-    error_class: type[ProviderError],
-) -> None:
-    respx_mock.post(URL).mock(side_effect=side_effect)
-
-    with pytest.raises(error_class):
-        await provider(client).complete(REQUEST)
-
-
-@pytest.mark.parametrize(
     ("response", "quoted"),
     [
         pytest.param(httpx.Response(200, text="\n\nnot json"), "not json", id="not-json"),
@@ -309,27 +259,6 @@ async def test_malformed_success_bodies(
         await provider(client).complete(REQUEST)
 
     assert quoted in caught.value.message
-
-
-async def test_echoed_key_is_redacted_in_error_and_malformed_body(
-    client: Transport, respx_mock: respx.MockRouter
-) -> None:
-    respx_mock.post(URL).mock(
-        side_effect=[
-            httpx.Response(401, json={"error": {"message": f"Incorrect API key: {KEY}"}}),
-            httpx.Response(200, text=f"proxy echoed Bearer {KEY}"),
-        ]
-    )
-    adapter = provider(client)
-
-    with pytest.raises(AuthenticationError) as auth:
-        await adapter.complete(REQUEST)
-    with pytest.raises(ProviderResponseError) as malformed:
-        await adapter.complete(REQUEST)
-
-    assert auth.value.message == "Incorrect API key: [redacted]"
-    assert KEY not in str(malformed.value)
-    assert "[redacted]" in malformed.value.message
 
 
 async def test_availability(client: Transport) -> None:
