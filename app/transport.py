@@ -1,8 +1,8 @@
 """The one seam between the service and the network: send a request, get status, headers and bytes.
 
 Everything that talks HTTP to an upstream (the provider adapters, the local model's health probe)
-does it through a ``Transport``; production passes aiohttp's (``app.upstream_http``), tests pass a
-function (``tests.fakes.transport``) or httpx's pool under respx. A transport reports a network
+does it through a ``Transport``; production passes aiohttp's (``app.upstream_http``), or httpx's
+with ``HTTP_BACKEND=httpx``; tests pass a function (``tests.fakes.transport``). A transport reports a network
 fault as one of httpx's ``TransportError`` classes, whichever library it uses: that is the
 vocabulary the adapters translate into provider errors, once (``app.providers.http``).
 """

@@ -5,7 +5,7 @@ under a few hundred concurrent model calls costs more CPU than all the rest of a
 (profile in BENCHMARKS.md); building httpx's ``Request`` alone (URL parsing, header merging, the
 auth, redirect and cookie steps) cost about 0.3 ms per call. So by default requests go straight
 through aiohttp. ``HTTP_BACKEND=httpx`` switches to httpx, e.g. to go through HTTPS_PROXY from the
-environment, which the aiohttp pool does not read; respx-driven tests use it too.
+environment, which the aiohttp pool does not read.
 
 aiohttp's errors are mapped onto httpx's own classes by what happened (``_as_httpx``), so both
 backends name a fault alike, and lose the upstream's address, which aiohttp's messages carry.
@@ -114,7 +114,7 @@ class AiohttpTransport:
 
 
 class HttpxTransport:
-    """Requests through an ``httpx.AsyncClient``: its pool, its proxy settings, respx in tests."""
+    """Requests through an ``httpx.AsyncClient``: its pool and its proxy settings."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import orjson
-from multidict import CIMultiDict
 
 from app.transport import JSON_HEADERS, Answer, Timeout, encode_json
 
@@ -42,7 +41,7 @@ def reply(
 ) -> Answer:
     """An answer with a JSON body (``json``), a raw body (``text``) or none."""
     content = text.encode() if text is not None else b"" if json is None else encode_json(json)
-    return Answer(status, CIMultiDict(headers or {}), content)
+    return Answer(status, httpx.Headers(headers or {}), content)
 
 
 @dataclass
@@ -54,7 +53,7 @@ class FunctionTransport:
 
     async def post_json(self, url: str, *, headers: Mapping[str, str], body: Any, timeout: Timeout) -> Answer:
         return self._answer(
-            Sent("POST", url, CIMultiDict({**JSON_HEADERS, **headers}), {}, encode_json(body), timeout)
+            Sent("POST", url, httpx.Headers({**JSON_HEADERS, **headers}), {}, encode_json(body), timeout)
         )
 
     async def get(
@@ -65,7 +64,7 @@ class FunctionTransport:
         params: Mapping[str, str | int] | None = None,
         timeout: Timeout,
     ) -> Answer:
-        return self._answer(Sent("GET", url, CIMultiDict(headers or {}), dict(params or {}), b"", timeout))
+        return self._answer(Sent("GET", url, httpx.Headers(headers or {}), dict(params or {}), b"", timeout))
 
     async def aclose(self) -> None:
         return None
@@ -89,5 +88,15 @@ def failing(error: httpx.TransportError) -> FunctionTransport:
 
     def handler(_: Sent) -> Answer:
         raise error
+
+    return FunctionTransport(handler)
+
+
+def at(url: str, answer: Answer, *, method: str = "POST") -> FunctionTransport:
+    """A transport that gives ``answer`` to a request to ``url``; any other request fails the test."""
+
+    def handler(request: Sent) -> Answer:
+        assert (request.method, request.url) == (method, url), f"unexpected {request.method} {request.url}"
+        return answer
 
     return FunctionTransport(handler)
