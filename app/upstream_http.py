@@ -15,15 +15,14 @@ tests/test_upstream_http.py drives each fault over real sockets on both backends
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import aiohttp
 import httpx
 
 from app.settings import Settings
-from app.transport import JSON_HEADERS, Answer, Timeout, Transport, encode_json
+from app.transport import Answer, Outgoing, Transport
 
 
 @asynccontextmanager
@@ -68,44 +67,24 @@ class AiohttpTransport:
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
-    async def post_json(self, url: str, *, headers: Mapping[str, str], body: Any, timeout: Timeout) -> Answer:
-        return await self._send("POST", url, {**JSON_HEADERS, **headers}, None, encode_json(body), timeout)
-
-    async def get(
-        self,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        params: Mapping[str, str | int] | None = None,
-        timeout: Timeout,
-    ) -> Answer:
-        return await self._send("GET", url, dict(headers or {}), params, None, timeout)
-
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        params: Mapping[str, str | int] | None,
-        data: bytes | None,
-        timeout: Timeout,
-    ) -> Answer:
+    async def send(self, request: Outgoing) -> Answer:
+        timeout = request.timeout
         limits = aiohttp.ClientTimeout(
             sock_connect=timeout.connect_s, sock_read=timeout.read_s, connect=timeout.read_s
         )
         try:
             async with self._aiohttp().request(
-                method,
-                url,
-                params=params,
-                data=data,
-                headers=headers,
+                request.method,
+                request.url,
+                params=request.params,
+                data=request.content or None,
+                headers=request.headers,
                 timeout=limits,
                 allow_redirects=False,
             ) as answer:
                 content = await answer.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _as_httpx(exc, url) from exc
+            raise _as_httpx(exc, request.url) from exc
         return Answer(answer.status, answer.headers, content)
 
     async def aclose(self) -> None:
@@ -119,31 +98,19 @@ class HttpxTransport:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
 
-    async def post_json(self, url: str, *, headers: Mapping[str, str], body: Any, timeout: Timeout) -> Answer:
-        answer = await self._client.post(
-            url, headers={**JSON_HEADERS, **headers}, content=encode_json(body), timeout=_httpx(timeout)
-        )
-        return Answer(answer.status_code, answer.headers, answer.content)
-
-    async def get(
-        self,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        params: Mapping[str, str | int] | None = None,
-        timeout: Timeout,
-    ) -> Answer:
-        answer = await self._client.get(
-            url, headers=dict(headers or {}), params=dict(params or {}), timeout=_httpx(timeout)
+    async def send(self, request: Outgoing) -> Answer:
+        answer = await self._client.request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            params=request.params,
+            content=request.content or None,
+            timeout=httpx.Timeout(request.timeout.read_s, connect=request.timeout.connect_s),
         )
         return Answer(answer.status_code, answer.headers, answer.content)
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-
-def _httpx(timeout: Timeout) -> httpx.Timeout:
-    return httpx.Timeout(timeout.read_s, connect=timeout.connect_s)
 
 
 def _as_httpx(error: BaseException, url: str) -> httpx.TransportError:

@@ -23,7 +23,7 @@ from app.providers.errors import ProviderConnectionError, ProviderError, Provide
 from app.providers.openai_chat import OpenAIChatProvider
 from app.providers.registry import openai_compat_endpoint
 from app.settings import OpenAICompatSettings
-from app.transport import Answer, Timeout
+from app.transport import Answer, Outgoing, Timeout, json_post
 from app.upstream_http import upstream_client
 from tests.support import free_port, make_settings
 
@@ -120,8 +120,8 @@ async def send(path: str, url: str, body: dict[str, Any]) -> Answer:
     backend, method = path.split("-")
     async with upstream_client(make_settings(http_backend=backend)) as transport:
         if method == "post":
-            return await transport.post_json(url, headers={"X-Test": "1"}, body=body, timeout=TIMEOUT)
-        return await transport.get(url, headers={"X-Test": "1"}, params=body, timeout=TIMEOUT)
+            return await transport.send(json_post(url, {"X-Test": "1"}, body, TIMEOUT))
+        return await transport.send(Outgoing("GET", url, {"X-Test": "1"}, TIMEOUT, params=body))
 
 
 @pytest.mark.parametrize("path", PATHS)

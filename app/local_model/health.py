@@ -12,7 +12,7 @@ from typing import Literal
 
 import httpx
 
-from app.transport import Timeout, Transport
+from app.transport import Outgoing, Timeout, Transport
 
 ServerState = Literal["ready", "loading", "down"]
 PROBE_TIMEOUT_S = 2.0
@@ -40,7 +40,7 @@ def health_url(api_url: str) -> str:
 async def probe(client: Transport, api_url: str) -> LocalHealth:
     url = health_url(api_url)
     try:
-        response = await client.get(url, timeout=Timeout(PROBE_TIMEOUT_S, PROBE_TIMEOUT_S))
+        response = await client.send(Outgoing("GET", url, {}, Timeout(PROBE_TIMEOUT_S, PROBE_TIMEOUT_S)))
     except httpx.TimeoutException:
         return LocalHealth("down", url, f"no answer within {PROBE_TIMEOUT_S:g}s")
     except httpx.HTTPError as exc:

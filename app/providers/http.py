@@ -8,7 +8,7 @@ back a parsed body only when the upstream said yes.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -23,7 +23,7 @@ from app.providers.errors import (
     ProviderStatusError,
     ProviderTimeout,
 )
-from app.transport import Answer, Timeout, Transport
+from app.transport import Answer, Outgoing, Timeout, Transport, json_post
 
 LISTING_TIMEOUT_S = 20.0
 """Per page: a listing is small, and a provider slower than this is not going to answer."""
@@ -74,8 +74,7 @@ class HttpAdapter:
     async def _post(self, url: str, body: dict[str, Any], request: CompletionRequest) -> tuple[Answer, Any]:
         """POST one model call; the answer and its JSON body when the upstream said yes."""
         timeout = Timeout(request.timeout_s, min(self._connect_s, request.timeout_s))
-        sending = self._transport.post_json(url, headers=self._headers(), body=body, timeout=timeout)
-        return await self._accepted(sending, listing=False)
+        return await self._accepted(json_post(url, self._headers(), body, timeout), listing=False)
 
     async def _get_listing(
         self,
@@ -86,14 +85,12 @@ class HttpAdapter:
     ) -> tuple[Answer, Any]:
         """GET one page of a model listing (with ``headers``, else the call headers)."""
         timeout = Timeout(LISTING_TIMEOUT_S, min(self._connect_s, LISTING_TIMEOUT_S))
-        sending = self._transport.get(
-            url, headers=self._headers() if headers is None else headers, params=params, timeout=timeout
-        )
-        return await self._accepted(sending, listing=True)
+        sent = self._headers() if headers is None else headers
+        return await self._accepted(Outgoing("GET", url, sent, timeout, params=params), listing=True)
 
-    async def _accepted(self, sending: Awaitable[Answer], *, listing: bool) -> tuple[Answer, Any]:
+    async def _accepted(self, request: Outgoing, *, listing: bool) -> tuple[Answer, Any]:
         try:
-            answer = await sending
+            answer = await self._transport.send(request)
         except httpx.TransportError as exc:
             raise self._transport_failure(exc, listing=listing) from None
         if answer.is_error:

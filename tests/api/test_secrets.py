@@ -7,8 +7,8 @@ from pydantic import SecretStr
 
 from app.main import create_app
 from app.settings import AnthropicSettings, MiniMaxSettings, OpenAICompatSettings, WorkersAISettings
-from app.transport import Answer
-from tests.fakes.transport import FunctionTransport, Sent, reply
+from app.transport import Answer, Outgoing
+from tests.fakes.transport import FunctionTransport, reply
 from tests.support import client_for, make_settings
 
 SENTINELS = {
@@ -23,7 +23,7 @@ SENTINELS = {
 CALLER = {"Authorization": f"Bearer {SENTINELS['caller']}"}
 
 
-def echo_key(request: Sent) -> Answer:
+def echo_key(request: Outgoing) -> Answer:
     # The worst upstream: it quotes the credentials it was sent in its error message.
     sent = " ".join(
         f"{k}={v}"

@@ -24,15 +24,15 @@ from app.providers.errors import (
     RateLimited,
     UpstreamServerError,
 )
-from app.transport import Answer, Timeout
-from tests.fakes.transport import FunctionTransport, Sent, answering, failing, reply
+from app.transport import Answer, Outgoing, Timeout
+from tests.fakes.transport import FunctionTransport, answering, failing, reply
 from tests.providers.wires import MAX_TOKENS, THOUGHT, WIRES, answered, request_for, without_usage
 
 EVERY_WIRE = pytest.mark.parametrize("wire", WIRES)
 KEYED_WIRES = pytest.mark.parametrize("wire", [name for name, config in WIRES.items() if config.key])
 
 
-async def complete(wire: str, answer: Answer) -> tuple[Any, Sent]:
+async def complete(wire: str, answer: Answer) -> tuple[Any, Outgoing]:
     transport = answering(answer)
     completion = await WIRES[wire].make(transport).complete(request_for(wire))
     return completion, transport.last
