@@ -1,4 +1,4 @@
-"""Settings and one HTTP client in, the pipeline's parts out: providers, roster, catalog.
+"""Settings and one HTTP transport in, the pipeline's parts out: providers, roster, catalog.
 
 The service's lifespan and the evaluation command (``python -m app.eval``) both build the pipeline
 this way, so the eval measures exactly the models, roster choice and resilience the service uses.
@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import httpx
-
 from app.phases.catalog import PhaseCatalog
 from app.phases.local_roster import RosterName, choose_roster, localize_catalog
 from app.providers.base import Provider
@@ -19,6 +17,7 @@ from app.resilience.guard import Resilience
 from app.resilience.retry import RetryPolicy
 from app.roster import Roster
 from app.settings import Settings
+from app.transport import Transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +66,12 @@ def with_served_windows(catalog: PhaseCatalog, settings: Settings) -> PhaseCatal
 
 def assemble(
     settings: Settings,
-    client: httpx.AsyncClient,
+    transport: Transport,
     catalog: PhaseCatalog,
     overrides: Mapping[str, Provider] | None = None,
 ) -> Assembly:
     """Bind ``catalog``'s models to providers built from ``settings`` (``overrides`` replace some)."""
-    registry = ProviderRegistry.from_settings(settings, client).with_overrides(overrides or {})
+    registry = ProviderRegistry.from_settings(settings, transport).with_overrides(overrides or {})
     providers = {name: registry.get(name) for name in registry.names()}
     roster_name = choose_roster(providers, settings.local_model)
     catalog = with_served_windows(catalog, settings)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
-import httpx
 import structlog
 from fastapi import FastAPI
 
@@ -30,6 +29,7 @@ from app.store.base import ResultStore
 from app.store.redis_store import RedisStore
 from app.store.replay import Replayer
 from app.store.sqlite import SQLiteStore
+from app.transport import Transport
 from app.upstream_http import upstream_client
 
 log = structlog.get_logger("app")
@@ -62,7 +62,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     providers: Mapping[str, Provider] | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: Transport | None = None,
 ) -> FastAPI:
     """Build the app. ``providers`` replaces adapters by name and ``transport`` the HTTP layer
     (both for tests); a bad phase config raises ``ConfigError`` here, before anything serves."""

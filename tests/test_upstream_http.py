@@ -1,7 +1,7 @@
-"""The outbound client names each network fault the same way on both backends.
+"""The production transports name each network fault the same way on both backends.
 
 The adapters turn httpx's exception classes into the record's ``timeout`` / ``error`` and into the
-retry decision, so the aiohttp backend must raise what httpx's own pool raises for the same fault.
+retry decision, so the aiohttp transport must raise what httpx's own pool raises for the same fault.
 Each fault is a real TCP server on 127.0.0.1 that misbehaves in one way.
 """
 
@@ -18,9 +18,13 @@ from typing import Any
 import httpx
 import pytest
 
-from app.providers.base import post_json
+from app.domain import CompletionRequest, Prompt
 from app.providers.errors import ProviderConnectionError, ProviderError, ProviderTimeout
-from app.upstream_http import UpstreamClient, upstream_client
+from app.providers.openai_chat import OpenAIChatProvider
+from app.providers.registry import openai_compat_endpoint
+from app.settings import OpenAICompatSettings
+from app.transport import Answer, Outgoing, Timeout, json_post
+from app.upstream_http import upstream_client
 from tests.support import free_port, make_settings
 
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -107,18 +111,17 @@ async def server(behaviour: Behaviour) -> AsyncIterator[str]:
         srv.close()
 
 
-TIMEOUT = httpx.Timeout(0.3, connect=0.3)
-PATHS = ["aiohttp-direct", "aiohttp-transport", "httpx"]
-"""The adapters' JSON POST on the aiohttp backend, any other request on it, and httpx's own pool."""
+TIMEOUT = Timeout(read_s=0.3, connect_s=0.3)
+PATHS = ["aiohttp-post", "aiohttp-get", "httpx-post", "httpx-get"]
+"""Each backend's JSON POST (every model call) and GET (listings, the local model's probe)."""
 
 
-async def send(path: str, url: str, body: dict[str, Any]) -> httpx.Response:
-    backend = "httpx" if path == "httpx" else "aiohttp"
-    async with upstream_client(make_settings(http_backend=backend)) as client:
-        if path == "aiohttp-direct":
-            assert isinstance(client, UpstreamClient)
-            return await client.post_json(url, headers={"X-Test": "1"}, body=body, timeout=TIMEOUT)
-        return await client.post(url, headers={"X-Test": "1"}, json=body, timeout=TIMEOUT)
+async def send(path: str, url: str, body: dict[str, Any]) -> Answer:
+    backend, method = path.split("-")
+    async with upstream_client(make_settings(http_backend=backend)) as transport:
+        if method == "post":
+            return await transport.send(json_post(url, {"X-Test": "1"}, body, TIMEOUT))
+        return await transport.send(Outgoing("GET", url, {"X-Test": "1"}, TIMEOUT, params=body))
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -136,7 +139,7 @@ async def test_gzip_answers_are_decoded_once(path: str) -> None:
     assert response.json() == {"ok": True}
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("path", ["aiohttp-post", "httpx-post"])
 async def test_the_same_bytes_go_out(path: str) -> None:
     seen: list[bytes] = []
 
@@ -223,10 +226,12 @@ async def test_the_adapters_word_each_fault_for_callers(
     serve = server if behaviour is not None else nobody_listening
     async with (
         serve(behaviour or answers) as url,
-        upstream_client(make_settings(http_backend=backend)) as client,
+        upstream_client(make_settings(http_backend=backend)) as transport,
     ):
+        settings = OpenAICompatSettings(_env_file=None, base_url=url)  # type: ignore[call-arg]
+        adapter = OpenAIChatProvider(openai_compat_endpoint(settings), transport)
         with pytest.raises(ProviderError) as caught:
-            await post_json(client, url, provider="openai_compat", headers={}, body={"q": 1}, timeout=TIMEOUT)
+            await adapter.complete(CompletionRequest("m", Prompt("", "q"), max_tokens=10, timeout_s=0.3))
     assert type(caught.value) is kind
     message = str(caught.value)
     assert message.startswith(f"openai_compat: {kind.kind}: {words} (")

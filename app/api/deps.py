@@ -7,7 +7,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Annotated
 
-import httpx
 from fastapi import Depends, Request
 
 from app.errors import NoUsableProvider
@@ -20,6 +19,7 @@ from app.providers.registry import ProviderRegistry
 from app.roster import Roster
 from app.settings import Settings
 from app.store.replay import Replayer
+from app.transport import Transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class Services:
     orchestrator: Orchestrator
     roster_name: RosterName = "cloud"
     """``local`` when no cloud provider is configured and every phase runs on the local model."""
-    client: httpx.AsyncClient | None = None
+    client: Transport | None = None
     replayer: Replayer = field(default_factory=lambda: Replayer(None))
     metrics: Metrics = field(default_factory=Metrics)
     _config_hashes: dict[str, str] = field(default_factory=dict)

@@ -24,12 +24,13 @@ from app.local_model.server import endpoint_of
 from app.phases.local_roster import RosterName, choose_roster
 from app.providers.registry import ProviderRegistry
 from app.settings import LocalModelSettings, Settings
+from app.upstream_http import production_transport
 
 
 def roster_of(settings: Settings) -> tuple[RosterName, list[str]]:
     """Which roster the app will use and which providers are configured: decided from the
     settings alone, as the app decides it."""
-    client = httpx.AsyncClient()  # adapters only keep it; nothing is sent
+    client = production_transport(settings)  # adapters only keep it; nothing is sent
     try:
         registry = ProviderRegistry.from_settings(settings, client)
         providers = {n: registry.get(n) for n in registry.names()}

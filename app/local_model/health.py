@@ -12,6 +12,8 @@ from typing import Literal
 
 import httpx
 
+from app.transport import Outgoing, Timeout, Transport
+
 ServerState = Literal["ready", "loading", "down"]
 PROBE_TIMEOUT_S = 2.0
 
@@ -35,10 +37,10 @@ def health_url(api_url: str) -> str:
     return f"{root.removesuffix('/v1')}/health"
 
 
-async def probe(client: httpx.AsyncClient, api_url: str) -> LocalHealth:
+async def probe(client: Transport, api_url: str) -> LocalHealth:
     url = health_url(api_url)
     try:
-        response = await client.get(url, timeout=PROBE_TIMEOUT_S)
+        response = await client.send(Outgoing("GET", url, {}, Timeout(PROBE_TIMEOUT_S, PROBE_TIMEOUT_S)))
     except httpx.TimeoutException:
         return LocalHealth("down", url, f"no answer within {PROBE_TIMEOUT_S:g}s")
     except httpx.HTTPError as exc:

@@ -8,7 +8,6 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-import httpx
 from pydantic import ValidationError
 
 from app.assembly import assemble
@@ -18,6 +17,7 @@ from app.phases.catalog import load_catalog
 from app.providers.base import Provider
 from app.providers.registry import PROVIDER_NAMES
 from app.settings import Settings
+from app.transport import Transport
 from app.upstream_http import upstream_client
 
 DESCRIPTION = """\
@@ -47,7 +47,7 @@ def main(
     *,
     settings: Settings | None = None,
     providers: Mapping[str, Provider] | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: Transport | None = None,
     today: date | None = None,
 ) -> int:
     """Run the command; ``providers``, ``transport`` and ``today`` are for tests."""
@@ -69,7 +69,7 @@ def main(
 async def _check(
     settings: Settings,
     overrides: dict[str, Provider],
-    transport: httpx.AsyncBaseTransport | None,
+    transport: Transport | None,
     today: date | None,
 ) -> int:
     async with upstream_client(settings, transport) as client:

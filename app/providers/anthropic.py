@@ -5,37 +5,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 from pydantic import SecretStr
 
 from app.domain import Completion, CompletionRequest, FinishReason, Usage
-from app.providers.base import (
-    error_body,
-    estimate_usage,
-    lenient_json,
-    parse_json,
-    post_json,
-    request_timeout,
-    secret_values,
-    status_error,
-)
+from app.providers.base import error_body, estimate_usage, secret_values, status_error
 from app.providers.errors import (
     AuthenticationError,
     BadRequest,
     ContextOverflow,
     ModelUnavailable,
     Overloaded,
-    ProviderResponseError,
     ProviderStatusError,
     QuotaExceeded,
     RateLimited,
     UpstreamServerError,
     error_class_for_status,
 )
-from app.providers.listing import ListedModel, data_ids, get_listing
+from app.providers.http import HttpAdapter
+from app.providers.listing import ListedModel, data_ids
 from app.providers.wording import ANTHROPIC_CONTEXT_OVERFLOW, says
 from app.settings import AnthropicSettings
 from app.text.reasoning import split_reasoning
+from app.transport import Answer, Transport
 
 # ``error.type`` refines the status; ``invalid_request_error`` is sent for many 4xx statuses,
 # so it (and any type not listed) leaves the status-based class.
@@ -59,56 +50,36 @@ _STOP: dict[str, FinishReason] = {
 }
 
 
-class AnthropicProvider:
+class AnthropicProvider(HttpAdapter):
     """``POST /v1/messages`` with a top-level system prompt; thinking blocks become reasoning."""
 
     name = "anthropic"
 
     def __init__(
-        self,
-        settings: AnthropicSettings,
-        client: httpx.AsyncClient,
-        *,
-        connect_timeout_s: float = 5.0,
+        self, settings: AnthropicSettings, transport: Transport, *, connect_timeout_s: float = 5.0
     ) -> None:
+        secrets = secret_values(settings.api_key, settings.gateway_token)
+        super().__init__(transport, connect_timeout_s=connect_timeout_s, secrets=secrets)
         self._settings = settings
-        self._client = client
-        self._connect_s = connect_timeout_s
-        self._secrets = secret_values(settings.api_key, settings.gateway_token)
-
-    @property
-    def available(self) -> bool:
-        # A gateway token alone is enough when the gateway holds the Anthropic key (BYOK).
-        return bool(_secret(self._settings.api_key) or _secret(self._settings.gateway_token))
+        self._base_url = settings.base_url.rstrip("/")
 
     @property
     def missing_settings(self) -> tuple[str, ...]:
-        return () if self.available else ("ANTHROPIC_API_KEY",)
-
-    @property
-    def default_model(self) -> str | None:
-        return None
+        # A gateway token alone is enough when the gateway holds the Anthropic key (BYOK).
+        configured = _secret(self._settings.api_key) or _secret(self._settings.gateway_token)
+        return () if configured else ("ANTHROPIC_API_KEY",)
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        if not self.available:
-            raise AuthenticationError("not configured (set ANTHROPIC_API_KEY)", provider=self.name)
-        response = await post_json(
-            self._client,
-            f"{self._settings.base_url.rstrip('/')}/v1/messages",
-            provider=self.name,
-            headers=self._headers(),
-            body=self._body(request),
-            timeout=request_timeout(request, connect_s=self._connect_s),
-        )
-        if response.is_error:
-            raise self._error(response, lenient_json(response))
-        body = parse_json(response, provider=self.name, secrets=self._secrets)
-        if isinstance(body, Mapping) and body.get("type") == "error":
-            raise self._error(response, body)  # an error can arrive with HTTP 200 (as in streams)
-        return self._completion(response, body, request)
+        self._require_configured()
+        answer, body = await self._post(f"{self._base_url}/v1/messages", self._body(request), request)
+        return self._completion(answer, body, request)
+
+    def _refused(self, body: Any) -> bool:
+        # An error can arrive with HTTP 200 (as in streams).
+        return isinstance(body, Mapping) and body.get("type") == "error"
 
     def _headers(self) -> dict[str, str]:
-        headers = {"anthropic-version": self._settings.version, "content-type": "application/json"}
+        headers = {"anthropic-version": self._settings.version}  # the transport sets the content type
         if key := _secret(self._settings.api_key):
             headers["x-api-key"] = key
         if gateway := _secret(self._settings.gateway_token):
@@ -132,14 +103,10 @@ class AnthropicProvider:
             body["output_config"] = {"format": {"type": "json_schema", "schema": request.json_schema}}
         return body
 
-    def _completion(self, response: httpx.Response, body: Any, request: CompletionRequest) -> Completion:
+    def _completion(self, answer: Answer, body: Any, request: CompletionRequest) -> Completion:
         blocks = body.get("content") if isinstance(body, Mapping) else None
         if not isinstance(blocks, list):
-            raise ProviderResponseError(
-                "the message has no content list",
-                provider=self.name,
-                status_code=response.status_code,
-            )
+            raise self._malformed(answer, "the message has no content list")
         texts: list[str] = []
         thoughts: list[str] = []
         for block in blocks:
@@ -164,47 +131,35 @@ class AnthropicProvider:
             usage=_usage(body.get("usage"), request, output="".join(texts) + "".join(thoughts)),
             finish_reason=_STOP.get(stop, "other") if isinstance(stop, str) else "other",
             reasoning=reasoning,
-            upstream_request_id=response.headers.get("request-id"),
+            upstream_request_id=answer.headers.get("request-id"),
             # Thinking blocks and no text: the model stopped while it was still thinking.
             reasoning_unfinished=unclosed or (not text and bool(thoughts)),
         )
 
-    def _error(self, response: httpx.Response, body: Any) -> ProviderStatusError:
+    def _error(self, answer: Answer, body: Any) -> ProviderStatusError:
         upstream = error_body(body)
         cls = _TYPE_CLASSES.get(upstream.type or "")
         if cls is None:
             # An unknown type with HTTP 200 (an error body in a 2xx): not worth retrying blind.
-            cls = error_class_for_status(response.status_code) if response.is_error else BadRequest
+            cls = error_class_for_status(answer.status_code) if answer.is_error else BadRequest
         if cls is BadRequest and says(ANTHROPIC_CONTEXT_OVERFLOW, upstream.message):
             cls = ContextOverflow  # Anthropic's type for it is the generic invalid_request_error
         return status_error(
             cls,
-            upstream.message or response.text,
+            upstream.message or answer.text,
             provider=self.name,
-            response=response,
+            response=answer,
             secrets=self._secrets,
             code=upstream.type,
         )
 
     async def list_models(self) -> list[ListedModel]:
         """Every model id the key may use (``GET /v1/models``, following ``has_more``)."""
-        if not self.available:
-            raise AuthenticationError("not configured (set ANTHROPIC_API_KEY)", provider=self.name)
-        headers = self._headers()
+        self._require_configured()
         params: dict[str, str | int] = {"limit": _LISTING_PAGE_SIZE}
         models: list[ListedModel] = []
         for _ in range(_LISTING_MAX_PAGES):
-            response = await get_listing(
-                self._client,
-                f"{self._settings.base_url.rstrip('/')}/v1/models",
-                provider=self.name,
-                headers=headers,
-                params=params,
-                connect_timeout_s=self._connect_s,
-            )
-            if response.is_error:
-                raise self._error(response, lenient_json(response))
-            body = parse_json(response, provider=self.name, secrets=self._secrets)
+            _, body = await self._get_listing(f"{self._base_url}/v1/models", params=params)
             models.extend(data_ids(body))
             last = body.get("last_id") if isinstance(body, Mapping) else None
             if not (isinstance(body, Mapping) and body.get("has_more") is True and isinstance(last, str)):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import httpx
-
 from app.providers.anthropic import AnthropicProvider
 from app.providers.base import Provider
-from app.providers.minimax import MiniMaxProvider
-from app.providers.openai_compat import OpenAICompatProvider
+from app.providers.minimax import MINIMAX
+from app.providers.openai_chat import ChatEndpoint, OpenAIChatProvider
+from app.providers.openai_compat import openai_compatible
 from app.providers.workers_ai import WorkersAIProvider
-from app.settings import LocalModelSettings, OpenAICompatSettings, Settings
+from app.settings import LocalModelSettings, MiniMaxSettings, OpenAICompatSettings, Settings
+from app.transport import Transport
 
 CLOUD_PROVIDERS = ("workers_ai", "anthropic", "minimax", "openai_compat")
 """Providers an operator configures; any one of them set means the cloud roster is used."""
@@ -25,18 +25,22 @@ class ProviderRegistry:
         self._providers = dict(providers)
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> ProviderRegistry:
-        """Every wire API this service speaks, configured from ``settings``."""
+    def from_settings(cls, settings: Settings, transport: Transport) -> ProviderRegistry:
+        """Every provider this service speaks to, configured from ``settings``."""
         connect = settings.connect_timeout_s
+        chat = {
+            endpoint.name: OpenAIChatProvider(endpoint, transport, connect_timeout_s=connect)
+            for endpoint in (
+                minimax_endpoint(settings.minimax),
+                openai_compat_endpoint(settings.openai_compat),
+                local_endpoint(settings.local_model),
+            )
+        }
         return cls(
             {
-                "workers_ai": WorkersAIProvider(settings.workers_ai, client, connect_timeout_s=connect),
-                "anthropic": AnthropicProvider(settings.anthropic, client, connect_timeout_s=connect),
-                "minimax": MiniMaxProvider(settings.minimax, client, connect_timeout_s=connect),
-                "openai_compat": OpenAICompatProvider(
-                    settings.openai_compat, client, connect_timeout_s=connect
-                ),
-                "local": local_provider(settings.local_model, client, connect_timeout_s=connect),
+                "workers_ai": WorkersAIProvider(settings.workers_ai, transport, connect_timeout_s=connect),
+                "anthropic": AnthropicProvider(settings.anthropic, transport, connect_timeout_s=connect),
+                **chat,
             }
         )
 
@@ -51,14 +55,37 @@ class ProviderRegistry:
         return ProviderRegistry({**self._providers, **overrides})
 
 
-def local_provider(
-    settings: LocalModelSettings, client: httpx.AsyncClient, *, connect_timeout_s: float
-) -> OpenAICompatProvider:
-    """The embedded llama.cpp server, through the OpenAI-compatible adapter, never with a key."""
-    # model_construct: built from LOCAL_MODEL_* only, never from the OPENAI_COMPAT_* environment.
-    wire = OpenAICompatSettings.model_construct(
-        base_url=settings.url if settings.enabled else None, api_key=None, model=settings.model
+def minimax_endpoint(settings: MiniMaxSettings) -> ChatEndpoint:
+    """MiniMax's OpenAI-compatible path: a key is required, the international host by default."""
+    return ChatEndpoint(
+        "minimax",
+        settings.base_url,
+        settings.api_key,
+        MINIMAX,
+        url_setting="MINIMAX_BASE_URL",
+        key_setting="MINIMAX_API_KEY",
     )
-    return OpenAICompatProvider(
-        wire, client, connect_timeout_s=connect_timeout_s, name="local", url_setting="LOCAL_MODEL_URL"
+
+
+def openai_compat_endpoint(settings: OpenAICompatSettings) -> ChatEndpoint:
+    """The operator's OpenAI-compatible server; its key is optional (local servers need none)."""
+    return ChatEndpoint(
+        "openai_compat",
+        settings.base_url,
+        settings.api_key,
+        openai_compatible(settings.max_tokens_field),
+        url_setting="OPENAI_COMPAT_BASE_URL",
+        default_model=settings.model,
+    )
+
+
+def local_endpoint(settings: LocalModelSettings) -> ChatEndpoint:
+    """The embedded llama.cpp server, built from LOCAL_MODEL_* only, never with a key."""
+    return ChatEndpoint(
+        "local",
+        settings.url if settings.enabled else None,
+        None,
+        openai_compatible(),
+        url_setting="LOCAL_MODEL_URL",
+        default_model=settings.model,
     )

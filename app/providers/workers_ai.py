@@ -7,36 +7,26 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from app.domain import Completion, CompletionRequest, FinishReason
-from app.providers.base import (
-    error_body,
-    lenient_json,
-    parse_json,
-    post_json,
-    request_timeout,
-    secret_values,
-    status_error,
-    upstream_text,
-)
+from app.providers.base import error_body, secret_values, status_error
 from app.providers.errors import (
     AuthenticationError,
     BadRequest,
     ContextOverflow,
     ModelUnavailable,
-    ProviderResponseError,
     ProviderStatusError,
     QuotaExceeded,
     RateLimited,
     UpstreamServerError,
     error_class_for_status,
 )
-from app.providers.listing import ListedModel, get_listing, iso_date
+from app.providers.http import HttpAdapter
+from app.providers.listing import ListedModel, iso_date
 from app.providers.openai_shape import chat_messages, parse_chat_completion, parse_usage
 from app.providers.wording import VLLM_CONTEXT_OVERFLOW, says
 from app.settings import WorkersAISettings
 from app.text.reasoning import split_reasoning
+from app.transport import Answer, Transport
 
 # Cloudflare's own codes (``errors[].code``) say more than the HTTP status: 3040 and 3036 are
 # both 429, but only the first goes away if we retry.
@@ -52,26 +42,17 @@ _CODE_CLASSES: dict[int, type[ProviderStatusError]] = {
 }
 
 
-class WorkersAIProvider:
+class WorkersAIProvider(HttpAdapter):
     """Text generation with ``messages``; accepts both result shapes (legacy and OpenAI)."""
 
     name = "workers_ai"
 
     def __init__(
-        self,
-        settings: WorkersAISettings,
-        client: httpx.AsyncClient,
-        *,
-        connect_timeout_s: float = 5.0,
+        self, settings: WorkersAISettings, transport: Transport, *, connect_timeout_s: float = 5.0
     ) -> None:
+        secrets = secret_values(settings.api_token, settings.gateway_token)
+        super().__init__(transport, connect_timeout_s=connect_timeout_s, secrets=secrets)
         self._settings = settings
-        self._client = client
-        self._connect_s = connect_timeout_s
-        self._secrets = secret_values(settings.api_token, settings.gateway_token)
-
-    @property
-    def available(self) -> bool:
-        return not self.missing_settings
 
     @property
     def missing_settings(self) -> tuple[str, ...]:
@@ -82,29 +63,13 @@ class WorkersAIProvider:
             missing.append("WORKERS_AI_API_TOKEN")
         return tuple(missing)
 
-    @property
-    def default_model(self) -> str | None:
-        return None
-
     async def complete(self, request: CompletionRequest) -> Completion:
-        if not self.available:
-            raise AuthenticationError(
-                f"not configured (set {', '.join(self.missing_settings)})", provider=self.name
-            )
-        response = await post_json(
-            self._client,
-            self._url(request.model),
-            provider=self.name,
-            headers=self._headers(),
-            body=self._body(request),
-            timeout=request_timeout(request, connect_s=self._connect_s),
-        )
-        if response.is_error:
-            raise self._error(response, lenient_json(response))
-        body = parse_json(response, provider=self.name, secrets=self._secrets)
-        if isinstance(body, Mapping) and body.get("success") is False:
-            raise self._error(response, body)  # Cloudflare may say no with HTTP 200
-        return self._completion(response, body, request)
+        self._require_configured()
+        answer, body = await self._post(self._url(request.model), self._body(request), request)
+        return self._completion(answer, body, request)
+
+    def _refused(self, body: Any) -> bool:
+        return isinstance(body, Mapping) and body.get("success") is False  # a no with HTTP 200
 
     def _url(self, model: str) -> str:
         account = self._settings.account_id or ""
@@ -135,33 +100,33 @@ class WorkersAIProvider:
             body["response_format"] = {"type": "json_schema", "json_schema": request.json_schema}
         return body
 
-    def _completion(self, response: httpx.Response, body: Any, request: CompletionRequest) -> Completion:
+    def _completion(self, answer: Answer, body: Any, request: CompletionRequest) -> Completion:
         result = body.get("result") if isinstance(body, Mapping) else None
         if not isinstance(result, Mapping):
-            raise self._malformed(response, "the envelope has no result object")
-        ray = response.headers.get("cf-ray")
+            raise self._malformed(answer, "the envelope has no result object")
+        ray = answer.headers.get("cf-ray")
         if "choices" in result:
             completion = parse_chat_completion(
                 result,
                 request,
                 provider=self.name,
                 secrets=self._secrets,
-                status_code=response.status_code,
+                status_code=answer.status_code,
             )
             if completion.upstream_request_id is None:
                 completion = dataclasses.replace(completion, upstream_request_id=ray)
             return completion
 
-        answer = result.get("response")
+        reply = result.get("response")
         reasoning: str | None = None
         unfinished = False
-        if isinstance(answer, str):
-            raw = answer
-            text, reasoning, unfinished = split_reasoning(answer)
-        elif isinstance(answer, dict | list):  # JSON mode returns the object itself
-            raw = text = json.dumps(answer, ensure_ascii=False)
+        if isinstance(reply, str):
+            raw = reply
+            text, reasoning, unfinished = split_reasoning(reply)
+        elif isinstance(reply, dict | list):  # JSON mode returns the object itself
+            raw = text = json.dumps(reply, ensure_ascii=False)
         else:
-            raise self._malformed(response, "result has neither choices nor a response")
+            raise self._malformed(answer, "result has neither choices nor a response")
         usage = parse_usage(result.get("usage"), request, output=raw)
         # The legacy shape has no finish reason: a reply that used every token was cut off.
         hit_limit = not usage.estimated and usage.output_tokens >= request.max_tokens
@@ -170,15 +135,15 @@ class WorkersAIProvider:
             text, usage, finish, reasoning, upstream_request_id=ray, reasoning_unfinished=unfinished
         )
 
-    def _error(self, response: httpx.Response, body: Any) -> ProviderStatusError:
+    def _error(self, answer: Answer, body: Any) -> ProviderStatusError:
         entries = body.get("errors") if isinstance(body, Mapping) else None
         errors = [e for e in entries if isinstance(e, Mapping)] if isinstance(entries, list) else []
         codes = [c for c in (_as_int(e.get("code")) for e in errors) if c is not None]
         known = next((c for c in codes if c in _CODE_CLASSES), None)
-        cls = _CODE_CLASSES[known] if known else error_class_for_status(response.status_code)
+        cls = _CODE_CLASSES[known] if known else error_class_for_status(answer.status_code)
         texts = [str(e["message"]) for e in errors if e.get("message")]
-        detail = "; ".join(texts) or error_body(body).message or response.text
-        if cls is BadRequest and response.status_code == 400 and says(VLLM_CONTEXT_OVERFLOW, detail):
+        detail = "; ".join(texts) or error_body(body).message or answer.text
+        if cls is BadRequest and answer.status_code == 400 and says(VLLM_CONTEXT_OVERFLOW, detail):
             # No code is documented for it: the text is that of the vLLM server behind the model.
             cls = ContextOverflow
         code = known or (codes[0] if codes else None)
@@ -186,42 +151,24 @@ class WorkersAIProvider:
             cls,
             detail,
             provider=self.name,
-            response=response,
+            response=answer,
             secrets=self._secrets,
             code=str(code) if code is not None else None,
-        )
-
-    def _malformed(self, response: httpx.Response, why: str) -> ProviderResponseError:
-        return ProviderResponseError(
-            upstream_text(why, self._secrets), provider=self.name, status_code=response.status_code
         )
 
     async def list_models(self) -> list[ListedModel]:
         """Every model the account can run (``GET …/ai/models/search``, page by page), with the
         deprecation date Cloudflare publishes for models about to retire."""
-        if not self.available:
-            raise AuthenticationError(
-                f"not configured (set {', '.join(self.missing_settings)})", provider=self.name
-            )
-        token = self._settings.api_token.get_secret_value() if self._settings.api_token else ""
+        self._require_configured()
+        # The API token only: through AI Gateway the listing is a Cloudflare API call all the same.
+        headers = {"Authorization": self._headers()["Authorization"]}
         models: list[ListedModel] = []
         for page in range(1, _LISTING_MAX_PAGES + 1):
-            response = await get_listing(
-                self._client,
-                self._models_url(),
-                provider=self.name,
-                headers={"Authorization": f"Bearer {token}"},
-                params={"page": page, "per_page": _LISTING_PAGE_SIZE},
-                connect_timeout_s=self._connect_s,
-            )
-            if response.is_error:
-                raise self._error(response, lenient_json(response))
-            body = parse_json(response, provider=self.name, secrets=self._secrets)
-            if isinstance(body, Mapping) and body.get("success") is False:
-                raise self._error(response, body)
+            params = {"page": page, "per_page": _LISTING_PAGE_SIZE}
+            answer, body = await self._get_listing(self._models_url(), headers=headers, params=params)
             result = body.get("result") if isinstance(body, Mapping) else None
             if not isinstance(result, list):
-                raise self._malformed(response, "the model listing has no result list")
+                raise self._malformed(answer, "the model listing has no result list")
             models.extend(_listed(entry) for entry in result if isinstance(entry, Mapping))
             if len(result) < _LISTING_PAGE_SIZE:
                 break

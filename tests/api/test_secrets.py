@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
-import respx
 from pydantic import SecretStr
 
 from app.main import create_app
 from app.settings import AnthropicSettings, MiniMaxSettings, OpenAICompatSettings, WorkersAISettings
+from app.transport import Answer, Outgoing
+from tests.fakes.transport import FunctionTransport, reply
 from tests.support import client_for, make_settings
 
 SENTINELS = {
@@ -23,14 +23,14 @@ SENTINELS = {
 CALLER = {"Authorization": f"Bearer {SENTINELS['caller']}"}
 
 
-def echo_key(request: httpx.Request) -> httpx.Response:
+def echo_key(request: Outgoing) -> Answer:
     # The worst upstream: it quotes the credentials it was sent in its error message.
     sent = " ".join(
         f"{k}={v}"
         for k, v in request.headers.items()
         if k in ("authorization", "x-api-key", "cf-aig-authorization")
     )
-    return httpx.Response(
+    return reply(
         401,
         json={
             "error": {"message": f"invalid key: {sent}", "type": "authentication_error"},
@@ -67,10 +67,8 @@ def sentinel_settings() -> object:
 async def test_no_key_in_any_response_or_log(
     sentinel_settings: object, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    upstream = respx.Router(assert_all_called=False)
-    upstream.route().mock(side_effect=echo_key)
-    # The transport is handed in: respx's global patch reaches httpx's own pool, not the aiohttp one.
-    app = create_app(sentinel_settings, transport=httpx.MockTransport(upstream.async_handler))  # type: ignore[arg-type]
+    upstream = FunctionTransport(echo_key)
+    app = create_app(sentinel_settings, transport=upstream)  # type: ignore[arg-type]
     async with client_for(app) as client:
         client.headers.update(CALLER)
         failed = await client.post("/phases/kill-test/orchestrate", json={"idea": "freight audit agent"})
@@ -91,8 +89,8 @@ async def test_no_key_in_any_response_or_log(
             )
         ]
         refused = await client.get("/phases", headers={"Authorization": f"Bearer {SENTINELS['caller']}x"})
-    assert upstream.calls.call_count >= 5  # the keys really were sent upstream
-    gateway_auth = {call.request.headers.get("cf-aig-authorization") for call in upstream.calls}
+    assert len(upstream.sent) >= 5  # the keys really were sent upstream
+    gateway_auth = {sent.headers.get("cf-aig-authorization") for sent in upstream.sent}
     assert f"Bearer {SENTINELS['anthropic_gateway']}" in gateway_auth
     assert failed.status_code == 502
     models = failed.json()["error"]["models"]

@@ -33,8 +33,10 @@ from app.providers.errors import (
 )
 from app.providers.registry import ProviderRegistry
 from app.settings import AnthropicSettings, MiniMaxSettings, OpenAICompatSettings, Settings, WorkersAISettings
+from app.transport import Transport
+from app.upstream_http import upstream_client
 from tests.fakes.upstream import Call, FakeUpstream, Reply, default_responder, dress, env_lines, running
-from tests.support import client_for, upstream_settings
+from tests.support import client_for, make_settings, upstream_settings
 
 PHASE = "kill-test"
 ANSWER = {"verdict": "GO", "reasons": ["freight brokers overpay"]}
@@ -104,9 +106,16 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def registry(upstream: FakeUpstream, client: httpx.AsyncClient) -> ProviderRegistry:
+async def transport() -> AsyncIterator[Transport]:
+    """httpx's pool, as HTTP_BACKEND=httpx builds it (these tests name httpx's error classes)."""
+    async with upstream_client(make_settings(http_backend="httpx")) as shared:
+        yield shared
+
+
+@pytest.fixture
+def registry(upstream: FakeUpstream, transport: Transport) -> ProviderRegistry:
     """The adapters exactly as the service builds them."""
-    return ProviderRegistry.from_settings(settings_for(upstream.base_urls()), client)
+    return ProviderRegistry.from_settings(settings_for(upstream.base_urls()), transport)
 
 
 # ---- success on every wire --------------------------------------------------------------------
@@ -325,7 +334,7 @@ async def test_script_is_fifo_per_model_then_the_responder(
     assert len(upstream.calls_for(CLAUDE)) == 3
 
 
-async def test_custom_responder_and_text_none(fixtures: Path, client: httpx.AsyncClient) -> None:
+async def test_custom_responder_and_text_none(fixtures: Path, transport: Transport) -> None:
     seen: list[Call] = []
 
     def responder(call: Call) -> str:
@@ -335,7 +344,7 @@ async def test_custom_responder_and_text_none(fixtures: Path, client: httpx.Asyn
     fake = FakeUpstream(responder)
     fake.script(LOCAL, Reply(text=None, delay_s=0.05))
     with running(fake):
-        registry = ProviderRegistry.from_settings(settings_for(fake.base_urls()), client)
+        registry = ProviderRegistry.from_settings(settings_for(fake.base_urls()), transport)
         completion = await registry.get("openai_compat").complete(request(LOCAL))
 
     assert completion.text == f"echo {LOCAL}"
@@ -516,10 +525,10 @@ async def test_minimax_rejects_a_late_system_message(
     assert response.status_code == 400 and response.json()["error"]["message"].endswith("(2013)")
 
 
-async def test_requests_carry_what_the_adapters_send(
-    upstream: FakeUpstream, client: httpx.AsyncClient
-) -> None:
-    registry = ProviderRegistry.from_settings(settings_for(upstream.base_urls(), openai_key="oa-key"), client)
+async def test_requests_carry_what_the_adapters_send(upstream: FakeUpstream, transport: Transport) -> None:
+    registry = ProviderRegistry.from_settings(
+        settings_for(upstream.base_urls(), openai_key="oa-key"), transport
+    )
     for wire in WIRES:
         await registry.get(wire).complete(request(MODELS[wire]))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import tomllib
 
-import httpx
 import pytest
 
 from app.assembly import assemble
@@ -13,6 +12,7 @@ from app.phases.catalog import DEFAULTS_FILE, load_catalog
 from app.phases.local_roster import local_models
 from app.providers.registry import PROVIDER_NAMES
 from app.settings import LocalModelSettings, OpenAICompatSettings
+from app.upstream_http import upstream_client
 from tests.support import make_settings
 
 SHIPPED = tomllib.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))["models"]
@@ -68,8 +68,8 @@ async def test_the_openai_compatible_window_comes_from_its_setting(window: int |
         )
     )
     catalog = load_catalog(known_providers=PROVIDER_NAMES)
-    async with httpx.AsyncClient() as client:
-        built = assemble(settings, client, catalog)
+    async with upstream_client(settings) as transport:
+        built = assemble(settings, transport, catalog)
     assert built.roster.member("openai-compat").spec.context_window == window
     assert built.catalog.models["openai-compat"].context_window == window
     assert built.roster.member("qwen3").spec.context_window == 32768  # stated windows are kept

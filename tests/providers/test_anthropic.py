@@ -4,9 +4,7 @@ import dataclasses
 import json
 from typing import Any
 
-import httpx
 import pytest
-import respx
 from pydantic import SecretStr
 
 from app.domain import CompletionRequest, Prompt, Usage
@@ -16,15 +14,14 @@ from app.providers.errors import (
     BadRequest,
     ModelUnavailable,
     Overloaded,
-    ProviderConnectionError,
     ProviderError,
-    ProviderResponseError,
-    ProviderTimeout,
     QuotaExceeded,
     RateLimited,
     UpstreamServerError,
 )
 from app.settings import AnthropicSettings
+from app.transport import Transport
+from tests.fakes.transport import at, reply
 
 KEY = "sk-ant-secret-key-123"
 URL = "https://api.anthropic.com/v1/messages"
@@ -33,9 +30,9 @@ REQUEST = CompletionRequest(
 )
 
 
-def provider(client: httpx.AsyncClient, key: str | None = KEY) -> AnthropicProvider:
+def provider(transport: Transport, key: str | None = KEY) -> AnthropicProvider:
     settings = AnthropicSettings(_env_file=None, api_key=SecretStr(key) if key else None)
-    return AnthropicProvider(settings, client)
+    return AnthropicProvider(settings, transport)
 
 
 def message(content: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
@@ -55,15 +52,13 @@ def error(status_type: str, text: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": status_type, "message": text}, "request_id": "r"}
 
 
-async def test_success_request_shape_and_text(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_success_request_shape_and_text() -> None:
     body = message([{"type": "text", "text": "Part one. "}, {"type": "text", "text": "Two."}])
-    route = respx_mock.post(URL).respond(200, json=body, headers={"request-id": "req_42"})
+    transport = at(URL, reply(200, json=body, headers={"request-id": "req_42"}))
 
-    completion = await provider(client).complete(REQUEST)
+    completion = await provider(transport).complete(REQUEST)
 
-    sent = route.calls.last.request
+    sent = transport.last
     assert sent.headers["x-api-key"] == KEY
     assert sent.headers["anthropic-version"] == "2023-06-01"
     assert sent.headers["content-type"] == "application/json"
@@ -80,55 +75,43 @@ async def test_success_request_shape_and_text(
     assert completion.upstream_request_id == "req_42"
 
 
-async def test_temperature_and_json_schema(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.post(URL).respond(200, json=message([{"type": "text", "text": "{}"}]))
+async def test_temperature_and_json_schema() -> None:
+    transport = at(URL, reply(200, json=message([{"type": "text", "text": "{}"}])))
     schema = {"type": "object", "required": ["a"]}
     request = dataclasses.replace(REQUEST, temperature=0.3, seed=5, json_schema=schema)
 
-    await provider(client).complete(request)
+    await provider(transport).complete(request)
 
-    body = json.loads(route.calls.last.request.content)
+    body = json.loads(transport.last.content)
     assert body["temperature"] == 0.3
     assert "top_p" not in body
     assert "seed" not in body  # the Messages API has none
     assert body["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
 
 
-async def test_usage_counts_cached_input(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_usage_counts_cached_input() -> None:
     usage = {
         "input_tokens": 5,
         "cache_creation_input_tokens": 100,
         "cache_read_input_tokens": 1000,
         "output_tokens": 9,
     }
-    respx_mock.post(URL).respond(200, json=message([{"type": "text", "text": "ok"}], usage=usage))
+    transport = at(URL, reply(200, json=message([{"type": "text", "text": "ok"}], usage=usage)))
 
-    completion = await provider(client).complete(REQUEST)
+    completion = await provider(transport).complete(REQUEST)
 
     assert completion.usage == Usage(1105, 9)
 
 
-async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
-    body = message([{"type": "text", "text": "y" * 20}])
-    del body["usage"]
-    respx_mock.post(URL).respond(200, json=body)
-
-    completion = await provider(client).complete(REQUEST)
-
-    assert completion.usage == Usage(len("You plan.Plan it.") // 4, 5, estimated=True)
-
-
-async def test_thinking_blocks_become_reasoning(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_thinking_blocks_become_reasoning() -> None:
     content = [
         {"type": "thinking", "thinking": "Consider the market.", "signature": "sig"},
         {"type": "redacted_thinking", "data": "EncryptedBlob"},
         {"type": "text", "text": '{"ok": true}'},
     ]
-    respx_mock.post(URL).respond(200, json=message(content))
+    transport = at(URL, reply(200, json=message(content)))
 
-    completion = await provider(client).complete(REQUEST)
+    completion = await provider(transport).complete(REQUEST)
 
     assert completion.text == '{"ok": true}'
     assert completion.reasoning == "Consider the market.\n\n[redacted thinking]"
@@ -144,13 +127,11 @@ async def test_thinking_blocks_become_reasoning(
         ("refusal", "other"),
     ],
 )
-async def test_stop_reason_mapping(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, stop_reason: str, finish: str
-) -> None:
+async def test_stop_reason_mapping(stop_reason: str, finish: str) -> None:
     body = message([{"type": "text", "text": "x"}], stop_reason=stop_reason)
-    respx_mock.post(URL).respond(200, json=body)
+    transport = at(URL, reply(200, json=body))
 
-    completion = await provider(client).complete(REQUEST)
+    completion = await provider(transport).complete(REQUEST)
 
     assert completion.finish_reason == finish
 
@@ -172,16 +153,14 @@ async def test_stop_reason_mapping(
     ],
 )
 async def test_errors(
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
     status: int,
     error_type: str,
     error_class: type[ProviderError],
 ) -> None:
-    respx_mock.post(URL).respond(status, json=error(error_type, "upstream says no"))
+    transport = at(URL, reply(status, json=error(error_type, "upstream says no")))
 
     with pytest.raises(ProviderError) as caught:
-        await provider(client).complete(REQUEST)
+        await provider(transport).complete(REQUEST)
 
     assert type(caught.value) is error_class
     assert caught.value.status_code == status
@@ -189,137 +168,47 @@ async def test_errors(
     assert caught.value.message == "upstream says no"
 
 
-async def test_5xx_without_json_body(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
-    respx_mock.post(URL).respond(502, text="Bad gateway")
-
-    with pytest.raises(UpstreamServerError) as caught:
-        await provider(client).complete(REQUEST)
-
-    assert caught.value.message == "Bad gateway"
-
-
-@pytest.mark.parametrize(
-    ("headers", "seconds"),
-    [({"retry-after": "12"}, 12.0), ({"retry-after-ms": "250"}, 0.25)],
-)
-async def test_rate_limit_retry_after(
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
-    headers: dict[str, str],
-    seconds: float,
-) -> None:
-    body = error("rate_limit_error", "slow down")
-    respx_mock.post(URL).respond(429, json=body, headers=headers)
-
-    with pytest.raises(RateLimited) as caught:
-        await provider(client).complete(REQUEST)
-
-    assert caught.value.retry_after_s == seconds
-    assert caught.value.retryable is True
-
-
-@pytest.mark.parametrize(
-    ("side_effect", "error_class"),
-    [
-        (httpx.ReadTimeout("slow"), ProviderTimeout),
-        (httpx.ConnectError("refused"), ProviderConnectionError),
-    ],
-)
-async def test_transport_failures(
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
-    side_effect: Exception,
-    error_class: type[ProviderError],
-) -> None:
-    respx_mock.post(URL).mock(side_effect=side_effect)
-
-    with pytest.raises(error_class):
-        await provider(client).complete(REQUEST)
-
-
-@pytest.mark.parametrize(
-    "response",
-    [
-        pytest.param(httpx.Response(200, text="<html>oops</html>"), id="not-json"),
-        pytest.param(httpx.Response(200, json={"id": "msg_1", "type": "message"}), id="no-content"),
-        pytest.param(httpx.Response(200, json=["a", "list"]), id="not-an-object"),
-    ],
-)
-async def test_malformed_success_bodies(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, response: httpx.Response
-) -> None:
-    respx_mock.post(URL).mock(return_value=response)
-
-    with pytest.raises(ProviderResponseError):
-        await provider(client).complete(REQUEST)
-
-
-async def test_echoed_key_is_redacted(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
-    respx_mock.post(URL).respond(401, json=error("authentication_error", f"invalid x-api-key: {KEY}"))
-
-    with pytest.raises(AuthenticationError) as caught:
-        await provider(client).complete(REQUEST)
-
-    assert KEY not in str(caught.value)
-    assert caught.value.message == "invalid x-api-key: [redacted]"
-
-
-async def test_availability(client: httpx.AsyncClient) -> None:
-    assert provider(client).available is True
-    assert provider(client).missing_settings == ()
-    assert provider(client, key=None).available is False
-    assert provider(client, key=None).missing_settings == ("ANTHROPIC_API_KEY",)
-
-
 GATEWAY = "https://gateway.ai.cloudflare.com/v1/acct/gw/anthropic"
 GATEWAY_TOKEN = "cf-aig-secret-456"
 
 
-def gateway_provider(client: httpx.AsyncClient, *, key: str | None) -> AnthropicProvider:
+def gateway_provider(transport: Transport, *, key: str | None) -> AnthropicProvider:
     settings = AnthropicSettings(
         _env_file=None,
         api_key=SecretStr(key) if key else None,
         base_url=GATEWAY,
         gateway_token=SecretStr(GATEWAY_TOKEN),
     )
-    return AnthropicProvider(settings, client)
+    return AnthropicProvider(settings, transport)
 
 
 @pytest.mark.parametrize("key", [KEY, None], ids=["own-key", "key-stored-in-gateway"])
-async def test_authenticated_gateway_gets_cf_aig_authorization(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, key: str | None
-) -> None:
-    route = respx_mock.post(f"{GATEWAY}/v1/messages").respond(
-        200, json=message([{"type": "text", "text": "ok"}])
-    )
-    adapter = gateway_provider(client, key=key)
+async def test_authenticated_gateway_gets_cf_aig_authorization(key: str | None) -> None:
+    transport = at(f"{GATEWAY}/v1/messages", reply(200, json=message([{"type": "text", "text": "ok"}])))
+    adapter = gateway_provider(transport, key=key)
 
     await adapter.complete(REQUEST)
 
-    sent = route.calls.last.request
+    sent = transport.last
     assert sent.headers["cf-aig-authorization"] == f"Bearer {GATEWAY_TOKEN}"
     assert sent.headers.get("x-api-key") == key  # none at all when the gateway holds the key
     assert adapter.available and adapter.missing_settings == ()
 
 
-async def test_no_gateway_token_sends_no_gateway_header(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.post(URL).respond(200, json=message([{"type": "text", "text": "ok"}]))
+async def test_no_gateway_token_sends_no_gateway_header() -> None:
+    transport = at(URL, reply(200, json=message([{"type": "text", "text": "ok"}])))
 
-    await provider(client).complete(REQUEST)
+    await provider(transport).complete(REQUEST)
 
-    assert "cf-aig-authorization" not in route.calls.last.request.headers
+    assert "cf-aig-authorization" not in transport.last.headers
 
 
-async def test_echoed_gateway_token_is_redacted(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_echoed_gateway_token_is_redacted() -> None:
     body = error("authentication_error", f"gateway rejected Bearer {GATEWAY_TOKEN}")
-    respx_mock.post(f"{GATEWAY}/v1/messages").respond(401, json=body)
+    transport = at(f"{GATEWAY}/v1/messages", reply(401, json=body))
 
     with pytest.raises(AuthenticationError) as caught:
-        await gateway_provider(client, key=None).complete(REQUEST)
+        await gateway_provider(transport, key=None).complete(REQUEST)
 
     assert GATEWAY_TOKEN not in str(caught.value)
     assert caught.value.message == "gateway rejected Bearer [redacted]"
@@ -337,16 +226,14 @@ async def test_echoed_gateway_token_is_redacted(
     ],
 )
 async def test_error_body_with_http_200_is_classified_by_its_type(
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
     error_type: str,
     error_class: type[ProviderError],
     retryable: bool,
 ) -> None:
-    respx_mock.post(URL).respond(200, json=error(error_type, "said no after 200"))
+    transport = at(URL, reply(200, json=error(error_type, "said no after 200")))
 
     with pytest.raises(ProviderError) as caught:
-        await provider(client).complete(REQUEST)
+        await provider(transport).complete(REQUEST)
 
     assert type(caught.value) is error_class
     assert caught.value.retryable is retryable
@@ -373,12 +260,10 @@ async def test_error_body_with_http_200_is_classified_by_its_type(
         pytest.param({"input_tokens": 0, "output_tokens": 7}, Usage(0, 7), id="zero-is-a-count"),
     ],
 )
-async def test_usage_missing_a_count_is_estimated_not_zero(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, usage: dict[str, Any], expected: Usage
-) -> None:
-    respx_mock.post(URL).respond(200, json=message([{"type": "text", "text": "abcdefgh"}], usage=usage))
+async def test_usage_missing_a_count_is_estimated_not_zero(usage: dict[str, Any], expected: Usage) -> None:
+    transport = at(URL, reply(200, json=message([{"type": "text", "text": "abcdefgh"}], usage=usage)))
 
-    completion = await provider(client).complete(REQUEST)
+    completion = await provider(transport).complete(REQUEST)
 
     assert completion.usage == expected
 
@@ -396,12 +281,10 @@ async def test_usage_missing_a_count_is_estimated_not_zero(
         pytest.param([], False, id="nothing-at-all"),
     ],
 )
-async def test_thinking_without_text_is_unfinished(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, content: list[dict[str, Any]], unfinished: bool
-) -> None:
-    respx_mock.post(URL).respond(200, json=message(content, stop_reason="max_tokens"))
+async def test_thinking_without_text_is_unfinished(content: list[dict[str, Any]], unfinished: bool) -> None:
+    transport = at(URL, reply(200, json=message(content, stop_reason="max_tokens")))
 
-    completion = await provider(client).complete(REQUEST)
+    completion = await provider(transport).complete(REQUEST)
 
     assert completion.reasoning_unfinished is unfinished
     assert completion.truncated

@@ -4,9 +4,7 @@ import dataclasses
 import json
 from typing import Any
 
-import httpx
 import pytest
-import respx
 from pydantic import SecretStr
 
 from app.domain import CompletionRequest, Prompt, Usage
@@ -15,16 +13,16 @@ from app.providers.errors import (
     BadRequest,
     ContentRejected,
     Overloaded,
-    ProviderConnectionError,
     ProviderError,
-    ProviderResponseError,
-    ProviderTimeout,
     QuotaExceeded,
     RateLimited,
     UpstreamServerError,
 )
-from app.providers.minimax import MiniMaxProvider
+from app.providers.openai_chat import OpenAIChatProvider
+from app.providers.registry import minimax_endpoint
 from app.settings import MiniMaxSettings
+from app.transport import Transport
+from tests.fakes.transport import at, reply
 
 KEY = "mm-secret-key-123"
 URL = "https://api.minimax.io/v1/chat/completions"
@@ -33,9 +31,9 @@ REQUEST = CompletionRequest(
 )
 
 
-def provider(client: httpx.AsyncClient, key: str | None = KEY) -> MiniMaxProvider:
+def provider(transport: Transport, key: str | None = KEY) -> OpenAIChatProvider:
     settings = MiniMaxSettings(_env_file=None, api_key=SecretStr(key) if key else None)
-    return MiniMaxProvider(settings, client)
+    return OpenAIChatProvider(minimax_endpoint(settings), transport)
 
 
 def chat(message: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -51,15 +49,13 @@ def chat(message: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return body
 
 
-async def test_success_request_shape_and_text(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.post(URL).respond(200, json=chat({"content": "the plan"}))
+async def test_success_request_shape_and_text() -> None:
+    transport = at(URL, reply(200, json=chat({"content": "the plan"})))
     schema = {"type": "object"}
 
-    completion = await provider(client).complete(dataclasses.replace(REQUEST, seed=3, json_schema=schema))
+    completion = await provider(transport).complete(dataclasses.replace(REQUEST, seed=3, json_schema=schema))
 
-    sent = route.calls.last.request
+    sent = transport.last
     assert sent.headers["authorization"] == f"Bearer {KEY}"
     # No response_format or seed: M2.x ignores JSON mode; the prompt carries the schema.
     assert json.loads(sent.content) == {
@@ -78,24 +74,12 @@ async def test_success_request_shape_and_text(
 
 
 @pytest.mark.parametrize(("given", "sent"), [(0.0, 0.01), (1.7, 1.0), (0.7, 0.7)])
-async def test_temperature_is_clamped_into_range(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, given: float, sent: float
-) -> None:
-    route = respx_mock.post(URL).respond(200, json=chat({"content": "x"}))
+async def test_temperature_is_clamped_into_range(given: float, sent: float) -> None:
+    transport = at(URL, reply(200, json=chat({"content": "x"})))
 
-    await provider(client).complete(dataclasses.replace(REQUEST, temperature=given))
+    await provider(transport).complete(dataclasses.replace(REQUEST, temperature=given))
 
-    assert json.loads(route.calls.last.request.content)["temperature"] == sent
-
-
-async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
-    body = chat({"content": "z" * 16})
-    del body["usage"]
-    respx_mock.post(URL).respond(200, json=body)
-
-    completion = await provider(client).complete(REQUEST)
-
-    assert completion.usage == Usage(len("You plan.Plan it.") // 4, 4, estimated=True)
+    assert json.loads(transport.last.content)["temperature"] == sent
 
 
 @pytest.mark.parametrize(
@@ -110,15 +94,10 @@ async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock:
         pytest.param({"content": '{"a": 1}', "reasoning_content": "hmm"}, "hmm", id="reasoning_content"),
     ],
 )
-async def test_reasoning_is_kept_out_of_the_text(
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
-    message: dict[str, Any],
-    reasoning: str,
-) -> None:
-    respx_mock.post(URL).respond(200, json=chat(message))
+async def test_reasoning_is_kept_out_of_the_text(message: dict[str, Any], reasoning: str) -> None:
+    transport = at(URL, reply(200, json=chat(message)))
 
-    completion = await provider(client).complete(REQUEST)
+    completion = await provider(transport).complete(REQUEST)
 
     assert completion.text == '{"a": 1}'
     assert completion.reasoning == reasoning
@@ -138,17 +117,12 @@ async def test_reasoning_is_kept_out_of_the_text(
         (9999, BadRequest),
     ],
 )
-async def test_base_resp_error_with_http_200(
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
-    code: int,
-    error_class: type[ProviderError],
-) -> None:
+async def test_base_resp_error_with_http_200(code: int, error_class: type[ProviderError]) -> None:
     body = {"choices": None, "base_resp": {"status_code": code, "status_msg": "nope"}}
-    respx_mock.post(URL).respond(200, json=body)
+    transport = at(URL, reply(200, json=body))
 
     with pytest.raises(ProviderError) as caught:
-        await provider(client).complete(REQUEST)
+        await provider(transport).complete(REQUEST)
 
     assert type(caught.value) is error_class
     assert caught.value.code == str(code)
@@ -187,17 +161,15 @@ async def test_base_resp_error_with_http_200(
     ],
 )
 async def test_http_errors_refined_by_trailing_code(
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
     status: int,
     body: dict[str, Any],
     error_class: type[ProviderError],
     code: str | None,
 ) -> None:
-    respx_mock.post(URL).respond(status, json=body)
+    transport = at(URL, reply(status, json=body))
 
     with pytest.raises(ProviderError) as caught:
-        await provider(client).complete(REQUEST)
+        await provider(transport).complete(REQUEST)
 
     assert type(caught.value) is error_class
     assert caught.value.code == code
@@ -208,71 +180,23 @@ async def test_http_errors_refined_by_trailing_code(
 @pytest.mark.parametrize(
     ("headers", "seconds"), [({"retry-after": "3"}, 3.0), ({"retry-after-ms": "800"}, 0.8)]
 )
-async def test_429_retry_after(
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
-    headers: dict[str, str],
-    seconds: float,
-) -> None:
+async def test_429_retry_after(headers: dict[str, str], seconds: float) -> None:
     body = {"error": {"message": "rate limit exceeded(RPM) (1002)"}}
-    respx_mock.post(URL).respond(429, json=body, headers=headers)
+    transport = at(URL, reply(429, json=body, headers=headers))
 
     with pytest.raises(RateLimited) as caught:
-        await provider(client).complete(REQUEST)
+        await provider(transport).complete(REQUEST)
 
     assert caught.value.retry_after_s == seconds
     assert caught.value.code == "1002"
 
 
-@pytest.mark.parametrize(
-    ("side_effect", "error_class"),
-    [
-        (httpx.ReadTimeout("slow"), ProviderTimeout),
-        (httpx.ConnectError("refused"), ProviderConnectionError),
-    ],
-)
-async def test_transport_failures(
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
-    side_effect: Exception,
-    error_class: type[ProviderError],
-) -> None:
-    respx_mock.post(URL).mock(side_effect=side_effect)
-
-    with pytest.raises(error_class):
-        await provider(client).complete(REQUEST)
-
-
-@pytest.mark.parametrize(
-    "response",
-    [
-        pytest.param(httpx.Response(200, text="gateway hiccup"), id="not-json"),
-        pytest.param(httpx.Response(200, json=chat({"content": "x"}, choices=[])), id="empty"),
-        pytest.param(httpx.Response(200, json={"base_resp": {"status_code": 0}}), id="absent"),
-        pytest.param(httpx.Response(200, json=chat({"content": None})), id="null-content"),
-    ],
-)
-async def test_malformed_success_bodies(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, response: httpx.Response
-) -> None:
-    respx_mock.post(URL).mock(return_value=response)
-
-    with pytest.raises(ProviderResponseError):
-        await provider(client).complete(REQUEST)
-
-
-async def test_echoed_key_is_redacted(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_echoed_key_is_redacted() -> None:
     body = {"base_resp": {"status_code": 2049, "status_msg": f"invalid api key {KEY}"}}
-    respx_mock.post(URL).respond(200, json=body)
+    transport = at(URL, reply(200, json=body))
 
     with pytest.raises(AuthenticationError) as caught:
-        await provider(client).complete(REQUEST)
+        await provider(transport).complete(REQUEST)
 
     assert KEY not in str(caught.value)
     assert caught.value.message == "invalid api key [redacted]"
-
-
-async def test_availability(client: httpx.AsyncClient) -> None:
-    assert provider(client).missing_settings == ()
-    assert provider(client, key=None).available is False
-    assert provider(client, key=None).missing_settings == ("MINIMAX_API_KEY",)

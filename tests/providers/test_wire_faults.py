@@ -4,18 +4,11 @@ the provider does not serve, and the upstream's ``x-should-retry``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
-import respx
-from pydantic import SecretStr
 
-from app.domain import CompletionRequest, Prompt
-from app.providers.anthropic import AnthropicProvider
-from app.providers.base import Provider
+from app.domain import Completion
 from app.providers.errors import (
     BadRequest,
     ContextOverflow,
@@ -24,139 +17,36 @@ from app.providers.errors import (
     ProviderStatusError,
     UpstreamServerError,
 )
-from app.providers.minimax import MiniMaxProvider
-from app.providers.openai_compat import OpenAICompatProvider
-from app.providers.workers_ai import WorkersAIProvider
-from app.settings import AnthropicSettings, MiniMaxSettings, OpenAICompatSettings, WorkersAISettings
-
-MAX_TOKENS = 400
-THOUGHT = 'The user wants a verdict. Draft: {"verdict": "GO"} but let me weigh the risks'
-
-
-@dataclass(frozen=True)
-class Wire:
-    url: str
-    model: str
-    make: Callable[[httpx.AsyncClient], Provider]
+from app.transport import Answer
+from tests.fakes.transport import answering, reply
+from tests.providers.wires import (
+    MAX_TOKENS,
+    MINIMAX_OK,
+    THOUGHT,
+    WIRES,
+    answered,
+    chat,
+    reasoning_only,
+    request_for,
+)
 
 
-WIRES = {
-    "workers_ai": Wire(
-        "https://api.cloudflare.com/client/v4/accounts/acct/ai/run/@cf/qwen/qwq-32b",
-        "@cf/qwen/qwq-32b",
-        lambda c: WorkersAIProvider(
-            WorkersAISettings(_env_file=None, account_id="acct", api_token=SecretStr("cf-token")), c
-        ),
-    ),
-    "anthropic": Wire(
-        "https://api.anthropic.com/v1/messages",
-        "claude-sonnet-4-5",
-        lambda c: AnthropicProvider(AnthropicSettings(_env_file=None, api_key=SecretStr("ant-key")), c),
-    ),
-    "minimax": Wire(
-        "https://api.minimax.io/v1/chat/completions",
-        "MiniMax-M2.7",
-        lambda c: MiniMaxProvider(MiniMaxSettings(_env_file=None, api_key=SecretStr("mm-key")), c),
-    ),
-    "openai_compat": Wire(
-        "http://127.0.0.1:8080/v1/chat/completions",
-        "qwen3-32b",
-        lambda c: OpenAICompatProvider(
-            OpenAICompatSettings(_env_file=None, base_url="http://127.0.0.1:8080/v1"), c
-        ),
-    ),
-}
+async def complete(wire: str, answer: Answer) -> Completion:
+    return await WIRES[wire].make(answering(answer)).complete(request_for(wire))
 
 
-def request_for(wire: str) -> CompletionRequest:
-    return CompletionRequest(
-        model=WIRES[wire].model, prompt=Prompt("You plan.", "Plan it."), max_tokens=MAX_TOKENS, timeout_s=30
-    )
-
-
-async def complete(
-    wire: str, client: httpx.AsyncClient, respx_mock: respx.MockRouter, response: httpx.Response
-) -> Any:
-    respx_mock.post(WIRES[wire].url).mock(return_value=response)
-    return await WIRES[wire].make(client).complete(request_for(wire))
-
-
-async def failure(
-    wire: str, client: httpx.AsyncClient, respx_mock: respx.MockRouter, response: httpx.Response
-) -> ProviderError:
+async def failure(wire: str, answer: Answer) -> ProviderError:
     with pytest.raises(ProviderError) as caught:
-        await complete(wire, client, respx_mock, response)
+        await complete(wire, answer)
     return caught.value
-
-
-# ---- success shapes, per wire -------------------------------------------------------------------
-
-
-def chat(message: dict[str, Any], finish: str, **extra: Any) -> dict[str, Any]:
-    usage = {"prompt_tokens": 20, "completion_tokens": MAX_TOKENS if finish == "length" else 30}
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}],
-        "usage": usage,
-        **extra,
-    }
-
-
-def envelope(result: dict[str, Any]) -> dict[str, Any]:
-    return {"result": result, "success": True, "errors": [], "messages": []}
-
-
-def anthropic_message(content: list[dict[str, Any]], stop: str) -> dict[str, Any]:
-    usage = {"input_tokens": 20, "output_tokens": MAX_TOKENS if stop == "max_tokens" else 30}
-    return {
-        "id": "msg_1",
-        "type": "message",
-        "role": "assistant",
-        "content": content,
-        "stop_reason": stop,
-        "usage": usage,
-    }
-
-
-MINIMAX_OK = {"base_resp": {"status_code": 0, "status_msg": ""}}
-
-
-def answered(wire: str, text: str, *, cut: bool) -> dict[str, Any]:
-    """``text`` as the wire's answer, stopped by the token limit when ``cut``."""
-    finish = "length" if cut else "stop"
-    if wire == "anthropic":
-        return anthropic_message([{"type": "text", "text": text}], "max_tokens" if cut else "end_turn")
-    if wire == "workers_ai":  # the legacy shape: no finish reason, only the output count
-        completion = MAX_TOKENS if cut else 30
-        return envelope({"response": text, "usage": {"prompt_tokens": 20, "completion_tokens": completion}})
-    return chat({"content": text}, finish, **(MINIMAX_OK if wire == "minimax" else {}))
-
-
-def reasoning_only(wire: str, *, cut: bool) -> dict[str, Any]:
-    """The wire's reply of a model that never got past its reasoning: content null beside it."""
-    finish = "length" if cut else "stop"
-    if wire == "anthropic":
-        thinking = {"type": "thinking", "thinking": THOUGHT, "signature": "sig"}
-        return anthropic_message([thinking], "max_tokens" if cut else "end_turn")
-    if wire == "workers_ai":  # a model with the OpenAI result shape (GLM, gpt-oss) and reasoning_content
-        return envelope(chat({"content": None, "reasoning_content": THOUGHT}, finish))
-    if wire == "minimax":  # reasoning_split moves the thinking to reasoning_details
-        details = [{"type": "reasoning.text", "text": THOUGHT}]
-        return chat({"content": None, "reasoning_details": details}, finish, **MINIMAX_OK)
-    return chat({"content": None, "reasoning_content": THOUGHT}, finish)
 
 
 @pytest.mark.parametrize("wire", WIRES)
 @pytest.mark.parametrize("cut", [True, False], ids=["length", "stop"])
-async def test_a_cut_or_whole_answer_reports_its_stop(
-    wire: str, cut: bool, client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_a_cut_or_whole_answer_reports_its_stop(wire: str, cut: bool) -> None:
     text = '{"verdict": "KILL", "risks": ["ch' if cut else '{"verdict": "KILL"}'
 
-    completion = await complete(
-        wire, client, respx_mock, httpx.Response(200, json=answered(wire, text, cut=cut))
-    )
+    completion = await complete(wire, reply(200, json=answered(wire, text, cut=cut)))
 
     assert completion.text == text
     assert completion.finish_reason == ("length" if cut else "stop")
@@ -166,12 +56,10 @@ async def test_a_cut_or_whole_answer_reports_its_stop(
 
 @pytest.mark.parametrize("wire", WIRES)
 @pytest.mark.parametrize("cut", [True, False], ids=["length", "stop"])
-async def test_reasoning_beside_no_content_is_unfinished_not_malformed(
-    wire: str, cut: bool, client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_reasoning_beside_no_content_is_unfinished_not_malformed(wire: str, cut: bool) -> None:
     body = reasoning_only(wire, cut=cut)
 
-    completion = await complete(wire, client, respx_mock, httpx.Response(200, json=body))
+    completion = await complete(wire, reply(200, json=body))
 
     assert completion.text == ""
     assert completion.reasoning == THOUGHT
@@ -180,12 +68,10 @@ async def test_reasoning_beside_no_content_is_unfinished_not_malformed(
 
 
 @pytest.mark.parametrize("wire", ["workers_ai", "minimax", "openai_compat"])
-async def test_an_inline_think_that_never_closes_is_unfinished(
-    wire: str, client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_an_inline_think_that_never_closes_is_unfinished(wire: str) -> None:
     body = answered(wire, f"<think>\n{THOUGHT}", cut=True)
 
-    completion = await complete(wire, client, respx_mock, httpx.Response(200, json=body))
+    completion = await complete(wire, reply(200, json=body))
 
     assert completion.reasoning_unfinished is True
     assert completion.truncated is True
@@ -200,14 +86,12 @@ async def test_an_inline_think_that_never_closes_is_unfinished(
         pytest.param({}, id="nothing-counted"),
     ],
 )
-async def test_openai_reasoning_model_cut_while_thinking(
-    usage: dict[str, Any], client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_openai_reasoning_model_cut_while_thinking(usage: dict[str, Any]) -> None:
     # o-series and GPT-5 show no reasoning: an empty content at a length stop, the tokens counted.
     body = chat({"content": ""}, "length")
     body["usage"].update(usage)
 
-    completion = await complete("openai_compat", client, respx_mock, httpx.Response(200, json=body))
+    completion = await complete("openai_compat", reply(200, json=body))
 
     assert completion.text == ""
     assert completion.truncated
@@ -216,12 +100,10 @@ async def test_openai_reasoning_model_cut_while_thinking(
 
 
 @pytest.mark.parametrize("wire", ["minimax", "openai_compat"])
-async def test_null_content_with_a_normal_stop_and_no_reasoning_is_still_malformed(
-    wire: str, client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_null_content_with_a_normal_stop_and_no_reasoning_is_still_malformed(wire: str) -> None:
     body = chat({"content": None, "refusal": "I can't help with that"}, "stop", **MINIMAX_OK)
 
-    error = await failure(wire, client, respx_mock, httpx.Response(200, json=body))
+    error = await failure(wire, reply(200, json=body))
 
     assert error.kind == "malformed" and "I can't help with that" in error.message
 
@@ -451,10 +333,8 @@ async def test_each_wires_own_shape_is_classified(
     status: int,
     body: dict[str, Any],
     error_class: type[ProviderStatusError],
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
 ) -> None:
-    error = await failure(wire, client, respx_mock, httpx.Response(status, json=body))
+    error = await failure(wire, reply(status, json=body))
 
     assert type(error) is error_class
     assert error.kind in ("context_overflow", "model_unavailable")
@@ -521,22 +401,13 @@ async def test_wording_refines_only_its_own_providers_bad_requests(
     status: int,
     body: dict[str, Any],
     error_class: type[ProviderError],
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
 ) -> None:
-    error = await failure(wire, client, respx_mock, httpx.Response(status, json=body))
+    error = await failure(wire, reply(status, json=body))
 
     assert type(error) is error_class
 
 
 # ---- x-should-retry -----------------------------------------------------------------------------
-
-ERRORS = {
-    "workers_ai": {"result": None, "success": False, "errors": [{"code": 9999, "message": "no"}]},
-    "anthropic": {"type": "error", "error": {"type": "invalid_request_error", "message": "no"}},
-    "minimax": {"error": {"message": "no", "type": "bad_request_error"}},
-    "openai_compat": {"error": {"message": "no", "type": "invalid_request_error"}},
-}
 
 
 @pytest.mark.parametrize("wire", WIRES)
@@ -556,15 +427,13 @@ async def test_x_should_retry_overrides_the_status_default(
     status: int,
     header: str | None,
     retryable: bool,
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
 ) -> None:
-    body = ERRORS[wire]
+    body = WIRES[wire].refusal("no")
     if wire == "anthropic" and status >= 500:
         body = {"type": "error", "error": {"type": "api_error", "message": "no"}}
     headers = {"x-should-retry": header} if header is not None else {}
 
-    error = await failure(wire, client, respx_mock, httpx.Response(status, json=body, headers=headers))
+    error = await failure(wire, reply(status, json=body, headers=headers))
 
     assert isinstance(error, ProviderStatusError)
     assert error.retryable is retryable

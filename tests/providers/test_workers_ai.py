@@ -4,9 +4,7 @@ import dataclasses
 import json
 from typing import Any
 
-import httpx
 import pytest
-import respx
 from pydantic import SecretStr
 
 from app.domain import CompletionRequest, Prompt, Usage
@@ -15,16 +13,15 @@ from app.providers.errors import (
     BadRequest,
     ModelUnavailable,
     Overloaded,
-    ProviderConnectionError,
     ProviderError,
-    ProviderResponseError,
-    ProviderTimeout,
     QuotaExceeded,
     RateLimited,
     UpstreamServerError,
 )
 from app.providers.workers_ai import WorkersAIProvider
 from app.settings import WorkersAISettings
+from app.transport import Transport
+from tests.fakes.transport import answering, at, reply
 
 TOKEN = "cf-secret-token-123"
 MODEL = "@cf/meta/llama-4-scout-17b-16e-instruct"
@@ -40,8 +37,8 @@ def settings(**overrides: Any) -> WorkersAISettings:
     return WorkersAISettings(_env_file=None, **values)
 
 
-def provider(client: httpx.AsyncClient, **overrides: Any) -> WorkersAIProvider:
-    return WorkersAIProvider(settings(**overrides), client)
+def provider(transport: Transport, **overrides: Any) -> WorkersAIProvider:
+    return WorkersAIProvider(settings(**overrides), transport)
 
 
 def envelope(result: dict[str, Any]) -> dict[str, Any]:
@@ -52,15 +49,13 @@ def failure(code: int, message: str) -> dict[str, Any]:
     return {"result": None, "success": False, "errors": [{"code": code, "message": message}]}
 
 
-async def test_legacy_shape_sends_messages_form_and_parses_response(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_legacy_shape_sends_messages_form_and_parses_response() -> None:
     result = {"response": "the plan", "usage": {"prompt_tokens": 12, "completion_tokens": 3}}
-    route = respx_mock.post(URL).respond(200, json=envelope(result), headers={"cf-ray": "ray-1"})
+    transport = at(URL, reply(200, json=envelope(result), headers={"cf-ray": "ray-1"}))
 
-    completion = await provider(client).complete(REQUEST)
+    completion = await provider(transport).complete(REQUEST)
 
-    sent = route.calls.last.request
+    sent = transport.last
     assert str(sent.url) == URL
     assert sent.headers["authorization"] == f"Bearer {TOKEN}"
     assert "cf-aig-authorization" not in sent.headers
@@ -78,18 +73,18 @@ async def test_legacy_shape_sends_messages_form_and_parses_response(
     assert completion.upstream_request_id == "ray-1"
 
 
-async def test_optional_fields_gateway_and_native_json_schema(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_optional_fields_gateway_and_native_json_schema() -> None:
     gateway = "https://gateway.ai.cloudflare.com/v1/{account_id}/gw/workers-ai/"
-    route = respx_mock.post(f"https://gateway.ai.cloudflare.com/v1/acct-1/gw/workers-ai/{MODEL}")
-    route.respond(200, json=envelope({"response": "ok"}))
+    transport = at(
+        f"https://gateway.ai.cloudflare.com/v1/acct-1/gw/workers-ai/{MODEL}",
+        reply(200, json=envelope({"response": "ok"})),
+    )
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
     request = dataclasses.replace(REQUEST, temperature=0.2, seed=42, json_schema=schema)
 
-    await provider(client, base_url=gateway, gateway_token=SecretStr("gw-secret")).complete(request)
+    await provider(transport, base_url=gateway, gateway_token=SecretStr("gw-secret")).complete(request)
 
-    sent = route.calls.last.request
+    sent = transport.last
     assert sent.headers["cf-aig-authorization"] == "Bearer gw-secret"
     body = json.loads(sent.content)
     assert body["temperature"] == 0.2
@@ -98,7 +93,7 @@ async def test_optional_fields_gateway_and_native_json_schema(
     assert body["response_format"] == {"type": "json_schema", "json_schema": schema}
 
 
-async def test_openai_shape_result(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
+async def test_openai_shape_result() -> None:
     result = {
         "id": "chatcmpl-9",
         "object": "chat.completion",
@@ -107,9 +102,9 @@ async def test_openai_shape_result(client: httpx.AsyncClient, respx_mock: respx.
         ],
         "usage": {"prompt_tokens": 40, "completion_tokens": 500, "total_tokens": 540},
     }
-    respx_mock.post(URL).respond(200, json=envelope(result))
+    transport = at(URL, reply(200, json=envelope(result)))
 
-    completion = await provider(client).complete(REQUEST)
+    completion = await provider(transport).complete(REQUEST)
 
     assert completion.text == "glm says"
     assert completion.usage == Usage(40, 500)
@@ -117,45 +112,39 @@ async def test_openai_shape_result(client: httpx.AsyncClient, respx_mock: respx.
     assert completion.upstream_request_id == "chatcmpl-9"
 
 
-async def test_json_mode_object_response_is_serialised(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_json_mode_object_response_is_serialised() -> None:
     answer = {"name": "Acme", "scores": [1, 2]}
-    respx_mock.post(URL).respond(200, json=envelope({"response": answer}))
+    transport = at(URL, reply(200, json=envelope({"response": answer})))
 
-    completion = await provider(client).complete(REQUEST)
+    completion = await provider(transport).complete(REQUEST)
 
     assert json.loads(completion.text) == answer
 
 
-async def test_missing_usage_is_estimated(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
-    respx_mock.post(URL).respond(200, json=envelope({"response": "x" * 40}))
+async def test_missing_usage_is_estimated() -> None:
+    transport = at(URL, reply(200, json=envelope({"response": "x" * 40})))
 
-    completion = await provider(client).complete(REQUEST)
+    completion = await provider(transport).complete(REQUEST)
 
     prompt_chars = len("You plan.") + len("Plan it.")
     assert completion.usage == Usage(prompt_chars // 4, 10, estimated=True)
     assert completion.finish_reason == "stop"
 
 
-async def test_legacy_shape_infers_length_when_every_token_was_used(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_legacy_shape_infers_length_when_every_token_was_used() -> None:
     usage = {"prompt_tokens": 10, "completion_tokens": REQUEST.max_tokens}
-    respx_mock.post(URL).respond(200, json=envelope({"response": "cut of", "usage": usage}))
+    transport = at(URL, reply(200, json=envelope({"response": "cut of", "usage": usage})))
 
-    completion = await provider(client).complete(REQUEST)
+    completion = await provider(transport).complete(REQUEST)
 
     assert completion.finish_reason == "length"
 
 
-async def test_r1_think_block_without_opening_tag(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter
-) -> None:
+async def test_r1_think_block_without_opening_tag() -> None:
     text = 'The user wants JSON. Let me think.\n</think>\n\n{"ok": true}'
-    respx_mock.post(URL).respond(200, json=envelope({"response": text}))
+    transport = at(URL, reply(200, json=envelope({"response": text})))
 
-    completion = await provider(client).complete(REQUEST)
+    completion = await provider(transport).complete(REQUEST)
 
     assert completion.text == '{"ok": true}'
     assert completion.reasoning == "The user wants JSON. Let me think."
@@ -180,20 +169,18 @@ async def test_r1_think_block_without_opening_tag(
     ],
 )
 async def test_errors_classified_by_code_then_status(
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
     status: int,
     body: dict[str, Any] | None,
     error_class: type[ProviderError],
     code: str | None,
 ) -> None:
     if body is None:
-        respx_mock.post(URL).respond(status, text="<html>busy</html>")
+        transport = at(URL, reply(status, text="<html>busy</html>"))
     else:
-        respx_mock.post(URL).respond(status, json=body)
+        transport = at(URL, reply(status, json=body))
 
     with pytest.raises(ProviderError) as caught:
-        await provider(client).complete(REQUEST)
+        await provider(transport).complete(REQUEST)
 
     assert type(caught.value) is error_class
     assert caught.value.code == code
@@ -204,80 +191,13 @@ async def test_errors_classified_by_code_then_status(
 
 
 @pytest.mark.parametrize(("code", "retryable"), [(3040, True), (3036, False)])
-async def test_capacity_is_retryable_but_daily_allocation_is_not(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, code: int, retryable: bool
-) -> None:
-    respx_mock.post(URL).respond(429, json=failure(code, "no"))
+async def test_capacity_is_retryable_but_daily_allocation_is_not(code: int, retryable: bool) -> None:
+    transport = at(URL, reply(429, json=failure(code, "no")))
 
     with pytest.raises(ProviderError) as caught:
-        await provider(client).complete(REQUEST)
+        await provider(transport).complete(REQUEST)
 
     assert caught.value.retryable is retryable
-
-
-@pytest.mark.parametrize(
-    ("headers", "seconds"),
-    [({"retry-after": "7"}, 7.0), ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5)],
-)
-async def test_retry_after_is_carried(
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
-    headers: dict[str, str],
-    seconds: float,
-) -> None:
-    respx_mock.post(URL).respond(429, json=failure(3040, "busy"), headers=headers)
-
-    with pytest.raises(RateLimited) as caught:
-        await provider(client).complete(REQUEST)
-
-    assert caught.value.retry_after_s == seconds
-
-
-@pytest.mark.parametrize(
-    ("side_effect", "error_class"),
-    [
-        (httpx.ReadTimeout("slow"), ProviderTimeout),
-        (httpx.ConnectError("refused"), ProviderConnectionError),
-    ],
-)
-async def test_transport_failures(
-    client: httpx.AsyncClient,
-    respx_mock: respx.MockRouter,
-    side_effect: Exception,
-    error_class: type[ProviderError],
-) -> None:
-    respx_mock.post(URL).mock(side_effect=side_effect)
-
-    with pytest.raises(error_class):
-        await provider(client).complete(REQUEST)
-
-
-@pytest.mark.parametrize(
-    "response",
-    [
-        pytest.param(httpx.Response(200, text="not json"), id="not-json"),
-        pytest.param(httpx.Response(200, json={"success": True, "errors": []}), id="no-result"),
-        pytest.param(httpx.Response(200, json=envelope({"tool_calls": []})), id="no-response"),
-        pytest.param(httpx.Response(200, json=envelope({"choices": []})), id="empty-choices"),
-    ],
-)
-async def test_malformed_success_bodies(
-    client: httpx.AsyncClient, respx_mock: respx.MockRouter, response: httpx.Response
-) -> None:
-    respx_mock.post(URL).mock(return_value=response)
-
-    with pytest.raises(ProviderResponseError):
-        await provider(client).complete(REQUEST)
-
-
-async def test_echoed_token_is_redacted(client: httpx.AsyncClient, respx_mock: respx.MockRouter) -> None:
-    respx_mock.post(URL).respond(400, json=failure(10000, f"bad token {TOKEN}"))
-
-    with pytest.raises(AuthenticationError) as caught:
-        await provider(client).complete(REQUEST)
-
-    assert TOKEN not in str(caught.value)
-    assert "bad token [redacted]" in caught.value.message
 
 
 @pytest.mark.parametrize(
@@ -288,10 +208,8 @@ async def test_echoed_token_is_redacted(client: httpx.AsyncClient, respx_mock: r
         ({"account_id": None, "api_token": None}, ("WORKERS_AI_ACCOUNT_ID", "WORKERS_AI_API_TOKEN")),
     ],
 )
-async def test_availability(
-    client: httpx.AsyncClient, overrides: dict[str, Any], missing: tuple[str, ...]
-) -> None:
-    adapter = WorkersAIProvider(settings(**overrides), client)
+async def test_availability(overrides: dict[str, Any], missing: tuple[str, ...]) -> None:
+    adapter = WorkersAIProvider(settings(**overrides), answering(reply()))
     assert adapter.missing_settings == missing
     assert adapter.available is (not missing)
     assert adapter.default_model is None
