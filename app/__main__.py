@@ -12,9 +12,9 @@ import sys
 
 import uvicorn
 
+from app.autostart import local_model_server, roster_of
 from app.banner import banner
 from app.errors import ConfigError
-from app.local_model.autostart import local_model_server, roster_of
 from app.main import create_app
 from app.settings import Settings
 from app.shutdown import stop_on_sigterm

@@ -1,6 +1,6 @@
 """Settings and one HTTP transport in, the pipeline's parts out: providers, roster, catalog.
 
-The service's lifespan and the evaluation command (``python -m app.eval``) both build the pipeline
+The service's lifespan and the evaluation command (``python -m evaluation``) both build the pipeline
 this way, so the eval measures exactly the models, roster choice and resilience the service uses.
 """
 

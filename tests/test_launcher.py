@@ -1,5 +1,5 @@
 """``python -m app`` as ``make run`` starts it: it says where it listens, on which roster, and gives a
-curl that works; SIGTERM stops it cleanly. (tests/local/ does the same with the real model.)"""
+curl that works; SIGTERM stops it cleanly. (tests/local_model/ does the same with the real model.)"""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ class Launched:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app"], cwd=cwd, env=env, stderr=subprocess.PIPE, text=True
         )
-        self.lines: queue.Queue[str] = queue.Queue()
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.before_banner: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -48,7 +49,7 @@ class Launched:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.lines.put(line.rstrip("\n"))
-        self.lines.put("")  # end of output
+        self.lines.put(None)  # end of output
 
     def banner(self) -> list[str]:
         """The three banner lines, or [] when the process ended without printing them."""
@@ -57,10 +58,14 @@ class Launched:
                 line = self.lines.get(timeout=READY_S)
             except queue.Empty:
                 raise AssertionError(f"no banner within {READY_S:g}s") from None
-            if line == "" and self.process.poll() is not None:
+            if line is None:
+                # Its stderr closed: it is exiting (not polled here, since the exit can lag the
+                # close by a moment, and the next get() would then wait for a line never coming).
+                self.process.wait(timeout=30)
                 return []
             if line.startswith("orchestrator: listening on "):
                 return [line, self.lines.get(timeout=5), self.lines.get(timeout=5)]
+            self.before_banner.append(line)
 
 
 @pytest.fixture
@@ -120,3 +125,28 @@ def test_a_port_already_taken_is_never_announced(environment: dict[str, str], tm
             assert service.process.wait(timeout=30) != 0
         finally:
             service.close()
+
+
+def test_without_the_local_extra_it_names_the_fix_and_serves(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    # As on a `.[dev]`-only install: xllamacpp cannot be imported (a None entry in sys.modules,
+    # set by a sitecustomize on the service's path), and autostart is on.
+    blocker = tmp_path / "without_local_extra"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['xllamacpp'] = None\n")
+    environment |= {"LOCAL_MODEL_AUTOSTART": "true", "PYTHONPATH": f"{blocker}:{ROOT}"}
+    service = Launched(environment, tmp_path)
+    try:
+        listening, roster, _ = service.banner()
+        assert listening.startswith("orchestrator: listening on ")
+        assert roster.startswith("  roster: local (offline: no provider key is set;")
+        assert service.before_banner == [
+            "local model: cannot start it, xllamacpp (llama.cpp's server) is not installed; "
+            f"phases will answer 503 until a server answers at {environment['LOCAL_MODEL_URL']}",
+            "  hint: pip install -e '.[local]' (make run does this)",
+        ]
+        service.process.send_signal(signal.SIGTERM)
+        assert service.process.wait(timeout=30) == 0
+    finally:
+        service.close()

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.errors import NoUsableProvider
-from app.local_model.health import LocalHealth, probe
+from app.local_health import LocalHealth, probe
 from app.metrics import Metrics
 from app.phases.catalog import PhaseCatalog
 from app.phases.local_roster import RosterName
@@ -71,7 +71,7 @@ class Services:
             return
         raise NoUsableProvider(
             f"the local model server at {health.url} is {health.state}: {health.detail}",
-            hint="start it with `make run` (or `python -m app.local_model`), wait for it to load, "
+            hint="start it with `make run` (or `python -m local_model`), wait for it to load, "
             "or configure a cloud provider (e.g. ANTHROPIC_API_KEY, WORKERS_AI_API_TOKEN)",
         )
 

@@ -17,10 +17,11 @@ from playwright.sync_api import BrowserContext, Page, Route, expect, sync_playwr
 
 from app.main import create_app
 from tests.fakes.upstream import FakeUpstream, running
+from tests.needs import CHROMIUM
 from tests.phases.test_catalog import ORDER
 from tests.support import serve, upstream_settings
 
-CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.needs_chromium
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -55,8 +56,6 @@ def origin() -> Iterator[str]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[BrowserContext]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-packages` (apt-get install chromium)")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path / "profile"),  # a fresh profile per test

@@ -35,7 +35,7 @@ def model_calls(*apps_fakes: Mapping[str, FakeProvider]) -> int:
     return sum(len(f.calls) for fakes in apps_fakes for f in fakes.values())
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.needs_redis)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     """Settings for each backend; Redis keys get a fresh prefix per test via a fresh database."""
     if request.param == "sqlite":
@@ -232,6 +232,7 @@ async def test_a_bad_key_is_a_422(tmp_path: Path) -> None:
     assert response.json()["error"]["details"]["field"] == "header.Idempotency-Key"
 
 
+@pytest.mark.needs_redis
 async def test_redis_going_away_degrades_and_never_fails(own_redis: RedisServer) -> None:
     settings = {"store_backend": "redis", "redis_url": SecretStr(own_redis.url)}
     async with app_with(**settings) as (client, _):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from app.eval.datasets import Item
+from evaluation.datasets import Item
 
 _NUMBER = re.compile(r"[-−]?\d+(?:,\d{3})*(?:\.\d+)?")
 _YES = frozenset({"yes", "true", "correct"})

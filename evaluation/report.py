@@ -10,10 +10,10 @@ from typing import Any
 from rich.table import Table
 
 from app.errors import DatasetError
-from app.eval.datasets import Item
-from app.eval.runner import Answer, Ledger, Run
-from app.eval.scoring import is_correct
-from app.eval.summary import ModeSummary
+from evaluation.datasets import Item
+from evaluation.runner import Answer, Ledger, Run
+from evaluation.scoring import is_correct
+from evaluation.summary import ModeSummary
 
 HEADERS = (
     "mode",
@@ -125,7 +125,7 @@ def read_json(path: Path) -> tuple[Run, dict[str, Any]]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DatasetError(
             f"cannot rescore {path}: {type(exc).__name__}: {exc}",
-            hint="point --rescore at a directory a previous python -m app.eval run wrote",
+            hint="point --rescore at a directory a previous python -m evaluation run wrote",
         ) from None
     return run, meta
 

@@ -1,4 +1,4 @@
-"""``python -m app.eval`` end to end on fake providers: the table, results.json, the PNG, the errors."""
+"""``python -m evaluation`` end to end on fake providers: the table, results.json, the PNG, the errors."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from app.domain import Completion, CompletionRequest, Usage
-from app.eval.__main__ import load_items, main
 from app.providers.fake import Reply
 from app.settings import LocalModelSettings
+from evaluation.cli import load_items, main
 from tests.support import fake_providers, free_port, make_settings
+
+pytestmark = pytest.mark.needs_eval
 
 REASONER = "@cf/zai-org/glm-4.7-flash"  # priced 0.0605 in, 0.40 out per million tokens
 QUESTIONS = {

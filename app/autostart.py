@@ -1,14 +1,18 @@
 """Start the bundled local model server beside a process that will call it, when it is needed.
 
-``python -m app`` (the service) and ``python -m app.eval`` (the evaluation) both run phases on the
-local roster when no cloud provider is configured; this starts ``python -m app.local_model`` for
+``python -m app`` (the service) and ``python -m evaluation`` (the evaluation) both run phases on the
+local roster when no cloud provider is configured; this starts ``python -m local_model`` for
 them (unless LOCAL_MODEL_AUTOSTART=false, or something already answers at LOCAL_MODEL_URL), waits
 until it has loaded, and stops it when the block ends.
+
+The server is a program of its own (the ``local`` extra): it is run as a child process, never
+imported, so a service installed without that extra still starts and says what is missing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import subprocess
 import sys
 import time
@@ -16,11 +20,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from ipaddress import ip_address
 from typing import IO
+from urllib.parse import urlsplit
 
 import httpx
 
-from app.local_model.health import health_url
-from app.local_model.server import endpoint_of
+from app.errors import ConfigError
+from app.local_health import health_url
 from app.phases.local_roster import RosterName, choose_roster
 from app.providers.registry import ProviderRegistry
 from app.settings import LocalModelSettings, Settings
@@ -40,7 +45,16 @@ def roster_of(settings: Settings) -> tuple[RosterName, list[str]]:
         asyncio.run(client.aclose())
 
 
-def _is_loopback(host: str) -> bool:
+# What the server needs beyond this distribution (the `local` extra); its absence is found
+# without importing it (loading llama.cpp costs the service memory it never uses).
+SERVER_MODULE = "xllamacpp"
+INSTALL_HINT = "pip install -e '.[local]' (make run does this)"
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname
+    if host is None:
+        raise ConfigError(f"LOCAL_MODEL_URL={url!r} names no host", hint="e.g. http://127.0.0.1:8080/v1")
     try:
         return host == "localhost" or ip_address(host).is_loopback
     except ValueError:
@@ -64,8 +78,8 @@ def local_model_server(settings: Settings, *, log: IO[bytes] | None = None) -> I
     if not (local.autostart and roster_of(settings)[0] == "local"):
         yield
         return
-    endpoint, health = endpoint_of(local.url), health_url(local.url)
-    if not _is_loopback(endpoint.host):
+    health = health_url(local.url)
+    if not _is_loopback(local.url):
         print(f"local model: using the server at {local.url} (not a loopback address)", file=sys.stderr)
         yield
         return
@@ -73,7 +87,16 @@ def local_model_server(settings: Settings, *, log: IO[bytes] | None = None) -> I
         print(f"local model: reusing the server already answering at {local.url}", file=sys.stderr)
         yield
         return
-    child = subprocess.Popen([sys.executable, "-m", "app.local_model"], stdout=log, stderr=log)
+    if importlib.util.find_spec(SERVER_MODULE) is None:
+        # The API still starts: /readyz and every phase say plainly that the model is down.
+        print(
+            f"local model: cannot start it, {SERVER_MODULE} (llama.cpp's server) is not installed; "
+            f"phases will answer 503 until a server answers at {local.url}\n  hint: {INSTALL_HINT}",
+            file=sys.stderr,
+        )
+        yield
+        return
+    child = subprocess.Popen([sys.executable, "-m", "local_model"], stdout=log, stderr=log)
     try:
         _wait_until_ready(child, health, local)
         yield

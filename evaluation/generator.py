@@ -3,7 +3,7 @@
 The same ``(kind, size, seed)`` always gives the same items, so a run can be repeated and two
 configurations compared on identical questions. Templates take turns (in an order shuffled by the
 seed), so even a small set mixes every template. Each answer is computed from the numbers drawn,
-never written by hand; ``tests/eval/test_generator.py`` re-derives every answer from the question
+never written by hand; ``tests/evaluation/test_generator.py`` re-derives every answer from the question
 text alone, by a different method, across many seeds.
 """
 
@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 from typing import Literal
 
-from app.eval.datasets import Item
+from evaluation.datasets import Item
 
 Kind = Literal["arithmetic", "logic"]
 Problem = tuple[str, str]

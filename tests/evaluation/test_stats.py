@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.eval.stats import Z_95, mean, percentile, wilson
+from evaluation.stats import Z_95, mean, percentile, wilson
 
 
 def test_wilson_matches_the_worked_example() -> None:

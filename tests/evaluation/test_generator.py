@@ -14,8 +14,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.eval.generator import ARITHMETIC, LOGIC, generate
-from app.eval.scoring import is_correct
+from evaluation.generator import ARITHMETIC, LOGIC, generate
+from evaluation.scoring import is_correct
 
 SEEDS = range(150)
 

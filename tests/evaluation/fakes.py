@@ -6,9 +6,6 @@ import json
 from collections.abc import Callable, Mapping
 
 from app.domain import Completion, CompletionRequest, Usage
-from app.eval.datasets import Item
-from app.eval.modes import Mode
-from app.eval.task import eval_phase
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall, ModelSpec, PhaseConfig, Price, SynthesisConfig
 from app.phases.output import OutputSchema
@@ -18,6 +15,9 @@ from app.providers.registry import ProviderRegistry
 from app.resilience.guard import Resilience
 from app.resilience.retry import RetryPolicy
 from app.roster import Roster
+from evaluation.datasets import Item
+from evaluation.modes import Mode
+from evaluation.task import eval_phase
 
 PRICE = Price(input=2.0, output=10.0)
 """USD per million tokens: with USAGE below every call costs exactly $0.0003."""

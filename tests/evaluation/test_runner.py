@@ -8,13 +8,13 @@ import json
 import pytest
 
 from app.domain import Completion, CompletionRequest
-from app.eval.modes import choose, every_mode
-from app.eval.runner import run_eval
-from app.eval.stats import wilson
-from app.eval.summary import summarise
 from app.providers.errors import UpstreamServerError
 from app.providers.fake import Reply
-from tests.eval.fakes import CALL_TOKENS, CALL_USD, ITEMS, USAGE, answering, item_of, setup
+from evaluation.modes import choose, every_mode
+from evaluation.runner import run_eval
+from evaluation.stats import wilson
+from evaluation.summary import summarise
+from tests.evaluation.fakes import CALL_TOKENS, CALL_USD, ITEMS, USAGE, answering, item_of, setup
 
 # m1 knows everything, m2 half, m3 nothing; the judge gets q1-q3 right.
 RIGHT = {"m1": {"q1", "q2", "q3", "q4"}, "m2": {"q1", "q2"}, "m3": set(), "judge": {"q1", "q2", "q3"}}

@@ -1,4 +1,4 @@
-"""``python -m app.local_model``: serve the local model until interrupted."""
+"""``python -m local_model``: serve the local model until interrupted."""
 
 from __future__ import annotations
 
@@ -8,15 +8,25 @@ import sys
 import threading
 import time
 
-from app.errors import ConfigError
-from app.local_model.server import Endpoint, endpoint_of, start
-from app.settings import LocalModelSettings
+from local_model.server import Endpoint, LaunchError, endpoint_of, start
+from local_model.settings import ServerSettings
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = LocalModelSettings()
+    settings = ServerSettings()
+    try:
+        return _serve(settings, argv)
+    except LaunchError as exc:
+        hint = f"\n  hint: {exc.hint}" if exc.hint else ""
+        print(f"local model: {exc.message}{hint}", file=sys.stderr)
+        return 2
+
+
+def _serve(settings: ServerSettings, argv: list[str] | None) -> int:
     default = endpoint_of(settings.url)
-    parser = argparse.ArgumentParser(description="Serve the local model (llama.cpp, OpenAI-compatible).")
+    parser = argparse.ArgumentParser(
+        prog="python -m local_model", description="Serve the local model (llama.cpp, OpenAI-compatible)."
+    )
     parser.add_argument("--host", default=default.host, help="default: LOCAL_MODEL_URL's host")
     parser.add_argument("--port", type=int, default=default.port, help="default: LOCAL_MODEL_URL's port")
     args = parser.parse_args(argv)
@@ -25,12 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     began = time.monotonic()
-    try:
-        server = start(settings, Endpoint(args.host, args.port))
-    except ConfigError as exc:
-        hint = f"\n  hint: {exc.hint}" if exc.hint else ""
-        print(f"local model: {exc.message}{hint}", file=sys.stderr)
-        return 2
+    server = start(settings, Endpoint(args.host, args.port))
     print(
         f"local model: serving on http://{args.host}:{args.port}/v1 "
         f"({settings.slots} slots, loaded in {time.monotonic() - began:.1f}s)",

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.errors import DatasetError
-from app.eval.datasets import Item, facts, load_jsonl
-from app.eval.scoring import is_correct
+from evaluation.datasets import Item, facts, load_jsonl
+from evaluation.scoring import is_correct
 
 
 def write(tmp_path: Path, *lines: str) -> Path:

@@ -14,6 +14,8 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+pytestmark = pytest.mark.needs_local_model
+
 
 def test_kill_test_on_the_real_local_model(service: tuple[str, str, subprocess.Popen[bytes]]) -> None:
     origin, model_url, process = service

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.eval.runner import Run
-from app.eval.stats import Interval, mean, percentile, wilson
+from evaluation.runner import Run
+from evaluation.stats import Interval, mean, percentile, wilson
 
 
 @dataclass(frozen=True, slots=True)
