@@ -31,7 +31,7 @@ from app.fanout import Call, Quorum, call_model, fan_out
 from app.fencing import Fence
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall
-from app.prompts import TaskPrompt, caller_blocks, data_notice, phase_marker
+from app.prompts import TaskPrompt, caller_blocks, data_notice
 from app.roster import Member, Roster
 from app.synthesis.extract import extract
 from app.synthesis.judge import answer_text, labels_for
@@ -297,7 +297,6 @@ def _route_prompt(phase: Phase, task: TaskPrompt, menu: str) -> TaskPrompt:
     fence = Fence()
     head = "\n\n".join(
         (
-            phase_marker(phase.name),
             data_notice(fence, task.caller, context=False),
             "## Request\n" + caller_blocks(task.caller, fence, clip=ROUTER_CLIP_CHARS),
         )
@@ -365,7 +364,6 @@ async def _rank(
     )
     head = "\n\n".join(
         (
-            phase_marker(phase.name),
             data_notice(fence, task.caller, answers=True),
             "## Task the analysts were given\n" + caller_blocks(task.caller, fence),
         )

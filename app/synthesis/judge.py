@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from app.fencing import Fence
 from app.phases.catalog import Phase
-from app.prompts import OUTPUT_RULES, TaskPrompt, caller_blocks, data_notice, phase_marker
+from app.prompts import OUTPUT_RULES, TaskPrompt, caller_blocks, data_notice
 
 PREVIOUS_CHARS = 12000
 """How much of a rejected output the repair prompt quotes."""
@@ -78,7 +78,6 @@ def build_judge_prompt(
     rules = [*JUDGE_RULES, *phase.config.synthesis.rules, *extra_rules]
     head = "\n\n".join(
         (
-            phase_marker(phase.name),
             data_notice(fence, task.caller, answers=True),
             "## The task every analyst was given\nEach analyst wrote this phase's output for the idea "
             "below, following the phase instructions, the planner's instructions and the context.",
