@@ -31,7 +31,8 @@ class Launched:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app"], cwd=cwd, env=env, stderr=subprocess.PIPE, text=True
         )
-        self.lines: queue.Queue[str] = queue.Queue()
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        """stderr's lines, then ``None`` once it is closed."""
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -48,7 +49,7 @@ class Launched:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.lines.put(line.rstrip("\n"))
-        self.lines.put("")  # end of output
+        self.lines.put(None)  # end of output
 
     def banner(self) -> list[str]:
         """The three banner lines, or [] when the process ended without printing them."""
@@ -57,10 +58,11 @@ class Launched:
                 line = self.lines.get(timeout=READY_S)
             except queue.Empty:
                 raise AssertionError(f"no banner within {READY_S:g}s") from None
-            if line == "" and self.process.poll() is not None:
+            if line is None:  # stderr closed: the process is ending (it may not be reaped yet)
+                self.process.wait(timeout=30)
                 return []
             if line.startswith("orchestrator: listening on "):
-                return [line, self.lines.get(timeout=5), self.lines.get(timeout=5)]
+                return [line, self.lines.get(timeout=5) or "", self.lines.get(timeout=5) or ""]
 
 
 @pytest.fixture

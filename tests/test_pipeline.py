@@ -115,12 +115,12 @@ def test_a_slow_model_times_out_without_holding_its_siblings() -> None:
 def test_invalid_synthesis_is_repaired_once_with_the_validation_errors() -> None:
     fakes = fake_providers()
     bad = json.dumps({**fixture("kill-test"), "verdict": "MAYBE"})
-    fakes["anthropic"].script("claude-sonnet-5-5", bad, json.dumps(fixture("kill-test")))
+    fakes["anthropic"].script(CLAUDE, bad, role="synthesizer")  # the repair gets the fixture
     result = run(fakes)
     assert result.mode == "orchestrated"
     assert ("claude-sonnet", "repair", "ok") in statuses(result)
-    repair_prompt = fakes["anthropic"].calls[1].prompt.user
-    assert "$.verdict" in repair_prompt and "MAYBE" in repair_prompt
+    [repair] = fakes["anthropic"].calls_for(CLAUDE, role="repair")
+    assert "$.verdict" in repair.prompt.user and "MAYBE" in repair.prompt.user
 
 
 def test_synthesis_invalid_twice_falls_back_to_the_majority_parallel_answer() -> None:
