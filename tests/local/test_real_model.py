@@ -1,8 +1,9 @@
 """The README's run command against the real local model: no keys, no network, real llama.cpp.
 
-This is the one slow test (tens of seconds on 2 cores): it starts `python -m app` exactly as
-`make run` does, which starts the bundled Gemma 3 270M server, and runs kill-test through the
-full orchestration path over real HTTP. It needs the `[local]` extra, which `make test` installs.
+This is the one slow test (tens of seconds on 2 cores of its own, minutes on a busy shared one):
+it starts `python -m app` exactly as `make run` does, which starts the bundled Gemma 3 270M
+server, and runs kill-test through the full orchestration path over real HTTP. It needs the
+`[local]` extra, which `make test` installs.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+from tests.local.conftest import DEADLINE_S
+
 
 def test_kill_test_on_the_real_local_model(service: tuple[str, str, subprocess.Popen[bytes]]) -> None:
     origin, model_url, process = service
     response = httpx.post(
         f"{origin}/phases/kill-test/orchestrate",
         content=b'{"idea": "AI agent that audits freight invoices for small logistics brokers"}',
-        timeout=240,
+        timeout=DEADLINE_S + 60,
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -31,12 +34,9 @@ def test_kill_test_on_the_real_local_model(service: tuple[str, str, subprocess.P
     parallel = [m for m in body["models"] if m["role"] == "parallel"]
     assert len(parallel) >= 2
     # Gemma 3 270M sometimes loops inside its JSON until the token budget: such a member is
-    # recorded truncated (budget named, never repaired into a stub). On a busy shared CPU llama.cpp
-    # decodes a tenth as fast and a member may use up its whole timeout instead (README). When fewer
-    # than two members answered whole the phase honestly falls back to the single model.
+    # recorded truncated (budget named, never repaired into a stub), and when fewer than two
+    # members answered whole the phase honestly falls back to the single model.
     for member in parallel:
-        if member["status"] == "timeout":
-            continue
         if member["status"] != "ok":
             assert member["error_kind"] == "truncated" and "max_tokens=" in member["error"], member
         assert member["tokens_out"] > 0, member
