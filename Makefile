@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+FAKE_PHASE ?= kill-test
 
 .PHONY: install run test lint types unit system-packages fake-upstream lock clean
 
@@ -44,7 +45,7 @@ system-packages:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 fake-upstream: $(STAMP)  ## A fake provider server on 127.0.0.1:9100 for curl sessions without keys
-	$(BIN)/python -m tests.fakes.upstream --port 9100
+	$(BIN)/python -m tests.fakes.upstream --port 9100 --phase $(FAKE_PHASE)
 
 lock:  ## Refresh constraints.txt from the current venv
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^orchestrator' > constraints.txt

@@ -29,11 +29,6 @@ SECTION_SLACK = 300
 block's markers and intro, the note's longer wording): an upper bound, so a fitted prompt fits."""
 
 
-def phase_marker(phase: str) -> str:
-    """The first line of every phase prompt; it names the phase in logs and fake upstreams."""
-    return f"Planning phase: {phase}"
-
-
 @dataclass(frozen=True, slots=True)
 class CallerText:
     """What the caller supplied: quoted, fenced, in every prompt of the request."""
@@ -195,7 +190,7 @@ def phase_prompt(phase: Phase, *, idea: str, context: dict[str, Any], instructio
         idea.strip(), (instructions or "").strip() or None, RankedContext(phase.name, context)
     )
     fence = Fence()
-    head = "\n\n".join((phase_marker(phase.name), data_notice(fence, caller), caller_blocks(caller, fence)))
+    head = "\n\n".join((data_notice(fence, caller), caller_blocks(caller, fence)))
     tail = "## Output\nOne JSON object that validates against this JSON Schema:\n" + phase.output.prompt_text
     return TaskPrompt(f"{phase.system_prompt}\n\n{OUTPUT_RULES}", head, tail, fence, caller)
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from functools import cache
 from pathlib import Path
@@ -20,7 +19,8 @@ from pydantic import SecretStr
 
 from app.domain import CompletionRequest
 from app.main import create_app
-from app.providers.fake import FakeProvider, Reply
+from app.phases.catalog import PhaseCatalog, load_catalog
+from app.providers.fake import FakeProvider, Reply, info
 from app.settings import (
     AnthropicSettings,
     LocalModelSettings,
@@ -32,7 +32,6 @@ from app.settings import (
 
 FIXTURES = Path(__file__).parent / "fixtures" / "phase_outputs"
 PROVIDERS = ("workers_ai", "anthropic", "minimax", "openai_compat")
-PHASE_LINE = re.compile(r"Planning phase: ([a-z-]+)")
 
 
 @cache
@@ -44,6 +43,32 @@ def fixture(phase: str) -> dict[str, Any]:
     """A valid example output of ``phase`` (a fresh copy)."""
     value: dict[str, Any] = json.loads(_fixture_text(phase))
     return value
+
+
+_catalogs: dict[tuple[str, frozenset[str], Path | None], PhaseCatalog] = {}
+_catalogs_lock = threading.Lock()  # apps served by uvicorn load theirs in another thread
+
+
+def catalog_for(
+    config_file: Path | None = None, *, known_providers: Collection[str] = PROVIDERS
+) -> PhaseCatalog:
+    """``load_catalog``, built once per config for the whole test session.
+
+    Checking fifteen phase schemas costs ~0.5 s of CPU; run for every app and module it dominated
+    the suite. A catalog is read-only data (one app already shares it between concurrent requests),
+    so tests and apps with the same config share one. A config naming prompt or schema files of its
+    own is keyed by its folder too, as those paths are relative to it. Bad configs are never cached.
+    """
+    try:
+        text = config_file.read_text(encoding="utf-8") if config_file else ""
+    except (OSError, ValueError):
+        return load_catalog(config_file, known_providers=known_providers)  # it says what is wrong
+    folder = config_file.parent.resolve() if config_file and "_file" in text else None
+    key = (text, frozenset(known_providers), folder)
+    with _catalogs_lock:
+        if key not in _catalogs:
+            _catalogs[key] = load_catalog(config_file, known_providers=known_providers)
+        return _catalogs[key]
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -94,20 +119,10 @@ def keyed_settings(**overrides: Any) -> Settings:
     )
 
 
-def phase_of(request: CompletionRequest) -> str | None:
-    """The phase a prompt is for (every phase and judge prompt names it)."""
-    match = PHASE_LINE.search(request.prompt.user)
-    return match.group(1) if match else None
-
-
 def fixture_responder(request: CompletionRequest) -> Reply:
     """Answers like a model that follows the prompts: the phase's fixture, or [] for wild ideas."""
-    if request.prompt.user.startswith("Wild ideas:"):
-        return "[]"
-    phase = phase_of(request)
-    if phase is None:
-        raise AssertionError(f"prompt names no phase: {request.prompt.user[:80]!r}")
-    return _fixture_text(phase)
+    call = info(request)
+    return "[]" if call.role == "wild_ideas" else _fixture_text(call.phase)
 
 
 def fake_providers(
@@ -173,20 +188,3 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def call_role(request: CompletionRequest) -> str:
-    """Which of the service's calls ``request`` is, from the fixed openings of its own prompts
-    (repair, judge, ranker, router, wild_ideas, refiner, else member), for fakes that answer by role."""
-    system, user = request.prompt.system, request.prompt.user
-    if "## Your previous output was rejected" in user:
-        return "repair"
-    if system.startswith("You are the synthesizer"):
-        return "judge"
-    if system.startswith("You are a rigorous reviewer"):
-        return "ranker"
-    if system.startswith("You route"):
-        return "router"
-    if user.startswith("Wild ideas:"):
-        return "wild_ideas"
-    return "refiner" if "## Answers from other analysts" in user else "member"

@@ -6,7 +6,6 @@ import pytest
 
 from app.budget import CHARS_PER_TOKEN, estimate, fit
 from app.errors import InvalidOptions
-from app.phases.catalog import load_catalog
 from app.phases.config import Price
 from app.prompts import phase_prompt
 from app.providers.registry import ProviderRegistry
@@ -15,9 +14,9 @@ from app.strategies.names import StrategyName
 from app.strategies.rank import RANKING_MAX_TOKENS
 from app.strategies.registry import plan_for
 from app.strategies.route import CLASSIFIER_MAX_TOKENS
-from tests.support import PROVIDERS, fake_providers
+from tests.support import PROVIDERS, catalog_for, fake_providers
 
-CATALOG = load_catalog(known_providers=PROVIDERS)
+CATALOG = catalog_for(known_providers=PROVIDERS)
 PHASE = CATALOG.get("kill-test")
 ROSTER = Roster(CATALOG.models, ProviderRegistry(fake_providers()))
 PROMPT = phase_prompt(PHASE, idea="Freight invoice agent", context={}, instructions=None)

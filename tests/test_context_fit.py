@@ -9,13 +9,12 @@ from typing import Any
 
 from app.context_fit import SHORT, RankedContext, estimate_tokens, shorten
 from app.domain import CompletionRequest, Prompt
-from app.phases.catalog import load_catalog
 from app.phases.dependencies import DEPENDS_ON, WORKFLOW
 from app.prompts import phase_prompt
 from tests.blocks import parse
-from tests.support import PROVIDERS, fake_app, fake_providers, fixture
+from tests.support import catalog_for, fake_app, fake_providers, fixture
 
-CATALOG = load_catalog(known_providers=PROVIDERS)
+CATALOG = catalog_for()
 TECH_ARCH = CATALOG.get("tech-arch")
 EARLIER = WORKFLOW[: WORKFLOW.index("tech-arch")]
 NEEDED = ("content-engine", "product-design", "business-model", "gtm-marketing")

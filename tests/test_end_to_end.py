@@ -55,7 +55,7 @@ def test_kill_test_end_to_end(stack: tuple[str, FakeUpstream]) -> None:
         assert records[(alias, "parallel")]["tokens_in"] > 0
     assert {c.wire for c in upstream.calls} == {"workers_ai", "anthropic", "minimax", "openai_compat"}
     reasoner_call = next(c for c in upstream.calls if c.model == "@cf/zai-org/glm-4.7-flash")
-    assert "Planning phase: kill-test" in reasoner_call.user
+    assert "AI agent that audits freight invoices for small brokers" in reasoner_call.user
     assert response.headers["x-request-id"] == body["request_id"]
 
 

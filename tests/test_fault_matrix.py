@@ -36,9 +36,8 @@ from __future__ import annotations
 
 import enum
 import json
-import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,10 +48,9 @@ import httpx
 import pytest
 
 from app.main import create_app
-from app.phases.catalog import PhaseCatalog, load_catalog
 from app.settings import Settings
 from tests.fakes.upstream import FakeUpstream, Reply, running
-from tests.support import PROVIDERS, fixture, make_settings, serve, upstream_settings
+from tests.support import catalog_for, fixture, make_settings, serve, upstream_settings
 
 PHASE = "kill-test"
 OPENAI_COMPAT_MODEL = "local-gemma"
@@ -74,6 +72,9 @@ MODEL_TIMEOUT_S = 2.5
 SYNTHESIS_TIMEOUT_S = 2.5
 DEADLINE_S = 12.0
 BACKSTOP_SLACK_S = 0.5  # app.pipeline.DEADLINE_SLACK_S
+CLIENT_NOISE_S = 2.0
+"""What a busy 2-core machine may add to a request timed by the client over HTTP: the deadline
+bounds below allow it, and each stays far below what a request without a working deadline takes."""
 SCRIPTED = 5
 """Copies of a fault scripted per model: more than the attempts plus a repair can consume."""
 
@@ -347,28 +348,6 @@ def fault_settings(urls: dict[str, str], phases_config: Path) -> Settings:
     return settings
 
 
-_catalogs: dict[tuple[str, frozenset[str]], PhaseCatalog] = {}
-_catalogs_lock = threading.Lock()
-
-
-def _load_catalog_once(config_file: Path | None = None, *, known_providers: Collection[str]) -> PhaseCatalog:
-    """``load_catalog``, once per config text: checking fifteen phase schemas costs ~0.4 s of CPU, which
-    run for every one of fifty apps would dominate the matrix. The catalog is read-only data (one app
-    already shares it between concurrent requests), so apps with the same config may share one."""
-    key = (config_file.read_text(encoding="utf-8") if config_file else "", frozenset(known_providers))
-    with _catalogs_lock:
-        if key not in _catalogs:
-            _catalogs[key] = load_catalog(config_file, known_providers=known_providers)
-        return _catalogs[key]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _shared_catalog() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("app.main.load_catalog", _load_catalog_once)
-        yield
-
-
 @contextmanager
 def stack(
     workdir: Path, *, model_timeout_s: float = MODEL_TIMEOUT_S, shipped: bool = False
@@ -407,7 +386,7 @@ class Observed:
     attempts: int
     """``settings.retry_max_attempts``."""
     idle: bool
-    """``upstream.wait_idle(2)`` right after the response."""
+    """``upstream.wait_idle(5)`` right after the response."""
     calls: tuple[tuple[str, str], ...]
     """(model id, ``Call.ended``) of every upstream call, once idle."""
     stray: tuple[str, ...]
@@ -427,7 +406,7 @@ def observe(s: Stack, **options: Any) -> Observed:
     response = orchestrate(s.origin, **options)
     elapsed = time.monotonic() - started
     upstream = s.upstream
-    idle = upstream.wait_idle(2)
+    idle = upstream.wait_idle(5)
     seen = len(upstream.calls)
     time.sleep(0.2)  # far longer than any backoff here: a call still being retried would show up
     calls = list(upstream.calls)
@@ -533,7 +512,7 @@ def test_fault_matrix(cell: Cell, matrix: dict[str, Future[Observed]]) -> None:
     assert_error_shape(seen)
     assert seen.status == want.http, body
     # Whatever hangs, the phase answers within its deadline (plus the backstop's slack).
-    assert seen.elapsed_s < DEADLINE_S + BACKSTOP_SLACK_S, seen.elapsed_s
+    assert seen.elapsed_s < DEADLINE_S + BACKSTOP_SLACK_S + CLIENT_NOISE_S, seen.elapsed_s
     assert body["mode"] == want.mode, body["warnings"]
     assert body["degraded"] is want.degraded, body["warnings"]
     assert_source(body, want.source)
@@ -647,7 +626,8 @@ def test_every_model_hanging_past_the_deadline_is_a_504(tmp_path: Path) -> None:
         seen = observe(s, deadline_s=deadline_s)
     assert_error_shape(seen)
     assert seen.status == 504 and seen.body["error"]["code"] == "deadline_exceeded", seen.body
-    assert seen.elapsed_s < deadline_s + BACKSTOP_SLACK_S, seen.elapsed_s
+    # Without the deadline: 2.5 s member timeouts, then the fallback chain's, well over 5 s.
+    assert seen.elapsed_s < deadline_s + BACKSTOP_SLACK_S + CLIENT_NOISE_S, seen.elapsed_s
     assert [(m["model"], m["role"]) for m in seen.body["error"]["models"]] == [
         *((a, "parallel") for a in PARALLEL),
         (FALLBACK, "fallback"),
@@ -682,7 +662,7 @@ def test_a_hang_under_the_shipped_config(tmp_path: Path, position: Position) -> 
             s.upstream.script(MODEL_IDS[alias], *[Reply(hang=True)] * SCRIPTED)
         seen = observe(s, deadline_s=SHIPPED_DEADLINE_S)
     assert_error_shape(seen)
-    assert seen.elapsed_s < SHIPPED_DEADLINE_S + BACKSTOP_SLACK_S, seen.elapsed_s
+    assert seen.elapsed_s < SHIPPED_DEADLINE_S + BACKSTOP_SLACK_S + CLIENT_NOISE_S, seen.elapsed_s
     body = seen.body
     for alias in hung:
         assert seen.calls_to(alias) == ["disconnected"], alias  # one attempt, never retried
@@ -715,9 +695,8 @@ def test_quorum_cancels_a_hung_member_after_the_grace(tmp_path: Path) -> None:
         s.upstream.script(MODEL_IDS["qwen3"], Reply(hang=True))
         seen = observe(s, quorum=4, quorum_grace_s=grace)
     assert seen.status == 200, seen.body
-    # Four answers, the grace, then synthesis: nowhere near the hung member's model timeout.
-    assert seen.elapsed_s < grace + 1.0, seen.elapsed_s
-    assert seen.elapsed_s < QUORUM_MODEL_TIMEOUT_S / 2
+    # Four answers, the grace, then synthesis (about a second): never the hung member's model timeout.
+    assert seen.elapsed_s < QUORUM_MODEL_TIMEOUT_S - 1.0, seen.elapsed_s
     body = seen.body
     assert body["mode"] == "orchestrated" and body["degraded"] is True
     late = records_of(body, "qwen3")["parallel"]
@@ -733,7 +712,7 @@ def test_quorum_cancels_a_hung_member_after_the_grace(tmp_path: Path) -> None:
 
 
 def test_positions_follow_the_kill_test_defaults() -> None:
-    catalog = load_catalog(known_providers=PROVIDERS)
+    catalog = catalog_for()
     config = catalog.get(PHASE).config
     assert tuple(c.model for c in config.parallel) == PARALLEL
     assert config.synthesis.models[:2] == (SYNTHESIZER, SYNTH_BACKUP)

@@ -64,7 +64,7 @@ class Launched:
                 self.process.wait(timeout=30)
                 return []
             if line.startswith("orchestrator: listening on "):
-                return [line, self.lines.get(timeout=5), self.lines.get(timeout=5)]
+                return [line, self.lines.get(timeout=5) or "", self.lines.get(timeout=5) or ""]
             self.before_banner.append(line)
 
 

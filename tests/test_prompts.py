@@ -12,14 +12,19 @@ import pytest
 from app import fencing
 from app.domain import CompletionRequest
 from app.fencing import defuse
-from app.phases.catalog import load_catalog
 from app.prompts import TaskPrompt, phase_prompt
-from app.providers.fake import Reply
+from app.providers.fake import Reply, info
 from app.synthesis.judge import AnswerForJudge, build_judge_prompt, build_repair_prompt
 from tests.blocks import Fenced, parse
-from tests.support import PROVIDERS, call_role, fake_app, fake_providers, fixture, fixture_responder
+from tests.support import (
+    catalog_for,
+    fake_app,
+    fake_providers,
+    fixture,
+    fixture_responder,
+)
 
-CATALOG = load_catalog(known_providers=PROVIDERS)
+CATALOG = catalog_for()
 PHASE = CATALOG.get("kill-test")
 SENTINEL = "SENTINEL-always-answer-GO"
 HEADERS = ("## Vote tally", "## Rules", "## Output", "## Context", "## Idea", "## The task every analyst")
@@ -69,7 +74,6 @@ def task_for(nonce: str) -> TaskPrompt:
 def test_the_member_prompt_keeps_idea_instructions_and_context_in_their_blocks(nonce: str) -> None:
     task = task_for(nonce)
     user = task.full().user
-    assert user.startswith("Planning phase: kill-test\n")  # the fakes find the phase here
     fenced = parse(user)
     assert fenced.block("IDEA") == defuse(attack(nonce).strip())
     assert fenced.block("INSTRUCTIONS") == defuse(caller_text(nonce)["instructions"])
@@ -118,8 +122,8 @@ def test_the_repair_prompt_fences_the_rejected_output_and_the_errors(of: str, no
 
 
 def respond(request: CompletionRequest) -> Reply:
-    role = call_role(request)
-    if role == "judge":
+    role = info(request).role
+    if role == "synthesizer":
         return json.dumps({**fixture("kill-test"), "verdict": "MAYBE"})  # invalid: forces a repair
     if role == "router":
         return '{"category": "reasoning", "models": ["r1", "qwen3"]}'
@@ -131,10 +135,10 @@ def respond(request: CompletionRequest) -> Reply:
 @pytest.mark.parametrize(
     ("strategy", "roles"),
     [
-        ("synthesize", {"member", "judge", "repair", "wild_ideas"}),
-        ("rank", {"member", "ranker", "judge", "repair"}),
-        ("route", {"router", "member", "judge", "repair"}),
-        ("moa", {"member", "refiner", "judge", "repair"}),
+        ("synthesize", {"parallel", "synthesizer", "repair", "wild_ideas"}),
+        ("rank", {"parallel", "ranker", "synthesizer", "repair"}),
+        ("route", {"router", "parallel", "synthesizer", "repair"}),
+        ("moa", {"parallel", "refiner", "synthesizer", "repair"}),
     ],
 )
 async def test_no_prompt_of_a_request_lets_caller_text_out_of_its_blocks(
@@ -146,9 +150,9 @@ async def test_no_prompt_of_a_request_lets_caller_text_out_of_its_blocks(
         response = await client.post("/phases/kill-test/orchestrate", json=body)
     assert response.status_code == 200, response.text
     calls = [c for f in fakes.values() for c in f.calls]
-    seen = {call_role(c) for c in calls}
+    seen = {info(c).role for c in calls}
     assert roles <= seen
     for call in calls:
         assert SENTINEL not in call.prompt.system
-        if SENTINEL in call.prompt.user or call_role(call) != "wild_ideas":
+        if SENTINEL in call.prompt.user or info(call).role != "wild_ideas":
             assert_caller_text_is_data(parse(call.prompt.user))

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from app.domain import CompletionRequest
+from app.domain import CompletionRequest, Role
 from app.providers.errors import UpstreamServerError
-from app.providers.fake import FakeProvider, Reply
+from app.providers.fake import FakeProvider, Reply, info
 from app.strategies.names import NAMES
-from tests.support import call_role, fake_app, fake_providers, fixture, fixture_responder
+from tests.support import fake_app, fake_providers, fixture, fixture_responder
 
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
 REASONER = "@cf/zai-org/glm-4.7-flash"
@@ -29,10 +29,10 @@ def answers(
     """Members answer kill-test with ``verdicts`` by model id; others follow the fixtures."""
 
     def respond(request: CompletionRequest) -> Reply:
-        role = call_role(request)
-        if role == "member" and request.model in verdicts:
+        role = info(request).role
+        if role == "parallel" and request.model in verdicts:
             return json.dumps({**fixture("kill-test"), "verdict": verdicts[request.model]})
-        if role == "judge" and judge is not None:
+        if role == "synthesizer" and judge is not None:
             return json.dumps({**fixture("kill-test"), "verdict": judge})
         if role == "ranker":
             labels = [
@@ -57,8 +57,8 @@ async def post(
     return response.json(), dict(fakes)
 
 
-def calls_of(fakes: dict[str, FakeProvider], role: str) -> list[CompletionRequest]:
-    return [c for f in fakes.values() for c in f.calls if call_role(c) == role]
+def calls_of(fakes: dict[str, FakeProvider], role: Role) -> list[CompletionRequest]:
+    return [c for f in fakes.values() for c in f.calls_for(role=role)]
 
 
 def answer_blocks(request: CompletionRequest) -> int:
@@ -95,7 +95,7 @@ async def test_vote_keeps_the_majority_even_when_the_judge_strays() -> None:
     assert body["strategy"] == "vote" and body["output"]["verdict"] == "GO"
     assert body["votes"]["leader"] == "GO"
     assert any("vote's GO was kept" in w for w in body["warnings"])
-    [judge] = calls_of(fakes, "judge")
+    [judge] = calls_of(fakes, "synthesizer")
     assert "weighted majority is GO" in judge.prompt.user
 
 
@@ -109,7 +109,7 @@ async def test_vote_a_single_dissenting_kill_weighs_double() -> None:
 
 async def test_vote_with_all_invalid_answers_leaves_the_judge_to_decide() -> None:
     def respond(request: CompletionRequest) -> Reply:
-        return "I would rather not say." if call_role(request) == "member" else fixture_responder(request)
+        return "I would rather not say." if info(request).role == "parallel" else fixture_responder(request)
 
     body, _ = await post(respond, strategy="vote")
     assert body["output"]["verdict"] == fixture("kill-test")["verdict"]
@@ -129,7 +129,7 @@ async def test_self_consistency_samples_each_model_at_rising_temperatures() -> N
     body, fakes = await post(answers({REASONER: "KILL"}, judge="GO"), strategy="self_consistency", samples=2)
     members = records(body, "parallel")
     assert sorted(m["model"] for m in members) == sorted(f"{a}#{i}" for a in PARALLEL for i in (1, 2))
-    temperatures = sorted({c.temperature for c in calls_of(fakes, "member") if c.model == QWEN3})
+    temperatures = sorted({c.temperature for c in calls_of(fakes, "parallel") if c.model == QWEN3})
     assert temperatures == [0.3, 0.7]
     # reasoner's two KILLs (weight 2 each) against eight PIVOTs: PIVOT wins the majority.
     assert body["votes"]["leader"] == "PIVOT" and body["output"]["verdict"] == "PIVOT"
@@ -143,7 +143,7 @@ async def test_rank_returns_rankings_and_judges_the_top_answers() -> None:
         assert ranker not in ranked and len(ranked) == 4  # its own answer excluded
     assert len(rankings["top"]) == 3 and set(rankings["top"]) <= set(PARALLEL)
     assert len(records(body, "ranker")) == 5
-    [judge] = calls_of(fakes, "judge")
+    [judge] = calls_of(fakes, "synthesizer")
     assert answer_blocks(judge) == 3
 
 
@@ -153,7 +153,7 @@ async def test_route_asks_the_classifier_and_runs_only_its_picks() -> None:
     assert body["route"] == {"category": "coding", "models": ["qwen3", "minimax"], "decided_by": "classifier"}
     assert sorted(m["model"] for m in records(body, "parallel")) == ["minimax", "qwen3"]
     assert [m["model"] for m in records(body, "router")] == ["llama-8b-fast"]
-    assert len(calls_of(fakes, "member")) == 2
+    assert len(calls_of(fakes, "parallel")) == 2
 
 
 async def test_route_judges_the_picked_members_answers_and_never_the_classifiers_reply() -> None:
@@ -172,20 +172,20 @@ async def test_route_falls_back_to_every_model_when_the_classifier_talks_nonsens
 async def test_self_moa_samples_only_the_best_model() -> None:
     body, fakes = await post(answers({}), strategy="self_moa", samples=3)
     assert [m["model"] for m in records(body, "parallel")] == ["reasoner#1", "reasoner#2", "reasoner#3"]
-    assert {c.model for c in calls_of(fakes, "member")} == {REASONER}
+    assert {c.model for c in calls_of(fakes, "parallel")} == {REASONER}
 
 
 async def test_moa_refines_in_layers_before_the_aggregator() -> None:
     body, fakes = await post(answers({}), strategy="moa", layers=2)
     refiners = records(body, "refiner")
     assert sorted(m["model"] for m in refiners) == sorted(f"{a}@L2" for a in PARALLEL)
-    [judge] = calls_of(fakes, "judge")
+    [judge] = calls_of(fakes, "synthesizer")
     assert len(calls_of(fakes, "refiner")) == 5 and answer_blocks(judge) == 5
 
 
 async def test_moa_keeps_the_proposals_when_the_refiners_fail() -> None:
     def respond(request: CompletionRequest) -> Reply:
-        if call_role(request) == "refiner":
+        if info(request).role == "refiner":
             return UpstreamServerError("down", provider="x", status_code=500)
         return fixture_responder(request)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 
 from app.api.schemas import OrchestrateOptions
-from app.phases.catalog import load_catalog
 from app.strategies.names import NAMES, unfit_reason
 from app.strategies.registry import STRATEGIES
-from tests.support import PROVIDERS
+from tests.support import PROVIDERS, catalog_for
 
-CATALOG = load_catalog(known_providers=PROVIDERS)
+CATALOG = catalog_for(known_providers=PROVIDERS)
 
 
 def test_every_name_has_one_strategy_object_and_the_api_offers_exactly_those() -> None:

@@ -9,7 +9,7 @@ from app.calls.request import request_for
 from app.domain import Outcome, Success
 from app.fencing import Fence
 from app.phases.catalog import Phase
-from app.prompts import TaskPrompt, caller_blocks, data_notice, phase_marker
+from app.prompts import TaskPrompt, caller_blocks, data_notice
 from app.roster import Roster
 from app.strategies.base import (
     Decided,
@@ -80,7 +80,6 @@ def _ranking_prompt(phase: Phase, task: TaskPrompt, labels: dict[str, Answer]) -
     blocks = "\n\n".join(fence.block(f"ANSWER {label}", a.for_reading()) for label, a in labels.items())
     head = "\n\n".join(
         (
-            phase_marker(phase.name),
             data_notice(fence, task.caller, answers=True),
             "## Task the analysts were given\n" + caller_blocks(task.caller, fence),
         )

@@ -10,7 +10,7 @@ from app.domain import Outcome, Success
 from app.fencing import Fence
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall
-from app.prompts import TaskPrompt, caller_blocks, data_notice, phase_marker
+from app.prompts import TaskPrompt, caller_blocks, data_notice
 from app.roster import Member, Roster
 from app.strategies.base import (
     Members,
@@ -110,7 +110,6 @@ def _route_prompt(phase: Phase, task: TaskPrompt, menu: str) -> TaskPrompt:
     fence = Fence()
     head = "\n\n".join(
         (
-            phase_marker(phase.name),
             data_notice(fence, task.caller, context=False),
             "## Request\n" + caller_blocks(task.caller, fence, clip=ROUTER_CLIP_CHARS),
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from app.fencing import Fence
 from app.phases.catalog import Phase
-from app.prompts import OUTPUT_RULES, TaskPrompt, caller_blocks, data_notice, phase_marker
+from app.prompts import OUTPUT_RULES, TaskPrompt, caller_blocks, data_notice
 from app.synthesis.answers import Answer
 from app.synthesis.votes import Tally, tally
 
@@ -81,7 +81,6 @@ def build_judge_prompt(
     rules = [*JUDGE_RULES, *phase.config.synthesis.rules, *extra_rules]
     head = "\n\n".join(
         (
-            phase_marker(phase.name),
             data_notice(fence, task.caller, answers=True),
             "## The task every analyst was given\nEach analyst wrote this phase's output for the idea "
             "below, following the phase instructions, the planner's instructions and the context.",

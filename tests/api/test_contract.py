@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 
 from app.domain import CompletionRequest
-from app.phases.catalog import load_catalog
 from app.providers.errors import UpstreamServerError
-from app.providers.fake import Reply
-from tests.support import PROVIDERS, fake_app, fake_providers, fixture, fixture_responder
+from app.providers.fake import Reply, info
+from tests.support import catalog_for, fake_app, fake_providers, fixture, fixture_responder
 
 URL = "/phases/kill-test/orchestrate"
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
-CATALOG = load_catalog(known_providers=PROVIDERS)
+CATALOG = catalog_for()
 CLAUDE = CATALOG.models["claude-sonnet"].model_id
 LLAMA_70B = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 PARALLEL = [  # the default parallel members' provider ids, in roster order
@@ -40,7 +39,7 @@ def verdicts(parallel: list[str], judge: str) -> Callable[[CompletionRequest], R
     by_model = dict(zip(PARALLEL, parallel, strict=True))
 
     def respond(request: CompletionRequest) -> Reply:
-        if request.prompt.user.startswith("Wild ideas:"):
+        if info(request).role == "wild_ideas":
             return "[]"
         return kill_test(by_model.get(request.model, judge))
 
@@ -108,7 +107,7 @@ async def test_the_park_rule_is_published_and_never_sent_as_structured_output() 
 
 async def test_a_kill_no_judge_can_park_properly_falls_back_to_a_valid_answer() -> None:
     def respond(request: CompletionRequest) -> Reply:
-        if request.prompt.user.startswith("Wild ideas:"):
+        if info(request).role == "wild_ideas":
             return "[]"
         if request.model in PARALLEL_IDS:
             return kill_test("KILL", parkedForFuture=PARKED)
@@ -126,7 +125,7 @@ async def test_a_kill_no_judge_can_park_properly_falls_back_to_a_valid_answer() 
 
 async def test_orchestrated_names_the_judge_and_every_model_by_its_provider_id() -> None:
     def respond(request: CompletionRequest) -> Reply:
-        if request.prompt.user.startswith("Wild ideas:"):
+        if info(request).role == "wild_ideas":
             return '[{"answer": "A", "wildIdea": "sell to insurers", "reasoning": "nobody else did"}]'
         return fixture_responder(request)
 

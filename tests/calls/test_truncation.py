@@ -81,12 +81,13 @@ def test_no_re_ask_when_no_larger_budget_fits_the_window() -> None:
 
 def test_no_re_ask_when_the_deadline_has_no_room_for_it() -> None:
     async def slow_cut(request: CompletionRequest) -> Completion:
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.3)
         return cut()
 
     fake = FakeProvider(responder=slow_cut)
-    # The cut-off call took 0.2 s for 64 tokens; 128 would need about 0.4 s, and 0.3 s are left.
-    outcome = run(make_call(fake), deadline_s=0.5)
+    # The cut-off call took t >= 0.3 s for 64 tokens; 128 would need 2t, and 0.8 - t are left:
+    # never enough, however long a busy machine stretches t (up to the deadline itself).
+    outcome = run(make_call(fake), deadline_s=0.8)
     assert isinstance(outcome, Failure) and outcome.error_kind == "truncated"
     assert "no time left" in outcome.error
     assert len(fake.calls) == 1

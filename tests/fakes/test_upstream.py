@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import os
 import subprocess
@@ -36,13 +35,13 @@ from app.settings import AnthropicSettings, MiniMaxSettings, OpenAICompatSetting
 from app.transport import Transport
 from app.upstream_http import upstream_client
 from tests.fakes.upstream import Call, FakeUpstream, Reply, default_responder, dress, env_lines, running
-from tests.support import client_for, make_settings, upstream_settings
+from tests.support import client_for, fixture, make_settings, upstream_settings
 
 PHASE = "kill-test"
 ANSWER = {"verdict": "GO", "reasons": ["freight brokers overpay"]}
 ANSWER_TEXT = json.dumps(ANSWER, indent=2)
 SYSTEM = "You are a planning analyst."
-USER = f"Planning phase: {PHASE}\n\nIdea: AI agent that audits freight invoices"
+USER = "## Idea\nAI agent that audits freight invoices"
 
 R1 = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
@@ -352,17 +351,28 @@ async def test_custom_responder_and_text_none(fixtures: Path, transport: Transpo
     assert fake.origin is None  # stopped
 
 
-def test_default_responder_forms(fixtures: Path) -> None:
+def test_default_responder_answers_every_call_with_its_phase_fixture(fixtures: Path) -> None:
     def call(model: str, user: str = USER) -> Call:
         return Call("workers_ai", model, SYSTEM, user, {}, {})
 
+    (fixtures / "strategy.json").write_text('{"positioning": "x"}\n', encoding="utf-8")
     assert default_responder(call(QWEN3), fixtures=fixtures) == ANSWER_TEXT
     assert default_responder(call(R1), fixtures=fixtures) == dress(R1, ANSWER_TEXT, PHASE)
-    assert default_responder(call(QWEN3, "Wild ideas: 3 analysts answered"), fixtures=fixtures) == "[]"
-    judge = f"Planning phase: {PHASE}\n\n## The task every analyst was given\n..."
+    judge = "## The task every analyst was given\n..."  # the prompt's wording changes nothing
     assert default_responder(call(CLAUDE, judge), fixtures=fixtures) == ANSWER_TEXT
-    with pytest.raises(LookupError):
-        default_responder(call(QWEN3, "no marker here"), fixtures=fixtures)
+    assert default_responder(call(QWEN3), phase="strategy", fixtures=fixtures) == '{"positioning": "x"}'
+    with pytest.raises(FileNotFoundError):
+        default_responder(call(QWEN3), phase="no-such-phase", fixtures=fixtures)
+
+
+async def test_the_phase_answered_can_change_between_requests(
+    fixtures: Path, upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    (fixtures / "strategy.json").write_text('{"positioning": "x"}\n', encoding="utf-8")
+    first = await registry.get("openai_compat").complete(request(LOCAL))
+    upstream.phase = "strategy"
+    second = await registry.get("openai_compat").complete(request(LOCAL))
+    assert json.loads(first.text) == ANSWER and json.loads(second.text) == {"positioning": "x"}
 
 
 # ---- errors -----------------------------------------------------------------------------------
@@ -469,19 +479,18 @@ async def test_delay_beyond_the_timeout_is_a_timeout(
     with pytest.raises(ProviderTimeout):
         await registry.get("anthropic").complete(request(CLAUDE, timeout_s=0.3))
 
-    assert time.monotonic() - started < 5  # and the fixture's shutdown does not wait 30 s either
+    assert time.monotonic() - started < 15  # and the fixture's shutdown does not wait 30 s either
 
 
 async def test_broken_responder_is_a_500_and_a_problem(
     upstream: FakeUpstream, registry: ProviderRegistry
 ) -> None:
-    bad = request(QWEN3)
-    bad = dataclasses.replace(bad, prompt=Prompt(SYSTEM, "no phase marker"))
+    upstream.phase = "no-such-phase"  # the default responder finds no fixture for it
 
     with pytest.raises(UpstreamServerError, match="responder failed"):
-        await registry.get("workers_ai").complete(bad)
+        await registry.get("workers_ai").complete(request(QWEN3))
 
-    assert len(upstream.problems) == 1 and "LookupError" in upstream.problems[0]
+    assert len(upstream.problems) == 1 and "FileNotFoundError" in upstream.problems[0]
 
 
 # ---- requests the real APIs would reject ------------------------------------------------------
@@ -584,7 +593,7 @@ async def test_a_hang_ends_when_the_client_times_out(
     with pytest.raises(httpx.ReadTimeout):
         await post_chat(client, upstream, timeout_s=0.3)
 
-    assert upstream.wait_idle(1.0), f"still in flight: {upstream.in_flight}"
+    assert upstream.wait_idle(5.0), f"still in flight: {upstream.in_flight}"
     [call] = upstream.calls
     assert call.ended == "disconnected"
 
@@ -598,8 +607,8 @@ async def test_a_delay_ends_early_when_the_client_gives_up(
     with pytest.raises(httpx.ReadTimeout):
         await post_chat(client, upstream, timeout_s=0.2)
 
-    assert upstream.wait_idle(1.0)
-    assert time.monotonic() - started < 2
+    assert upstream.wait_idle(5.0)
+    assert time.monotonic() - started < 15  # not the 30 s delay
     assert upstream.calls[0].ended == "disconnected"
 
 
@@ -616,7 +625,7 @@ async def test_cancelled_callers_free_every_hanging_request(
     results = await asyncio.gather(*tasks, return_exceptions=True)
 
     assert all(isinstance(r, asyncio.CancelledError) for r in results)
-    assert upstream.wait_idle(1.0)
+    assert upstream.wait_idle(5.0)
     assert [c.ended for c in upstream.calls] == ["disconnected"] * 3
 
 
@@ -631,7 +640,7 @@ async def test_a_hang_ends_when_the_server_stops(fixtures: Path, client: httpx.A
 
     with pytest.raises(httpx.ReadError):  # the fake resets the connection rather than answer
         await task
-    assert stopped_in < 2 and fake.in_flight == 0
+    assert stopped_in < 4 and fake.in_flight == 0  # not uvicorn's 5 s graceful-shutdown timeout
     assert fake.calls[0].ended == "stopped"
 
 
@@ -645,7 +654,7 @@ async def test_reset_is_a_read_error_from_a_connection_reset(
         await post_chat(client, upstream)
 
     assert ConnectionResetError in causes(caught.value)
-    assert upstream.wait_idle(1.0)
+    assert upstream.wait_idle(5.0)
     assert upstream.calls[0].ended == "reset"
     assert (await post_chat(client, upstream)).status_code == 200  # the pool recovers
     assert [c.ended for c in upstream.calls] == ["reset", "answered"]
@@ -662,7 +671,7 @@ async def test_truncate_is_a_remote_protocol_error(
     ):
         await post_chat(client, upstream)
 
-    assert upstream.wait_idle(1.0)
+    assert upstream.wait_idle(5.0)
     assert upstream.calls[0].ended == "truncated"
     assert (await post_chat(client, upstream)).status_code == 200
 
@@ -711,7 +720,7 @@ async def test_an_adapter_timeout_frees_a_hanging_upstream(
     with pytest.raises(ProviderTimeout):
         await registry.get("minimax").complete(request(MINIMAX, timeout_s=0.3))
 
-    assert upstream.wait_idle(1.0)
+    assert upstream.wait_idle(5.0)
     assert [c.ended for c in upstream.calls_for(MINIMAX)] == ["disconnected"]
 
 
@@ -785,7 +794,7 @@ def test_cli_serves_and_prints_the_base_urls() -> None:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     with subprocess.Popen(  # noqa: S603 -- a fixed argv: this interpreter and module
-        [sys.executable, "-m", "tests.fakes.upstream", "--port", str(port)],
+        [sys.executable, "-m", "tests.fakes.upstream", "--port", str(port), "--phase", "strategy"],
         cwd=root,
         env=env,
         stdout=subprocess.PIPE,
@@ -804,7 +813,7 @@ def test_cli_serves_and_prints_the_base_urls() -> None:
                 try:
                     response = httpx.post(
                         f"http://127.0.0.1:{port}/openai/v1/chat/completions",
-                        json={"model": LOCAL, "messages": [{"role": "user", "content": "Wild ideas: x"}]},
+                        json={"model": LOCAL, "messages": [{"role": "user", "content": "Any question"}]},
                     )
                     break
                 except httpx.ConnectError:
@@ -817,4 +826,5 @@ def test_cli_serves_and_prints_the_base_urls() -> None:
 
     assert f"http://127.0.0.1:{port}/anthropic" in banner
     assert f"ANTHROPIC_BASE_URL=http://127.0.0.1:{port}/anthropic" in banner
-    assert response.json()["choices"][0]["message"]["content"] == "[]"
+    assert "answering as strategy" in banner
+    assert json.loads(response.json()["choices"][0]["message"]["content"]) == fixture("strategy")

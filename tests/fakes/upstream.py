@@ -11,9 +11,11 @@ The shapes follow ``shared/reference/provider-apis.md`` and what the adapters in
     openai_compat  …/openai/v1/chat/completions                  …/openai/v1
 
 Every request is recorded as a ``Call``. The answer is the next ``Reply`` scripted for the model id
-(FIFO), else the responder's text: by default the phase fixture the prompt names, dressed the way
-that model family really answers (R1's reasoning with the opening ``<think>`` missing, Llama's
-prose and a fenced block). Auth headers and the request body are checked as the real APIs do; a
+(FIFO), else the responder's text: by default the fixture of the fake's ``phase`` (kill-test unless
+told otherwise), dressed the way that model family really answers (R1's reasoning with the opening
+``<think>`` missing, Llama's prose and a fenced block). Like a real provider, the fake knows nothing
+of the service's phases or roles and never reads the prompt to guess them: it is told which phase
+to answer for. Auth headers and the request body are checked as the real APIs do; a
 rejected request gets that wire's error shape and a line in ``problems``.
 
 Each wire's model listing answers too (``GET …/ai/models/search``, ``/anthropic/v1/models``,
@@ -25,7 +27,8 @@ the connection before answering (``reset``) or cut its body short (``truncate``)
 watch for the client going away and stop at once, so ``in_flight``, ``wait_idle`` and
 ``Call.ended`` can prove that a caller's timeouts and cancellations really release the upstream.
 
-Run it by hand with ``python -m tests.fakes.upstream --port 9100``.
+Run it by hand with ``python -m tests.fakes.upstream --port 9100`` (``--phase NAME`` for another
+phase's answers).
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import re
 import socket
 import struct
 import threading
@@ -58,8 +60,7 @@ Wire = Literal["workers_ai", "anthropic", "minimax", "openai_compat"]
 WIRES: tuple[Wire, ...] = ("workers_ai", "anthropic", "minimax", "openai_compat")
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "phase_outputs"
-PHASE_LINE = re.compile(r"Planning phase: ([a-z-]+)")  # as tests.support (kept free of app imports)
-WILD_IDEAS = "Wild ideas:"
+DEFAULT_PHASE = "kill-test"
 
 WORKERS_AI_ACCOUNT = "fake-account"
 FAKE_KEY = "fake-key"
@@ -190,12 +191,6 @@ class Call:
 Responder = Callable[[Call], str]
 
 
-def phase_of(call: Call) -> str | None:
-    """The phase the prompt names (phase, judge and repair prompts all carry the marker line)."""
-    match = PHASE_LINE.search(call.user)
-    return match.group(1) if match else None
-
-
 def dress(model: str, text: str, phase: str = "planning") -> str:
     """``text`` as the model family really writes it: R1-distill on Workers AI thinks first and
     loses the opening ``<think>``; Llama chats before a fenced block; the rest answer bare."""
@@ -210,13 +205,8 @@ def dress(model: str, text: str, phase: str = "planning") -> str:
     return text
 
 
-def default_responder(call: Call, *, fixtures: Path = FIXTURES) -> str:
-    """``[]`` for wild-ideas prompts; else the fixture of the phase the prompt names, dressed."""
-    if call.user.startswith(WILD_IDEAS):
-        return "[]"
-    phase = phase_of(call)
-    if phase is None:
-        raise LookupError(f"the prompt names no phase: {call.user[:80]!r}")
+def default_responder(call: Call, *, phase: str = DEFAULT_PHASE, fixtures: Path = FIXTURES) -> str:
+    """``phase``'s fixture (whatever the call: judge, ranker and wild-ideas calls get it too), dressed."""
     text = (fixtures / f"{phase}.json").read_text(encoding="utf-8").strip()
     return dress(call.model, text, phase)
 
@@ -228,8 +218,12 @@ class FakeUpstream:
     server runs in another (see ``running``).
     """
 
-    def __init__(self, responder: Responder | None = None, *, fixtures: Path = FIXTURES) -> None:
+    def __init__(
+        self, responder: Responder | None = None, *, phase: str = DEFAULT_PHASE, fixtures: Path = FIXTURES
+    ) -> None:
         self.calls: list[Call] = []
+        self.phase = phase
+        """Whose fixture the default responder answers with; a test may switch it between requests."""
         self.problems: list[str] = []
         """Requests the fake rejected (auth, body) and responder failures, in order."""
         self.origin: str | None = None
@@ -421,7 +415,7 @@ class FakeUpstream:
     def _respond(self, call: Call) -> str:
         if self._responder is not None:
             return self._responder(call)
-        return default_responder(call, fixtures=self._fixtures)
+        return default_responder(call, phase=self.phase, fixtures=self._fixtures)
 
     def _problem(self, line: str) -> None:
         with self._lock:
@@ -1215,13 +1209,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=9100, help="port to listen on (default: 9100)")
     parser.add_argument(
+        "--phase",
+        default=DEFAULT_PHASE,
+        help=f"the phase whose fixture every model answers with (default: {DEFAULT_PHASE})",
+    )
+    parser.add_argument(
         "--fixtures", type=Path, default=FIXTURES, help=f"phase output fixtures (default: {FIXTURES})"
     )
     args = parser.parse_args(argv)
-    upstream = FakeUpstream(fixtures=args.fixtures)
+    if not (args.fixtures / f"{args.phase}.json").is_file():
+        parser.error(f"no fixture {args.phase}.json in {args.fixtures}")
+    upstream = FakeUpstream(phase=args.phase, fixtures=args.fixtures)
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104
     upstream.origin = f"http://{shown_host}:{args.port}"
-    print(f"Fake LLM upstream on http://{args.host}:{args.port}", flush=True)
+    print(f"Fake LLM upstream on http://{args.host}:{args.port}, answering as {args.phase}", flush=True)
     for wire, url in upstream.base_urls().items():
         print(f"  {wire:<14} {url}", flush=True)
     print("\nPoint the service at it (.env lines, or export them):", flush=True)

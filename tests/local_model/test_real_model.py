@@ -1,8 +1,9 @@
 """The README's run command against the real local model: no keys, no network, real llama.cpp.
 
-This is the one slow test (tens of seconds on 2 cores): it starts `python -m app` exactly as
-`make run` does, which starts the bundled Gemma 3 270M server, and runs kill-test through the
-full orchestration path over real HTTP. It needs the `[local]` extra, which `make test` installs.
+This is the one slow test (tens of seconds on 2 cores of its own, minutes on a busy shared one):
+it starts `python -m app` exactly as `make run` does, which starts the bundled Gemma 3 270M
+server, and runs kill-test through the full orchestration path over real HTTP. It needs the
+`[local]` extra, which `make test` installs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+from tests.local_model.conftest import DEADLINE_S
+
 pytestmark = pytest.mark.needs_local_model
 
 
@@ -22,7 +25,7 @@ def test_kill_test_on_the_real_local_model(service: tuple[str, str, subprocess.P
     response = httpx.post(
         f"{origin}/phases/kill-test/orchestrate",
         content=b'{"idea": "AI agent that audits freight invoices for small logistics brokers"}',
-        timeout=240,
+        timeout=DEADLINE_S + 60,
     )
     assert response.status_code == 200, response.text
     body = response.json()

@@ -8,7 +8,7 @@ import pytest
 
 from app.errors import ConfigError, PhaseNotFound
 from app.phases.catalog import load_catalog
-from tests.support import PROVIDERS
+from tests.support import PROVIDERS, catalog_for
 
 ORDER = [
     "opportunity", "customer-intel", "market-research", "competitive-intel", "kill-test",
@@ -32,7 +32,7 @@ def test_the_fifteen_phases_load_in_workflow_order() -> None:
 
 
 def test_seed_phase_rules_are_configured() -> None:
-    catalog = load_catalog(known_providers=PROVIDERS)
+    catalog = catalog_for()
     kill = catalog.get("kill-test").config
     assert kill.synthesis.temperature == 0.1 < catalog.get("strategy").config.synthesis.temperature
     assert kill.decision is not None and kill.decision.veto == "KILL"
@@ -44,14 +44,14 @@ def test_seed_phase_rules_are_configured() -> None:
 
 
 def test_temperatures_stay_in_their_ranges() -> None:
-    for phase in load_catalog(known_providers=PROVIDERS):
+    for phase in catalog_for():
         assert all(0.3 <= c.temperature <= 0.7 for c in phase.config.parallel), phase.name
         assert 0.1 <= phase.config.synthesis.temperature <= 0.3, phase.name
 
 
 def test_unknown_phase_lists_the_valid_ones() -> None:
     with pytest.raises(PhaseNotFound) as caught:
-        load_catalog(known_providers=PROVIDERS).get("kill-tset")
+        catalog_for().get("kill-tset")
     assert caught.value.details["valid_phases"] == ORDER
 
 

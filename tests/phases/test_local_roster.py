@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from app.phases.catalog import load_catalog
 from app.phases.local_roster import (
     JUDGE,
     PERSPECTIVES,
@@ -16,8 +15,9 @@ from app.phases.local_roster import (
 from app.providers.fake import FakeProvider
 from app.providers.registry import PROVIDER_NAMES
 from app.settings import LocalModelSettings
+from tests.support import catalog_for
 
-CATALOG = load_catalog(known_providers=PROVIDER_NAMES)
+CATALOG = catalog_for(known_providers=PROVIDER_NAMES)
 
 
 def local(**values: object) -> LocalModelSettings:

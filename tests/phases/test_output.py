@@ -8,11 +8,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from app.phases.catalog import load_catalog
 from app.phases.output import OutputSchema
-from tests.support import FIXTURES, PROVIDERS, fixture
+from tests.support import FIXTURES, catalog_for, fixture
 
-CATALOG = load_catalog(known_providers=PROVIDERS)
+CATALOG = catalog_for()
 # A verbatim copy of shared/reference/phase-schemas.json: the schemas checked against the upstream
 # planning machine's own validator. The shipped per-phase files must never drift from it.
 REFERENCE = FIXTURES.parent / "reference" / "phase-schemas.json"

@@ -16,11 +16,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from app.phases.catalog import load_catalog
 from app.providers.registry import PROVIDER_NAMES
-from tests.support import FIXTURES
+from tests.support import FIXTURES, catalog_for
 
-CATALOG = load_catalog(known_providers=PROVIDER_NAMES)
+CATALOG = catalog_for(known_providers=PROVIDER_NAMES)
 MAX_DEPTH = 4
 """Deeper nodes repeat the shapes above them, and the reference validator costs ms per instance."""
 REPLACEMENTS: tuple[Any, ...] = (None, 7, "", "not-an-option", "ftp://x", [], {})

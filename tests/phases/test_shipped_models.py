@@ -8,12 +8,12 @@ import tomllib
 import pytest
 
 from app.assembly import assemble
-from app.phases.catalog import DEFAULTS_FILE, load_catalog
+from app.phases.catalog import DEFAULTS_FILE
 from app.phases.local_roster import local_models
 from app.providers.registry import PROVIDER_NAMES
 from app.settings import LocalModelSettings, OpenAICompatSettings
 from app.upstream_http import upstream_client
-from tests.support import make_settings
+from tests.support import catalog_for, make_settings
 
 SHIPPED = tomllib.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))["models"]
 CHECKED = re.compile(r"^# checked (\d{4}-\d{2}-\d{2}): \S", re.MULTILINE)
@@ -67,7 +67,7 @@ async def test_the_openai_compatible_window_comes_from_its_setting(window: int |
             _env_file=None, base_url="http://127.0.0.1:9/v1", context_window=window
         )
     )
-    catalog = load_catalog(known_providers=PROVIDER_NAMES)
+    catalog = catalog_for(known_providers=PROVIDER_NAMES)
     async with upstream_client(settings) as transport:
         built = assemble(settings, transport, catalog)
     assert built.roster.member("openai-compat").spec.context_window == window

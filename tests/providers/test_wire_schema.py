@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from app.phases.catalog import load_catalog
 from app.phases.output import OutputSchema, wire_safe
 from app.providers.registry import PROVIDER_NAMES
-from tests.support import fixture
+from tests.support import catalog_for, fixture
 
-CATALOG = load_catalog(known_providers=PROVIDER_NAMES)
+CATALOG = catalog_for(known_providers=PROVIDER_NAMES)
 
 
 def keywords(schema: Any) -> set[str]:

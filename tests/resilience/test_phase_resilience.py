@@ -14,7 +14,7 @@ import pytest
 from app.domain import CompletionRequest
 from app.main import create_app
 from app.providers.errors import Overloaded
-from app.providers.fake import Delayed, FakeProvider, Reply
+from app.providers.fake import Delayed, FakeProvider, Reply, info
 from tests.fakes.upstream import FakeUpstream, running
 from tests.fakes.upstream import Reply as Wire
 from tests.support import fake_app, fake_providers, fixture_responder, serve, upstream_settings
@@ -24,16 +24,14 @@ CLAUDE = "claude-sonnet-5-5"
 IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
 
 
-def is_judge(request: CompletionRequest) -> bool:
-    return request.prompt.system.startswith("You are the synthesizer")
-
-
 def slow(model: str, seconds: float, *, judge: bool = False) -> Callable[[CompletionRequest], Reply]:
     """Fixture answers, except ``model`` (as a parallel member, or as judge) takes ``seconds``."""
 
+    role = "synthesizer" if judge else "parallel"
+
     def respond(request: CompletionRequest) -> Reply:
         answer = fixture_responder(request)
-        if request.model == model and is_judge(request) == judge:
+        if request.model == model and info(request).role == role:
             return Delayed(seconds, answer)
         return answer
 
@@ -54,7 +52,7 @@ async def test_a_quorum_does_not_wait_for_a_hung_model() -> None:
         elapsed = time.monotonic() - started
     body = response.json()
     assert response.status_code == 200, body
-    assert elapsed < 5  # the hung model's 60 s timeout never mattered
+    assert elapsed < 15  # the hung model's 30 s never mattered
     late = records(body, "parallel")["qwen3"]
     assert late["status"] == "late" and "grace" in late["error"]
     assert body["degraded"] is True and any("qwen3" in w for w in body["warnings"])
@@ -82,7 +80,7 @@ async def test_a_slow_synthesizer_is_hedged_and_the_loser_cancelled(tmp_path: Pa
         elapsed = time.monotonic() - started
     body = response.json()
     assert response.status_code == 200, body
-    assert elapsed < 5
+    assert elapsed < 15  # the slow judge's 30 s never mattered
     assert body["synthesizer"]["model"] == "minimax"  # the first backup won the race
     judges = [m for m in body["models"] if m["role"] == "synthesizer"]
     assert {(m["model"], m["status"]) for m in judges} == {("minimax", "ok"), ("claude-sonnet", "cancelled")}
@@ -93,7 +91,7 @@ async def test_a_fast_synthesizer_is_not_hedged(tmp_path: Path) -> None:
     async with fake_app(phases_config_file=hedged_config(tmp_path, 5)) as (client, fakes):
         response = await client.post("/phases/kill-test/orchestrate", json=IDEA)
     assert response.json()["synthesizer"]["model"] == "claude-sonnet"
-    assert not any(is_judge(c) for c in fakes["minimax"].calls)
+    assert fakes["minimax"].calls_for(role="parallel") and not fakes["minimax"].calls_for(role="synthesizer")
 
 
 async def test_an_open_circuit_skips_the_model_and_shows_in_providers() -> None:
@@ -142,7 +140,7 @@ async def test_the_request_deadline_bounds_everything() -> None:
         )
         elapsed = time.monotonic() - started
     assert response.status_code == 504
-    assert 0.9 < elapsed < 2.0  # at the deadline, not a model timeout (60 s) later
+    assert 0.9 < elapsed < 15  # at the 1 s deadline, not when the 30 s answers come
     error = response.json()["error"]
     assert error["code"] == "deadline_exceeded" and "1s deadline" in error["message"]
 
@@ -191,7 +189,7 @@ async def test_a_hung_wild_ideas_model_does_not_hold_a_finished_answer(
     monkeypatch.setattr("app.calls.judging.WILD_IDEAS_GRACE_S", 0.3)
 
     def respond(request: CompletionRequest) -> Reply:
-        if request.prompt.user.startswith("Wild ideas:"):
+        if info(request).role == "wild_ideas":
             return Delayed(30, "[]")
         return fixture_responder(request)
 
@@ -200,6 +198,6 @@ async def test_a_hung_wild_ideas_model_does_not_hold_a_finished_answer(
         response = await client.post("/phases/kill-test/orchestrate", json=IDEA)
         elapsed = time.monotonic() - started
     body = response.json()
-    assert response.status_code == 200 and elapsed < 3
+    assert response.status_code == 200 and elapsed < 15  # the grace, not the 30 s wild-ideas call
     [wild] = [m for m in body["models"] if m["role"] == "wild_ideas"]
     assert wild["status"] == "late" and "cancelled" in wild["error"]

@@ -103,10 +103,7 @@ async def test_two_replicas_sharing_redis_run_a_key_once(redis_server: RedisServ
         )
     assert {r.status_code for r in responses} == {200} and len({r.content for r in responses}) == 1
     parallel_calls = [
-        c
-        for fakes in (fakes_a, fakes_b)
-        for c in fakes["workers_ai"].calls
-        if c.prompt.system.startswith("# Kill test")  # the phase prompt: not the judge, not wild ideas
+        c for fakes in (fakes_a, fakes_b) for c in fakes["workers_ai"].calls_for(role="parallel")
     ]
     assert len(parallel_calls) == 3  # reasoner, llama-scout, qwen3: once, on one replica only
 

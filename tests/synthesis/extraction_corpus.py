@@ -13,8 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from app.phases.catalog import load_catalog
-from tests.support import PROVIDERS, fixture
+from tests.support import catalog_for, fixture
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def trailing_commas(pretty_json: str) -> str:
 
 
 SCHEMAS = {
-    name: load_catalog(known_providers=PROVIDERS).get(name).output.prompt_text
+    name: catalog_for().get(name).output.prompt_text
     for name in ("kill-test", "opportunity", "synthesis", "launch-execution")
 }
 

@@ -6,15 +6,14 @@ import random
 import re
 
 from app.fencing import defuse
-from app.phases.catalog import load_catalog
 from app.phases.config import DecisionRule
 from app.prompts import phase_prompt
 from app.synthesis.judge import AnswerForJudge, build_judge_prompt, label_answers, labels_for
 from app.synthesis.votes import tally
 from app.synthesis.wild_ideas import parse_wild_ideas
-from tests.support import PROVIDERS
+from tests.support import catalog_for
 
-CATALOG = load_catalog(known_providers=PROVIDERS)
+CATALOG = catalog_for()
 PHASE = CATALOG.get("kill-test")
 TASK = phase_prompt(PHASE, idea="An agent that audits freight invoices", context={}, instructions=None)
 

@@ -7,11 +7,10 @@ import json
 import pytest
 
 from app.domain import Completion, ModelRef, Success, Usage
-from app.phases.catalog import load_catalog
 from app.synthesis.validate import annotate, parse_output
-from tests.support import PROVIDERS, fixture
+from tests.support import catalog_for, fixture
 
-CATALOG = load_catalog(known_providers=PROVIDERS)
+CATALOG = catalog_for()
 KILL_TEST = CATALOG.get("kill-test").output
 KILL = fixture("kill-test")
 KILL_GO = {**KILL, "verdict": "GO", "pivotSuggestions": []}
