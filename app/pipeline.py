@@ -18,6 +18,7 @@ from app.progress import emit
 from app.prompts import phase_prompt
 from app.roster import Roster
 from app.strategies import Decided, Rankings, RouteDecision, StrategyName, decide, plan_for, propose
+from app.synthesis.review import Review, review
 from app.synthesis.single import Attempt, run_single
 from app.synthesis.synthesize import Judged, best_parallel_answer, parse_answers
 from app.synthesis.validate import annotate
@@ -72,6 +73,8 @@ class PhaseResult:
     budget: BudgetCheck | None = None
     author: ModelRef | None = None
     """The model whose answer became ``output``: the judge, the fallback's member or the single model."""
+    review: Review = field(default_factory=Review)
+    """How far the parallel answers agreed with each other and with ``output``."""
 
 
 class Orchestrator:
@@ -89,13 +92,17 @@ class Orchestrator:
             # Every step already lives under the deadline; this is the backstop that makes the
             # promise unconditional (an answer or a 504 by then, whatever a step forgot).
             async with asyncio.timeout(clock.deadline.total_s + DEADLINE_SLACK_S):
-                return await self._run(phase, request, clock)
+                result = await self._run(phase, request, clock)
         except TimeoutError:
             raise DeadlineExceeded(
                 f"phase {phase.name!r} passed its {clock.deadline.total_s:g}s deadline",
                 hint="raise deadline_s for this phase (or options.deadline_s), or retry",
                 outcomes=[],
             ) from None
+        result.review = review(
+            phase.output.schema, result.answers, result.tally, result.output, mode=result.mode
+        )
+        return result
 
     async def _run(self, phase: Phase, request: PhaseRequest, clock: Stopwatch) -> PhaseResult:
         config, roster = phase.config, self.roster

@@ -6,10 +6,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.budget import BudgetCheck
-from app.strategies import Rankings, RouteDecision
-from app.synthesis.agreement import AgreementReport
-
 
 class OrchestrateOptions(BaseModel):
     """Per-request choices, all optional."""
@@ -175,6 +171,76 @@ class UpstreamOrchestration(BaseModel):
     )
     totalDurationMs: int
     finalText: str
+
+
+# The pipeline's findings, in the public shape. Their field names (and these class names, which
+# name the OpenAPI components) are the contract; app.api.findings maps the pipeline's values in.
+# No docstring where the published schema has never carried a description.
+
+
+class FieldAgreement(BaseModel):
+    """What the answers chose for one categorical field, and what the final output kept."""
+
+    path: str
+    distribution: dict[str, int]
+    """Rendered value -> how many answers chose it, most common first (ties in answer order)."""
+    final: str | None
+    unanimous: bool
+    """Every answer that set the field chose the same value; ``False`` when no answer set it."""
+    resolved: bool
+    """The answers disagreed and the final output settled on a value."""
+
+
+class ModelAgreement(BaseModel):
+    """How closely one model's answer matches the final output on the categorical fields."""
+
+    model: str
+    compared: int
+    agreed: int
+    agreement: float | None
+    """``agreed / compared`` to 3 places; ``None`` when nothing could be compared."""
+    disagreements: list[str]
+    usable: bool
+    """``False`` when the model's reply held no usable JSON; such a model is counted nowhere."""
+
+
+class Disagreement(BaseModel):
+    """A field on which the answers split, who chose what, and which way the synthesizer went."""
+
+    path: str
+    values: dict[str, list[str]]
+    """Rendered value -> the aliases that chose it, in the same order as the field's distribution."""
+    final: str | None
+    followed_majority: bool | None
+    """Whether the final value is the single most common one; ``None`` when the lead is tied."""
+
+
+class AgreementReport(BaseModel):
+    fields: list[FieldAgreement]
+    models: list[ModelAgreement]
+    disagreements: list[Disagreement]
+    overall: float | None
+    """Mean agreement over the models that had anything to compare; ``None`` when none did."""
+
+
+class Rankings(BaseModel):
+    by_ranker: dict[str, list[str]]
+    """Ranker alias -> the other models' aliases, best first (its own answer left out)."""
+    scores: dict[str, float]
+    """Model alias -> mean normalised Borda score (1.0 = ranked first by everyone)."""
+    top: list[str]
+
+
+class RouteDecision(BaseModel):
+    category: str | None
+    models: list[str]
+    decided_by: Literal["classifier", "tags", "all"]
+
+
+class BudgetCheck(BaseModel):
+    max_cost_usd: float
+    estimated_usd: float
+    dropped: list[str]
 
 
 class OrchestrateResponse(BaseModel):
