@@ -22,28 +22,26 @@ from app.pipeline import PhaseResult
 
 def record(outcome: Outcome, *, label: str | None = None, include_raw: bool = False) -> ModelRecord:
     """One model's record, the one public shape of an outcome; raw text only on request."""
-    ref = outcome.model
-    if isinstance(outcome, Success):
-        usage, status, error, error_kind = outcome.completion.usage, "ok", None, None
-    else:
-        usage, status, error, error_kind = outcome.usage, outcome.status, outcome.error, outcome.error_kind
+    ref, usage = outcome.model, _usage(outcome)
+    answer = outcome if isinstance(outcome, Success) else None
+    failure = outcome if isinstance(outcome, Failure) else None
     return ModelRecord(
         model=ref.alias,
         model_id=ref.model_id,
         provider=ref.provider,
         role=outcome.role,
-        status=status,
+        status=outcome.status,
+        attempts=outcome.attempts,
         latency_ms=round(outcome.latency_ms),
         tokens_in=usage.input_tokens,
         tokens_out=usage.output_tokens,
         tokens_estimated=usage.estimated,
         cost_usd=round(outcome.cost_usd, 8),
-        error=error,
-        error_kind=error_kind,
-        answer_label=label if isinstance(outcome, Success) else None,
-        output_errors=list(outcome.output_errors) if isinstance(outcome, Success) else [],
-        raw=outcome.completion.text if include_raw and isinstance(outcome, Success) else None,
-        attempts=outcome.attempts,
+        error=failure.error if failure else None,
+        error_kind=failure.error_kind if failure else None,
+        output_errors=list(answer.output_errors) if answer else [],
+        answer_label=label if answer else None,
+        raw=answer.completion.text if answer and include_raw else None,
     )
 
 

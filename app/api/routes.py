@@ -18,14 +18,12 @@ from app.api.examples import request_examples
 from app.api.intake import phase_request
 from app.api.present import response
 from app.api.remember import remembered
-from app.api.schemas import (
+from app.api.schemas import ErrorResponse, OrchestrateRequest, OrchestrateResponse
+from app.api.service_schemas import (
     CircuitOut,
-    ErrorResponse,
     LocalModelStatus,
     ModelHealthOut,
     ModelInfo,
-    OrchestrateRequest,
-    OrchestrateResponse,
     PhaseDetail,
     PhaseList,
     PhaseSummary,
