@@ -46,7 +46,7 @@ class Finished:
     and sent, as it is. ``None``: they get ``body``."""
 
     @property
-    def kept(self) -> bytes:
+    def replay_body(self) -> bytes:
         """The body a joined caller or a stored replay receives."""
         return self.body if self.replay is None else self.replay
 
@@ -86,7 +86,7 @@ class Replayer:
             if joined[0] != fingerprint:
                 raise KeyConflict(key)
             finished = await asyncio.shield(joined[1])
-            return Finished(finished.status, finished.kept, replayed=True)
+            return Finished(finished.status, finished.replay_body, replayed=True)
 
         future: asyncio.Future[Finished] = asyncio.get_running_loop().create_future()
         self._inflight[key] = (fingerprint, future)
@@ -144,7 +144,7 @@ class Replayer:
         later readers of ``key``."""
         finished = await compute()
         if finished.status == 200 and finished.keep:
-            await self._put(key, StoredResult(fingerprint, 200, finished.kept, time.time()), ttl_s)
+            await self._put(key, StoredResult(fingerprint, 200, finished.replay_body, time.time()), ttl_s)
         return finished
 
     # Store calls that degrade instead of failing the request.
