@@ -25,6 +25,7 @@ from app.strategies.base import Decided, PhaseRun, Plan, Proposed, Rankings, Rou
 from app.strategies.names import StrategyName
 from app.strategies.registry import plan_for
 from app.synthesis.answers import Answer, best_parallel_answer, by_alias, parse_answers
+from app.synthesis.review import Review, review
 from app.synthesis.validate import annotate
 from app.synthesis.votes import Tally
 from app.synthesis.wild_ideas import WildIdea
@@ -77,6 +78,8 @@ class PhaseResult:
     budget: BudgetCheck | None = None
     author: ModelRef | None = None
     """The model whose answer became ``output``: the judge, the fallback's member or the single model."""
+    review: Review = field(default_factory=Review)
+    """How far the parallel answers agreed with each other and with ``output``."""
 
 
 class Orchestrator:
@@ -186,6 +189,8 @@ class _Record:
     ) -> PhaseResult:
         """The phase's result, its output written by ``author``."""
         judged, decided, proposed = self.judged, self.decided, self.proposed
+        answers = {alias: p.value for alias, p in judged.answers.items()} if judged else {}
+        tally = judged.tally if judged else None
         return PhaseResult(
             phase=phase.name,
             output=output,
@@ -195,15 +200,16 @@ class _Record:
             stopwatch=clock,
             labels=judged.labels if judged else {},
             wild_ideas=judged.wild_ideas if judged else [],
-            tally=judged.tally if judged else None,
+            tally=tally,
             warnings=self.warnings,
             final_text=final_text,
             strategy=self.strategy,
             rankings=decided.rankings if decided else None,
             route=proposed.route if proposed else None,
-            answers={alias: p.value for alias, p in judged.answers.items()} if judged else {},
+            answers=answers,
             budget=self.budget.check if self.budget else None,
             author=author,
+            review=review(phase.output.schema, answers, tally, output, mode=mode),
         )
 
 

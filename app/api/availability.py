@@ -7,7 +7,7 @@ from one probe rather than from a 400 on every request.
 
 from __future__ import annotations
 
-from app.api.schemas import UnavailableModel
+from app.api.service_schemas import UnavailableModel
 from app.roster import Roster
 
 

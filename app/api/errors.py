@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.gate import BodyTooLarge
 from app.api.present import records
-from app.api.schemas import ErrorBody, ErrorResponse
+from app.api.schemas import ErrorBody, ErrorResponse, ModelRecord
 from app.errors import OrchestrationError, OrchestratorError
 
 log = structlog.get_logger("errors")
@@ -26,7 +26,7 @@ def error_response(
     *,
     hint: str | None = None,
     details: dict[str, Any] | None = None,
-    models: list[Any] | None = None,
+    models: list[ModelRecord] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """The one error body, carrying the request id."""

@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Protocol
 
 from fastapi import Request
 
@@ -38,6 +39,12 @@ class CacheAsk:
     """May the answer come from the cache."""
     max_age_s: float | None = None
     """The oldest stored answer acceptable; ``None``: any that CACHE_TTL_S still keeps."""
+
+
+class Run(Protocol):
+    """One run of the phase; ``for_cache`` also renders the body a later cache hit sends."""
+
+    def __call__(self, *, for_cache: bool = False) -> Awaitable[Finished]: ...
 
 
 def cache_ask(header: str, *, default: bool) -> CacheAsk:
@@ -70,7 +77,7 @@ async def remembered(
     services: Services,
     phase: str,
     body: OrchestrateRequest,
-    run: Callable[[], Awaitable[Finished]],
+    run: Run,
 ) -> tuple[Finished, dict[str, str]]:
     """``run()``'s result, or an earlier one's; plus the headers that say which."""
     settings, replayer = services.settings, services.replayer
@@ -102,22 +109,26 @@ async def remembered(
         return await run(), {}
     cache_key = hashlib.sha256(f"{request_print}:{services.config_hash(phase)}".encode()).hexdigest()
     ask = cache_ask(request.headers.get("cache-control", ""), default=settings.cache_default)
+
+    def cacheable() -> Awaitable[Finished]:
+        return run(for_cache=True)
+
     if not ask.read:
         # Not asked for: the phase runs (a workflow re-running a rejected phase must get a new
         # answer), and its result is kept for a later caller who does ask.
-        return await replayer.fresh(f"cache:{cache_key}", cache_key, run, ttl_s=settings.cache_ttl_s), {}
+        return await replayer.fresh(
+            f"cache:{cache_key}", cache_key, cacheable, ttl_s=settings.cache_ttl_s
+        ), {}
     finished = await replayer.run(
         f"cache:{cache_key}",
         cache_key,
-        run,
+        cacheable,
         ttl_s=settings.cache_ttl_s,
         wait_s=wait_s,
         max_age_s=ask.max_age_s,
     )
     if finished.replayed and finished.status == 200:
-        answer = json.loads(finished.body)
-        answer["cached"] = True
+        # The stored body already says "cached": true (Run's for_cache): sent as it is.
         age = max(0, round(time.time() - finished.created_at)) if finished.created_at else 0
-        headers = {"X-Cache": "hit", "Age": str(age)}
-        return Finished(200, json.dumps(answer).encode(), replayed=True), headers
+        return finished, {"X-Cache": "hit", "Age": str(age)}
     return finished, {"X-Cache": "miss"}

@@ -15,16 +15,15 @@ from app.api.deps import RequestIdDep, Services, ServicesDep
 from app.api.disconnect import unless_disconnected
 from app.api.errors import service_error_response
 from app.api.examples import request_examples
+from app.api.intake import phase_request
 from app.api.present import response
 from app.api.remember import remembered
-from app.api.schemas import (
+from app.api.schemas import ErrorResponse, OrchestrateRequest, OrchestrateResponse
+from app.api.service_schemas import (
     CircuitOut,
-    ErrorResponse,
     LocalModelStatus,
     ModelHealthOut,
     ModelInfo,
-    OrchestrateRequest,
-    OrchestrateResponse,
     PhaseDetail,
     PhaseList,
     PhaseSummary,
@@ -36,7 +35,6 @@ from app.api.schemas import (
 )
 from app.api.stream import stream
 from app.errors import InvalidOptions, OrchestrationError, OrchestratorError, PayloadTooLarge
-from app.pipeline import PhaseRequest
 from app.settings import Settings
 from app.store.replay import Finished
 
@@ -226,11 +224,11 @@ async def orchestrate(
     metrics = services.metrics
     mode = "replayed"  # unless this request runs the phase itself
 
-    async def run() -> Finished:
+    async def run(*, for_cache: bool = False) -> Finished:
         nonlocal mode
         try:
             await services.require_local_model()
-            work = services.orchestrator.orchestrate(phase, _phase_request(body))
+            work = services.orchestrator.orchestrate(phase, phase_request(body))
             # A stream's disconnects are the SSE response's to watch (it cancels this task).
             result = await (work if streaming else unless_disconnected(request, work))
         except OrchestratorError as exc:
@@ -242,13 +240,11 @@ async def orchestrate(
         mode = result.mode
         metrics.outcomes(result.outcomes)
         answer = response(
-            result,
-            request_id=request_id,
-            include_raw=body.options.include_raw,
-            roster=services.roster_name,
-            schema=phase.output.schema,
+            result, request_id=request_id, include_raw=body.options.include_raw, roster=services.roster_name
         )
-        return Finished(200, answer.model_dump_json().encode(), keep=not answer.degraded)
+        # A cache hit sends its stored bytes as they are, so they are rendered as a hit, now.
+        hit = answer.model_copy(update={"cached": True}).model_dump_json().encode() if for_cache else None
+        return Finished(200, answer.model_dump_json().encode(), keep=not answer.degraded, replay=hit)
 
     async def answer() -> tuple[Finished, dict[str, str]]:
         try:
@@ -289,24 +285,6 @@ def _within_limits(body: OrchestrateRequest, settings: Settings) -> None:
             hint="name fewer models",
             details={"field": "options.models", "limit": settings.max_models_per_request},
         )
-
-
-def _phase_request(body: OrchestrateRequest) -> PhaseRequest:
-    options = body.options
-    return PhaseRequest(
-        idea=body.idea,
-        context=body.context,
-        instructions=body.instructions,
-        models=tuple(options.models) if options.models else None,
-        single_model=options.single_model,
-        deadline_s=options.deadline_s,
-        quorum=options.quorum,
-        quorum_grace_s=options.quorum_grace_s,
-        strategy=options.strategy,
-        samples=options.samples,
-        layers=options.layers,
-        max_cost_usd=options.max_cost_usd,
-    )
 
 
 @router.get(

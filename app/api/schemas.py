@@ -1,4 +1,6 @@
-"""The public contract: request and response bodies of every endpoint."""
+"""The public contract of POST /phases/{name}/orchestrate: its request, its answer, every error.
+
+The read-only endpoints' bodies are in app.api.service_schemas."""
 
 from __future__ import annotations
 
@@ -6,10 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.budget import BudgetCheck
-from app.strategies.base import Rankings, RouteDecision
 from app.strategies.names import StrategyName
-from app.synthesis.agreement import AgreementReport
 
 
 class OrchestrateOptions(BaseModel):
@@ -178,6 +177,76 @@ class UpstreamOrchestration(BaseModel):
     finalText: str
 
 
+# The pipeline's findings, in the public shape. Their field names (and these class names, which
+# name the OpenAPI components) are the contract; app.api.findings maps the pipeline's values in.
+# No docstring where the published schema has never carried a description.
+
+
+class FieldAgreement(BaseModel):
+    """What the answers chose for one categorical field, and what the final output kept."""
+
+    path: str
+    distribution: dict[str, int]
+    """Rendered value -> how many answers chose it, most common first (ties in answer order)."""
+    final: str | None
+    unanimous: bool
+    """Every answer that set the field chose the same value; ``False`` when no answer set it."""
+    resolved: bool
+    """The answers disagreed and the final output settled on a value."""
+
+
+class ModelAgreement(BaseModel):
+    """How closely one model's answer matches the final output on the categorical fields."""
+
+    model: str
+    compared: int
+    agreed: int
+    agreement: float | None
+    """``agreed / compared`` to 3 places; ``None`` when nothing could be compared."""
+    disagreements: list[str]
+    usable: bool
+    """``False`` when the model's reply held no usable JSON; such a model is counted nowhere."""
+
+
+class Disagreement(BaseModel):
+    """A field on which the answers split, who chose what, and which way the synthesizer went."""
+
+    path: str
+    values: dict[str, list[str]]
+    """Rendered value -> the aliases that chose it, in the same order as the field's distribution."""
+    final: str | None
+    followed_majority: bool | None
+    """Whether the final value is the single most common one; ``None`` when the lead is tied."""
+
+
+class AgreementReport(BaseModel):
+    fields: list[FieldAgreement]
+    models: list[ModelAgreement]
+    disagreements: list[Disagreement]
+    overall: float | None
+    """Mean agreement over the models that had anything to compare; ``None`` when none did."""
+
+
+class Rankings(BaseModel):
+    by_ranker: dict[str, list[str]]
+    """Ranker alias -> the other models' aliases, best first (its own answer left out)."""
+    scores: dict[str, float]
+    """Model alias -> mean normalised Borda score (1.0 = ranked first by everyone)."""
+    top: list[str]
+
+
+class RouteDecision(BaseModel):
+    category: str | None
+    models: list[str]
+    decided_by: Literal["classifier", "tags", "all"]
+
+
+class BudgetCheck(BaseModel):
+    max_cost_usd: float
+    estimated_usd: float
+    dropped: list[str]
+
+
 class OrchestrateResponse(BaseModel):
     """A validated phase output and the record of how it was made."""
 
@@ -230,126 +299,3 @@ class ErrorResponse(BaseModel):
     """Every error, whatever its status."""
 
     error: ErrorBody
-
-
-class PhaseSummary(BaseModel):
-    name: str
-    order: int
-    summary: str
-    orchestration_enabled: bool
-    strategy: str
-    parallel_models: list[str]
-    usable_parallel_models: list[str]
-
-
-class PhaseList(BaseModel):
-    roster: Literal["cloud", "local"] = Field(
-        description="cloud: the phase config's models; local: the embedded model (no cloud key is set)."
-    )
-    phases: list[PhaseSummary]
-
-
-class ModelInfo(BaseModel):
-    provider: str
-    model_id: str
-    usable: bool
-    price_per_million: dict[str, float]
-
-
-class PhaseDetail(BaseModel):
-    name: str
-    order: int
-    summary: str
-    orchestration_enabled: bool
-    roster: Literal["cloud", "local"] = Field(
-        description="cloud: the phase config's models; local: the embedded model (no cloud key is set)."
-    )
-    synthesizer: str | None = Field(description="The model that will judge now, given the keys set.")
-    config: dict[str, Any]
-    models: dict[str, ModelInfo]
-    system_prompt: str
-    output_schema: dict[str, Any]
-
-
-class ProviderStatus(BaseModel):
-    available: bool
-    missing_settings: list[str]
-
-
-class LocalModelStatus(BaseModel):
-    url: str = Field(description="The health URL asked.")
-    state: Literal["ready", "loading", "down"]
-    detail: str | None = None
-
-
-class StoreStatus(BaseModel):
-    backend: Literal["sqlite", "redis", "none"]
-    ok: bool
-    detail: str | None = Field(default=None, description="Why not, when the store is unreachable.")
-
-
-class UnavailableModel(BaseModel):
-    """A configured model its provider said it does not serve (retired, deprecated, unknown id)."""
-
-    model: str = Field(description="The phase-config alias.")
-    model_id: str
-    provider: str
-    error: str = Field(description="The provider's answer that said so.")
-
-
-class Readiness(BaseModel):
-    status: Literal["ready", "degraded", "not_ready"] = Field(
-        description="degraded: answering, but without the result store (no idempotency or cache), "
-        "or with models their provider no longer serves (see unavailable_models)."
-    )
-    store: StoreStatus
-    phases_loaded: int
-    orchestration_enabled: bool
-    roster: Literal["cloud", "local"] = Field(
-        description="cloud: the phase config's models; local: the embedded model (no cloud key is set)."
-    )
-    providers: dict[str, ProviderStatus]
-    local_model: LocalModelStatus | None = Field(
-        default=None, description="Only with the local roster: whether its server answers."
-    )
-    unavailable_models: list[UnavailableModel] = Field(
-        default_factory=list,
-        description="Models skipped because their provider said it does not serve them; each stays "
-        "here until a call to it succeeds (after BREAKER_UNAVAILABLE_COOLDOWN_S one probe is let through).",
-    )
-    reason: str | None = None
-
-
-class CircuitOut(BaseModel):
-    state: Literal["closed", "open", "half_open"]
-    consecutive_failures: int
-    retry_in_s: float = Field(description="Seconds until a probe call is let through (0 unless open).")
-    unavailable: str | None = Field(
-        default=None,
-        description="Set when the provider said it does not serve this model (retired, unknown id): "
-        "the circuit opened at once, for BREAKER_UNAVAILABLE_COOLDOWN_S. The provider's own words.",
-    )
-
-
-class ModelHealthOut(BaseModel):
-    model_id: str
-    aliases: list[str] = Field(description="The phase-config aliases that name this model.")
-    circuit: CircuitOut
-    calls: int = Field(description="Upstream attempts since start-up.")
-    failures: int
-    recent_errors: dict[str, int] = Field(description="Error kinds in the last five minutes, with counts.")
-    last_error: str | None = None
-
-
-class ProviderOut(BaseModel):
-    name: str
-    available: bool
-    missing_settings: list[str]
-    concurrency_limit: int
-    in_flight: int
-    models: list[ModelHealthOut]
-
-
-class ProviderList(BaseModel):
-    roster: Literal["cloud", "local"]
-    providers: list[ProviderOut]

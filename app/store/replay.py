@@ -41,6 +41,14 @@ class Finished:
     """Whether a 200 may be stored (the cache keeps no degraded answer)."""
     created_at: float | None = None
     """When a replayed result was stored (wall clock); ``None`` for one run or joined just now."""
+    replay: bytes | None = None
+    """What later readers get instead of ``body`` (a cache hit says ``"cached": true``); stored,
+    and sent, as it is. ``None``: they get ``body``."""
+
+    @property
+    def replay_body(self) -> bytes:
+        """The body a joined caller or a stored replay receives."""
+        return self.body if self.replay is None else self.replay
 
 
 def _young_enough(stored: StoredResult, max_age_s: float | None) -> bool:
@@ -78,7 +86,7 @@ class Replayer:
             if joined[0] != fingerprint:
                 raise KeyConflict(key)
             finished = await asyncio.shield(joined[1])
-            return Finished(finished.status, finished.body, replayed=True)
+            return Finished(finished.status, finished.replay_body, replayed=True)
 
         future: asyncio.Future[Finished] = asyncio.get_running_loop().create_future()
         self._inflight[key] = (fingerprint, future)
@@ -136,7 +144,7 @@ class Replayer:
         later readers of ``key``."""
         finished = await compute()
         if finished.status == 200 and finished.keep:
-            await self._put(key, StoredResult(fingerprint, 200, finished.body, time.time()), ttl_s)
+            await self._put(key, StoredResult(fingerprint, 200, finished.replay_body, time.time()), ttl_s)
         return finished
 
     # Store calls that degrade instead of failing the request.

@@ -249,3 +249,13 @@ async def test_redis_going_away_degrades_and_never_fails(own_redis: RedisServer)
     body = ready.json()
     assert body["status"] == "degraded" and body["store"]["ok"] is False
     assert "redis" in body["store"]["detail"] and "without the result store" in body["reason"]
+
+
+async def test_a_cache_hit_sends_the_stored_bytes_unchanged(tmp_path: Path) -> None:
+    async with app_with(store_path=tmp_path / "s.sqlite3", cache_ttl_s=60) as (client, _):
+        first = await client.post(URL, json=IDEA)  # kept for a later caller who asks
+        hit = await client.post(URL, json=IDEA, headers=MAX_AGE)
+        again = await client.post(URL, json=IDEA, headers=MAX_AGE)
+    assert hit.headers["x-cache"] == again.headers["x-cache"] == "hit"
+    # Byte for byte the run's own rendering with the flag set: nothing parsed and re-encoded.
+    assert hit.content == again.content == first.content.replace(b'"cached":false', b'"cached":true', 1)
