@@ -159,7 +159,7 @@ async def test_route_asks_the_classifier_and_runs_only_its_picks() -> None:
 async def test_route_judges_the_picked_members_answers_and_never_the_classifiers_reply() -> None:
     router = json.dumps({"category": "coding", "models": ["qwen3", "minimax"]})
     body, fakes = await post(answers({}, router=router), strategy="route")
-    [judge] = calls_of(fakes, "judge")
+    [judge] = calls_of(fakes, "synthesizer")
     assert answer_blocks(judge) == 2
     assert sorted(m["model"] for m in body["agreement"]["models"]) == ["minimax", "qwen3"]
 

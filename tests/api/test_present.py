@@ -8,7 +8,6 @@ from starlette.requests import Request
 
 from app.api.errors import service_error_response
 from app.api.present import records, response, upstream_output
-from app.deadline import Deadline
 from app.domain import Completion, Failure, ModelRef, Outcome, Success, Usage
 from app.errors import AllModelsFailed
 from app.pipeline import PhaseResult
@@ -41,7 +40,7 @@ def result(review: Review, outcomes: list[Outcome] = OUTCOMES) -> PhaseResult:
         "orchestrated",
         CLAUDE,
         list(outcomes),
-        Stopwatch(Deadline(60)),
+        Stopwatch(),
         labels={"A": "qwen3", "B": "minimax"},
         review=review,
         author=CLAUDE,
