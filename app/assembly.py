@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.phases.catalog import PhaseCatalog
-from app.phases.local_roster import RosterName, choose_roster, localize_catalog
+from app.phases.local_roster import localize_catalog
 from app.providers.base import Provider
 from app.providers.registry import ProviderRegistry
 from app.resilience.guard import Resilience
 from app.resilience.retry import RetryPolicy
-from app.roster import Roster
+from app.roster import Roster, RosterName, choose_roster
 from app.settings import Settings
 from app.transport import Transport
 

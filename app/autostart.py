@@ -26,8 +26,8 @@ import httpx
 
 from app.errors import ConfigError
 from app.local_health import health_url
-from app.phases.local_roster import RosterName, choose_roster
 from app.providers.registry import ProviderRegistry
+from app.roster import RosterName, choose_roster
 from app.settings import LocalModelSettings, Settings
 from app.upstream_http import production_transport
 

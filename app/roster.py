@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from app.domain import ModelRef
 from app.errors import ConfigError
 from app.phases.config import ModelSpec
 from app.providers.base import Provider
-from app.providers.registry import ProviderRegistry
+from app.providers.registry import CLOUD_PROVIDERS, ProviderRegistry
 from app.resilience.guard import Guard, Resilience
+from app.settings import LocalModelSettings
+
+RosterName = Literal["cloud", "local"]
+"""Which models answer: the configured cloud ones, or the embedded local model's roster."""
+
+
+def choose_roster(providers: dict[str, Provider], settings: LocalModelSettings) -> RosterName:
+    """Cloud as soon as any cloud provider is configured; else local, unless switched off."""
+    if any(providers[name].available for name in CLOUD_PROVIDERS if name in providers):
+        return "cloud"
+    return "local" if settings.enabled else "cloud"
 
 
 @dataclass(frozen=True, slots=True)

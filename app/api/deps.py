@@ -13,10 +13,9 @@ from app.errors import NoUsableProvider
 from app.local_health import LocalHealth, probe
 from app.metrics import Metrics
 from app.phases.catalog import PhaseCatalog
-from app.phases.local_roster import RosterName
 from app.pipeline import Orchestrator
 from app.providers.registry import ProviderRegistry
-from app.roster import Roster
+from app.roster import Roster, RosterName
 from app.settings import Settings
 from app.store.replay import Replayer
 from app.transport import Transport

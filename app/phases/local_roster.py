@@ -12,15 +12,10 @@ extra call would cost a third of the phase's time budget.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
 
 from app.phases.catalog import Phase, PhaseCatalog
 from app.phases.config import ModelCall, ModelSpec, PhaseConfig
-from app.providers.base import Provider
-from app.providers.registry import CLOUD_PROVIDERS
 from app.settings import LocalModelSettings
-
-RosterName = Literal["cloud", "local"]
 
 PERSPECTIVES = (
     "a sceptical investor who looks first for the reason this fails",
@@ -36,13 +31,6 @@ SINGLE = "local"
 
 def member_alias(index: int) -> str:
     return f"local-{index + 1}"
-
-
-def choose_roster(providers: dict[str, Provider], settings: LocalModelSettings) -> RosterName:
-    """Cloud as soon as any cloud provider is configured; else local, unless switched off."""
-    if any(providers[name].available for name in CLOUD_PROVIDERS if name in providers):
-        return "cloud"
-    return "local" if settings.enabled else "cloud"
 
 
 def local_models(settings: LocalModelSettings) -> dict[str, ModelSpec]:

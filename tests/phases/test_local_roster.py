@@ -7,13 +7,13 @@ import pytest
 from app.phases.local_roster import (
     JUDGE,
     PERSPECTIVES,
-    choose_roster,
     local_models,
     localize,
     localize_catalog,
 )
 from app.providers.fake import FakeProvider
 from app.providers.registry import PROVIDER_NAMES
+from app.roster import choose_roster
 from app.settings import LocalModelSettings
 from tests.support import catalog_for
 
