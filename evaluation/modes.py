@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from app.errors import ConfigError
 from app.phases.catalog import Phase
-from app.pipeline import PhaseRequest
+from app.results import PhaseRequest
 from app.roster import Roster
 from app.strategies.names import NAMES as STRATEGIES
 from app.strategies.names import StrategyName

@@ -14,10 +14,11 @@ from app.domain import CompletionRequest, Failure, Success
 from app.errors import AllModelsFailed, DeadlineExceeded, InvalidOptions, NoUsableProvider
 from app.phases.catalog import Phase
 from app.phases.output import OutputSchema
-from app.pipeline import Orchestrator, PhaseRequest, PhaseResult
+from app.pipeline import Orchestrator
 from app.providers.errors import RateLimited, UpstreamServerError
 from app.providers.fake import Delayed, FakeProvider, Reply, info
 from app.providers.registry import ProviderRegistry
+from app.results import PhaseRequest, PhaseResult
 from app.roster import Roster
 from app.synthesis.validate import Parsed, parse_output
 from tests.support import PROVIDERS, catalog_for, fake_providers, fixture, fixture_responder

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.api.schemas import OrchestrateRequest
-from app.pipeline import PhaseRequest
+from app.results import PhaseRequest
 
 API_OPTIONS = frozenset({"include_raw"})
 """Options the API applies to the response itself; every other option is the pipeline's, by name."""

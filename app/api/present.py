@@ -17,7 +17,7 @@ from app.api.schemas import (
     WildIdeaOut,
 )
 from app.domain import SKIPS_THAT_DEGRADE, Failure, Outcome, Success, Usage
-from app.pipeline import PhaseResult
+from app.results import PhaseResult
 
 
 def record(outcome: Outcome, *, label: str | None = None, include_raw: bool = False) -> ModelRecord:

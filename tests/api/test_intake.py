@@ -8,7 +8,7 @@ import pytest
 
 from app.api.intake import API_OPTIONS, phase_request
 from app.api.schemas import OrchestrateOptions, OrchestrateRequest
-from app.pipeline import PhaseRequest
+from app.results import PhaseRequest
 
 SET = {  # a value other than the default for every option
     "models": ["qwen3", "minimax"],

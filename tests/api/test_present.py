@@ -10,7 +10,7 @@ from app.api.errors import service_error_response
 from app.api.present import records, response, upstream_output
 from app.domain import Completion, Failure, ModelRef, Outcome, Success, Usage
 from app.errors import AllModelsFailed
-from app.pipeline import PhaseResult
+from app.results import PhaseResult
 from app.synthesis.agreement import AgreementReport, FieldAgreement
 from app.synthesis.review import Review
 from app.timing import Stopwatch
