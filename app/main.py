@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
@@ -20,7 +20,7 @@ from app.assembly import assemble
 from app.errors import ConfigError
 from app.logs import configure_logging
 from app.metrics import Metrics
-from app.phases.catalog import load_catalog
+from app.phases.catalog import PhaseCatalog, load_catalog
 from app.pipeline import Orchestrator
 from app.providers.base import Provider
 from app.providers.registry import PROVIDER_NAMES
@@ -70,15 +70,7 @@ def create_app(
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     overrides = dict(providers or {})
     catalog = load_catalog(settings.phases_config_file, known_providers=set(PROVIDER_NAMES) | set(overrides))
-    try:
-        # Starlette builds middleware on the first request: a bad value must stop start-up instead.
-        rate_limit(settings)
-    except ValueError:
-        raise ConfigError(
-            f"RATE_LIMIT={settings.rate_limit!r} is not a rate limit",
-            hint="use e.g. 10/second, 120/minute or 1000/hour; off disables it",
-        ) from None
-    store = store_from(settings)
+    _check_rate_limit(settings)
     if not caller_keys(settings):
         log.warning(
             "open_service",
@@ -86,6 +78,55 @@ def create_app(
             host=settings.host,
             hint="set API_KEYS before listening beyond 127.0.0.1",
         )
+    lifespan = _lifespan(settings, catalog, overrides, transport)
+
+    app = FastAPI(
+        title="LLM orchestration service",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # The service exports Prometheus metrics (/metrics) and no OpenTelemetry; FastAPI's own
+        # probe for an OTel provider ran on every request (4% of the CPU under load).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+        # /docs is app.api.docs's, its assets served from here, not a CDN; no /redoc (see there).
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
+        redoc_url=None,
+        # The gate answers these on every route (app/api/gate.py); documented once, here.
+        responses={
+            401: {"model": ErrorResponse, "description": "API_KEYS is set and no valid key was sent."},
+            413: {"model": ErrorResponse, "description": "The body is over MAX_BODY_BYTES."},
+            429: {"model": ErrorResponse, "description": "Over RATE_LIMIT; see Retry-After."},
+        },
+    )
+    app.add_middleware(Gate, settings=settings)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every response, rejections too, has an id
+    install_error_handlers(app)
+    app.include_router(router)
+    install_openapi(app, catalog)
+    install_docs(app)
+    return app
+
+
+def _check_rate_limit(settings: Settings) -> None:
+    """Starlette builds middleware on the first request: a bad value must stop start-up instead."""
+    try:
+        rate_limit(settings)
+    except ValueError:
+        raise ConfigError(
+            f"RATE_LIMIT={settings.rate_limit!r} is not a rate limit",
+            hint="use e.g. 10/second, 120/minute or 1000/hour; off disables it",
+        ) from None
+
+
+def _lifespan(
+    settings: Settings,
+    catalog: PhaseCatalog,
+    overrides: Mapping[str, Provider],
+    transport: Transport | None,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """What the app owns while it serves: the transport, the providers, the roster, the store."""
+    store = store_from(settings)
     metrics = Metrics()
 
     @asynccontextmanager
@@ -120,29 +161,4 @@ def create_app(
                 if store is not None:
                     await store.close()
 
-    app = FastAPI(
-        title="LLM orchestration service",
-        version="0.1.0",
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        # The service exports Prometheus metrics (/metrics) and no OpenTelemetry; FastAPI's own
-        # probe for an OTel provider ran on every request (4% of the CPU under load).
-        telemetry={"tracing": False, "metrics": False, "logs": False},
-        # /docs is app.api.docs's, its assets served from here, not a CDN; no /redoc (see there).
-        openapi_url=OPENAPI_URL,
-        docs_url=None,
-        redoc_url=None,
-        # The gate answers these on every route (app/api/gate.py); documented once, here.
-        responses={
-            401: {"model": ErrorResponse, "description": "API_KEYS is set and no valid key was sent."},
-            413: {"model": ErrorResponse, "description": "The body is over MAX_BODY_BYTES."},
-            429: {"model": ErrorResponse, "description": "Over RATE_LIMIT; see Retry-After."},
-        },
-    )
-    app.add_middleware(Gate, settings=settings)
-    app.add_middleware(RequestIdMiddleware)  # outermost: every response, rejections too, has an id
-    install_error_handlers(app)
-    app.include_router(router)
-    install_openapi(app, catalog)
-    install_docs(app)
-    return app
+    return lifespan
