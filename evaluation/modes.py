@@ -15,7 +15,7 @@ from app.phases.catalog import Phase
 from app.results import PhaseRequest
 from app.roster import Roster
 from app.strategies.names import NAMES as STRATEGIES
-from app.strategies.names import StrategyName
+from app.strategies.names import StrategyName, unfit_reason
 from evaluation.datasets import Item
 from evaluation.task import alone
 
@@ -57,11 +57,10 @@ def every_mode(task: Phase, roster: Roster) -> tuple[list[Mode], list[Unavailabl
             missing.append(Unavailable(name, f"provider {member.ref.provider!r} is not configured ({needs})"))
     for strategy in STRATEGIES:
         name = f"strategy:{strategy}"
-        if strategy == "vote" and task.config.decision is None:
-            # The service votes on a categorical decision field (kill-test's verdict); a quiz
-            # answer is free text with no fixed options, so there is nothing to vote on.
-            why = "needs a categorical decision field; quiz answers are free text"
-            missing.append(Unavailable(name, why))
+        # The service's own rule (a vote needs a categorical decision field): quiz answers are free
+        # text with no fixed options, so there is nothing to vote on.
+        if (why := unfit_reason(strategy, has_decision=task.config.decision is not None)) is not None:
+            missing.append(Unavailable(name, f"{why}; quiz answers are free text"))
         else:
             modes.append(Mode(name, task, strategy))
     return modes, missing

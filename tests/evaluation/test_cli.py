@@ -128,7 +128,7 @@ def test_help_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
     ("argv", "message"),
     [
         (["--dataset", "nope"], "unknown dataset 'nope'"),
-        (["--modes", "strategy:vote"], "cannot run here: needs a categorical decision field"),
+        (["--modes", "strategy:vote"], "cannot run here: strategy 'vote' needs a decision field"),
         (["--modes", "single:gpt-9"], "'single:gpt-9' matches no mode"),
         (["--max-cost-usd", "0"], "--max-cost-usd must be positive"),
         (["--like-phase", "nope"], "unknown phase 'nope'"),
