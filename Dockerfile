@@ -29,4 +29,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 
+# python -m app trusts X-Forwarded-For only from FORWARDED_ALLOW_IPS (unset: from no one), unlike
+# uvicorn's own default of trusting loopback; pass it with `-e` behind a proxy.
 CMD ["python", "-m", "app"]

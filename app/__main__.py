@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from typing import Any
 
 import uvicorn
 
@@ -34,6 +35,19 @@ class _Announcing(uvicorn.Server):
             print(self.text, file=sys.stderr, flush=True)
 
 
+def proxy_headers(settings: Settings) -> dict[str, Any]:
+    """uvicorn's X-Forwarded-For handling, only for the peers in FORWARDED_ALLOW_IPS.
+
+    uvicorn's own default trusts 127.0.0.1, so anything on the machine (or a port-forward) could
+    name any client and get a fresh per-caller allowance; here the default trusts no one.
+    """
+    trusted = [entry for entry in settings.forwarded_allow_ips.split(",") if entry]
+    if not trusted:
+        return {"proxy_headers": False}
+    # uvicorn reads "*" as "any peer" only when it stands alone.
+    return {"proxy_headers": True, "forwarded_allow_ips": "*" if "*" in trusted else trusted}
+
+
 def main() -> int:
     stop_on_sigterm()
     settings = Settings()
@@ -42,7 +56,12 @@ def main() -> int:
         with local_model_server(settings):
             roster, providers = roster_of(settings)
             config = uvicorn.Config(
-                app, host=settings.host, port=settings.port, log_config=None, access_log=False
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_config=None,
+                access_log=False,
+                **proxy_headers(settings),
             )
             _Announcing(config, banner(settings, roster=roster, providers=providers)).run()
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ from app.phases.local_roster import localize_catalog
 from app.providers.base import Provider
 from app.providers.registry import ProviderRegistry
 from app.resilience.guard import Resilience
+from app.resilience.pause import SharedPauses
 from app.resilience.retry import RetryPolicy
 from app.roster import Roster, RosterName, choose_roster
 from app.settings import Settings
@@ -46,6 +47,8 @@ def resilience_from(settings: Settings) -> Resilience:
         unavailable_cooldown_s=settings.breaker_unavailable_cooldown_s,
         concurrency=settings.provider_concurrency,
         default_concurrency=settings.default_provider_concurrency,
+        # With Redis, a provider's 429 Retry-After pauses that model for every replica.
+        pauses=SharedPauses(settings.redis_url.get_secret_value()) if settings.redis_url else None,
     )
 
 

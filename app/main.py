@@ -158,6 +158,7 @@ def _lifespan(
             try:
                 yield
             finally:
+                await built.resilience.close()  # its shared Retry-After pauses' Redis connections
                 if store is not None:
                     await store.close()
 

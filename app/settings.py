@@ -6,10 +6,11 @@ ones operators already know (``ANTHROPIC_API_KEY``). Keys are ``SecretStr`` end 
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -141,6 +142,25 @@ class Settings(BaseSettings):
     rate_limit: str = "120/minute"
     """Per caller (key, or client address when open), in the ``limits`` syntax: ``10/second``,
     ``120/minute``, ``1000/hour``. ``off``: no limit."""
+    forwarded_allow_ips: str = ""
+    """The proxies trusted to say who the caller is in ``X-Forwarded-For`` (comma-separated
+    addresses or networks, ``*`` for any): the name uvicorn uses. Unset: the header is ignored from
+    every peer, loopback included, so it cannot mint fresh rate-limit allowances."""
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        """A typo must stop start-up: uvicorn would quietly compare it as a literal and never match."""
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"FORWARDED_ALLOW_IPS: {entry!r} is not an IP address or network"
+                    ) from None
+        return ",".join(entries)
 
     orchestration_enabled: bool = True
     """``false`` runs every phase on its single model, as upstream's ORCHESTRATION_ENABLED."""

@@ -150,3 +150,46 @@ def test_without_the_local_extra_it_names_the_fix_and_serves(
         assert service.process.wait(timeout=30) == 0
     finally:
         service.close()
+
+
+def forwarded_statuses(origin: str, count: int) -> list[int]:
+    """``count`` requests from 127.0.0.1, each claiming another client in X-Forwarded-For."""
+    return [
+        httpx.get(f"{origin}/phases", headers={"X-Forwarded-For": f"10.0.0.{n}"}, timeout=10).status_code
+        for n in range(1, count + 1)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "expected"),
+    [
+        # uvicorn's own default trusts loopback: every spoofed address would get a fresh allowance.
+        (None, [200, 200, 429, 429]),
+        ("10.9.9.9", [200, 200, 429, 429]),  # a proxy elsewhere: this peer's header still ignored
+        ("127.0.0.1", [200, 200, 200, 200]),  # the configured proxy: each forwarded client counts
+    ],
+    ids=["default", "other-proxy", "loopback-trusted"],
+)
+def test_x_forwarded_for_names_the_caller_only_from_a_trusted_proxy(
+    environment: dict[str, str], tmp_path: Path, trusted: str | None, expected: list[int]
+) -> None:
+    environment |= {"RATE_LIMIT": "2/minute"}
+    if trusted is not None:
+        environment["FORWARDED_ALLOW_IPS"] = trusted
+    service = Launched(environment, tmp_path)
+    try:
+        assert service.banner(), service.before_banner
+        assert forwarded_statuses(f"http://127.0.0.1:{environment['PORT']}", 4) == expected
+    finally:
+        service.close()
+
+
+def test_a_malformed_proxy_address_stops_start_up(environment: dict[str, str], tmp_path: Path) -> None:
+    environment |= {"FORWARDED_ALLOW_IPS": "127.0.0.1,10.0.0.300"}
+    service = Launched(environment, tmp_path)
+    try:
+        assert service.banner() == []
+        assert service.process.wait(timeout=30) != 0
+        assert any("10.0.0.300" in line for line in service.before_banner), service.before_banner
+    finally:
+        service.close()

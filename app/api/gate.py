@@ -9,15 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
-import time
 from collections.abc import Sequence
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.allowance import Allowance
 from app.api.docs import is_docs_path
 from app.settings import Settings
 
@@ -44,12 +41,15 @@ class Gate:
         self.app = app
         self.settings = settings
         self.keys = caller_keys(settings)
-        self.limit = rate_limit(settings)
-        # In memory, per process: a rate limit protects this replica; a shared budget across
-        # replicas belongs in front of them (the load balancer).
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        limit = rate_limit(settings)
+        redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+        # Shared by every replica when Redis is configured, else this process's own window.
+        self.allowance = None if limit is None else Allowance(limit, redis_url=redis_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._closing_on_shutdown(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -64,11 +64,12 @@ class Gate:
                 {"WWW-Authenticate": "Bearer"},
             )  # fmt: skip
             return
-        if self.limit is not None and path not in OPEN_PATHS:
-            who = caller or _client(scope)
-            if not self.limiter.hit(self.limit, who):
-                reset = self.limiter.get_window_stats(self.limit, who).reset_time
-                wait = max(1, math.ceil(reset - time.time()))
+        if self.allowance is not None and path not in OPEN_PATHS:
+            # The client address is the peer's, or X-Forwarded-For's only when the peer is one of
+            # FORWARDED_ALLOW_IPS (uvicorn rewrites it; app/__main__.py), so a header cannot mint
+            # a fresh allowance.
+            wait = await self.allowance.take(caller or _client(scope))
+            if wait is not None:
                 await _reject(
                     scope, send, 429, "rate_limited",
                     f"too many requests: the limit is {self.settings.rate_limit} per caller",
@@ -81,6 +82,16 @@ class Gate:
             await _too_large(scope, send, self.settings.max_body_bytes)
             return
         await self.app(scope, self._capped(receive, scope, send), send)
+
+    def _closing_on_shutdown(self, send: Send) -> Send:
+        """Closes the allowance's Redis connections as the app's lifespan ends."""
+
+        async def closing(message: Message) -> None:
+            if message["type"].startswith("lifespan.shutdown") and self.allowance is not None:
+                await self.allowance.close()
+            await send(message)
+
+        return closing
 
     def _needs_key(self, path: str) -> bool:
         if not self.keys or path in OPEN_PATHS:

@@ -3,6 +3,7 @@
 A ``Guard`` is what one roster member calls through: its provider's concurrency limit, its own
 circuit breaker and error counts (per provider *and* model id, so two aliases of one model share
 them), and the retry policy. ``Resilience`` owns them all and reports them for ``GET /providers``.
+With shared pauses (Redis), a model's 429 Retry-After holds its calls back on every replica.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from app.providers.errors import RateLimited
 from app.resilience.breaker import CircuitBreaker
+from app.resilience.pause import SharedPauses
 from app.resilience.retry import RetryPolicy
 
 RECENT_WINDOW_S = 300.0
@@ -63,9 +66,40 @@ class Limiter:
         self._slots.release()
 
 
+class PausingLimiter:
+    """A provider's limiter seen from one model: a call waits out the model's shared pause first.
+
+    A paused model answers, without a call, as the provider would have: ``RateLimited`` with the
+    pause's remaining time as its Retry-After, so the retry policy decides (wait within the cap
+    and the deadline, or fail over) exactly as for a real 429. A real 429 with Retry-After is
+    written to the shared pause for every replica.
+    """
+
+    def __init__(self, limiter: Limiter, pauses: SharedPauses, provider: str, model_id: str) -> None:
+        self.limiter = limiter
+        self.pauses = pauses
+        self.provider = provider
+        self.key = f"{provider}/{model_id}"
+
+    async def __aenter__(self) -> None:
+        remaining = await self.pauses.remaining_s(self.key)
+        if remaining > 0:
+            raise RateLimited(
+                f"paused {remaining:.1f}s more: the provider asked (Retry-After) all replicas to wait",
+                provider=self.provider,
+                retry_after_s=remaining,
+            )
+        await self.limiter.__aenter__()
+
+    async def __aexit__(self, _type: object, error: BaseException | None, _tb: object) -> None:
+        await self.limiter.__aexit__()
+        if isinstance(error, RateLimited) and error.retry_after_s:
+            await self.pauses.pause(self.key, error.retry_after_s)
+
+
 @dataclass(frozen=True, slots=True)
 class Guard:
-    limiter: Limiter
+    limiter: Limiter | PausingLimiter
     breaker: CircuitBreaker
     health: ModelHealth
     policy: RetryPolicy
@@ -84,8 +118,11 @@ class Resilience:
         concurrency: Mapping[str, int] | None = None,
         default_concurrency: int = 16,
         clock: Callable[[], float] = time.monotonic,
+        pauses: SharedPauses | None = None,
     ) -> None:
         self.policy = policy
+        self.pauses = pauses
+        """Retry-After pauses shared by every replica (Redis); ``None``: each call honours its own."""
         self._threshold = breaker_threshold
         self._cooldown_s = breaker_cooldown_s
         self._unavailable_cooldown_s = unavailable_cooldown_s
@@ -102,7 +139,8 @@ class Resilience:
     def guard(self, provider: str, model_id: str) -> Guard:
         key = (provider, model_id)
         if key not in self._guards:
-            limiter = self._limiters.setdefault(provider, Limiter(self.limit_of(provider)))
+            shared = self._limiters.setdefault(provider, Limiter(self.limit_of(provider)))
+            limiter = shared if self.pauses is None else PausingLimiter(shared, self.pauses, *key)
             breaker = CircuitBreaker(
                 threshold=self._threshold,
                 cooldown_s=self._cooldown_s,
@@ -111,6 +149,10 @@ class Resilience:
             )
             self._guards[key] = Guard(limiter, breaker, ModelHealth(self._clock), self.policy)
         return self._guards[key]
+
+    async def close(self) -> None:
+        if self.pauses is not None:
+            await self.pauses.close()
 
     def limit_of(self, provider: str) -> int:
         return self._concurrency.get(provider, self._default_concurrency)
