@@ -65,6 +65,7 @@ async def prefill(path: Path, max_bytes: int) -> int:
         ),
     )
     db.execute("COMMIT")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the service starts on the filled file, not a log
     db.close()
     return rows
 

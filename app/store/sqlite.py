@@ -27,6 +27,8 @@ from app.store import sqlite_schema as schema
 from app.store.base import StoredResult, StoreLimits, StoreSize, StoreUnavailable, fits
 
 T = TypeVar("T")
+WAL_LIMIT_BYTES = 16 * 2**20
+"""The write-ahead log is cut back to this after a checkpoint, so it cannot keep a burst's size."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ class SQLiteStore:
             db = sqlite3.connect(self.path, check_same_thread=False, timeout=5.0, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             schema.migrate(db)
             self._size = schema.totals(db)
             self._db = db
