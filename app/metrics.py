@@ -9,6 +9,7 @@ scrape time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -16,7 +17,6 @@ from prometheus_client.registry import Collector
 
 from app.domain import Outcome, Success
 from app.resilience.guard import Resilience
-from app.store.base import SizedStore
 
 _CIRCUIT_VALUE = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 90, 120, 180, 300)
@@ -39,8 +39,24 @@ class _Circuits(Collector):
         yield gauge
 
 
+class _Size(Protocol):
+    @property
+    def entries(self) -> int: ...
+
+    @property
+    def bytes(self) -> int: ...
+
+
+class MeasuredStore(Protocol):
+    """What /metrics needs of a store (app.store is a sibling layer: described, not imported)."""
+
+    backend: str
+
+    def size(self) -> _Size: ...
+
+
 class _StoreSize(Collector):
-    def __init__(self, store: SizedStore) -> None:
+    def __init__(self, store: MeasuredStore) -> None:
         self._store = store
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -102,7 +118,7 @@ class Metrics:
             self.registry.register(_Circuits(resilience, providers))
             self._watching = True
 
-    def watch_store(self, store: SizedStore) -> None:
+    def watch_store(self, store: MeasuredStore) -> None:
         if not self._store_watched:  # as watch_circuits: once per app
             self.registry.register(_StoreSize(store))
             self._store_watched = True
