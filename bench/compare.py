@@ -556,17 +556,18 @@ def print_summary(results: dict[str, Results], plan: Plan) -> None:
 
 async def bench_store(mode: str, fake: Fake, phases_file: Path, plan: Plan, max_bytes: int) -> StoreRow:
     """The service at c=64 L=50 with the store ``mode`` (off, on, prefilled), unique bodies."""
-    path = Path(tempfile.mkdtemp(prefix="bench-store-")) / "store.sqlite3"
-    rows = await prefill(path, max_bytes) if mode == "prefilled" else 0
-    with system("service", fake, phases_file, store_env(mode, path)) as (proc, origin):
-        await drive(origin, plan.concurrency * 2, plan.concurrency, unique=True)
-        if plan.profile_dir is None:
-            run = await measured(proc, origin, plan.load_requests, plan.concurrency, unique=True)
-        else:
-            with sampling(proc.pid, plan.profile_dir / f"store-{mode}.collapsed.txt"):
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
+        path = Path(tmp) / "store.sqlite3"
+        rows = await prefill(path, max_bytes) if mode == "prefilled" else 0
+        with system("service", fake, phases_file, store_env(mode, path)) as (proc, origin):
+            await drive(origin, plan.concurrency * 2, plan.concurrency, unique=True)
+            if plan.profile_dir is None:
                 run = await measured(proc, origin, plan.load_requests, plan.concurrency, unique=True)
+            else:
+                with sampling(proc.pid, plan.profile_dir / f"store-{mode}.collapsed.txt"):
+                    run = await measured(proc, origin, plan.load_requests, plan.concurrency, unique=True)
+        mb = file_mb(path) if path.exists() else 0.0
     report(f"store {mode}", f"c={plan.concurrency} L=50", run, 0)
-    mb = file_mb(path) if path.exists() else 0.0
     return StoreRow(mode, rows, run.ok, run.errors, run.rps, run.pct(50), run.pct(99), run.cpu_per_orch, mb)
 
 
