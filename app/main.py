@@ -25,7 +25,7 @@ from app.pipeline import Orchestrator
 from app.providers.base import Provider
 from app.providers.registry import PROVIDER_NAMES
 from app.settings import Settings
-from app.store.base import ResultStore
+from app.store.base import SizedStore, StoreLimits
 from app.store.redis_store import RedisStore
 from app.store.replay import Replayer
 from app.store.sqlite import SQLiteStore
@@ -42,20 +42,21 @@ phase's models and output schema.
 """
 
 
-def store_from(settings: Settings) -> ResultStore | None:
+def store_from(settings: Settings) -> SizedStore | None:
     """Redis when REDIS_URL is set (or asked for), the SQLite file otherwise, or nothing."""
     backend = settings.store_backend
     if backend == "auto":
         backend = "redis" if settings.redis_url else "sqlite"
     if backend == "none":
         return None
-    if backend == "redis":
-        if settings.redis_url is None:
-            raise ConfigError(
-                "STORE_BACKEND=redis needs REDIS_URL", hint="e.g. REDIS_URL=redis://127.0.0.1:6379/0"
-            )
-        return RedisStore(settings.redis_url.get_secret_value())
-    return SQLiteStore(settings.store_path)
+    limits = StoreLimits(max_bytes=settings.store_max_bytes, max_entry_bytes=settings.store_max_entry_bytes)
+    if backend == "sqlite":
+        return SQLiteStore(settings.store_path, limits=limits)
+    if settings.redis_url is None:
+        raise ConfigError(
+            "STORE_BACKEND=redis needs REDIS_URL", hint="e.g. REDIS_URL=redis://127.0.0.1:6379/0"
+        )
+    return RedisStore(settings.redis_url.get_secret_value(), limits=limits)
 
 
 def create_app(
@@ -136,6 +137,8 @@ def _lifespan(
             registry = built.registry
             providers = {name: registry.get(name) for name in registry.names()}
             metrics.watch_circuits(built.resilience, registry.names())
+            if store is not None:
+                metrics.watch_store(store)
             app.state.services = Services(
                 settings=settings,
                 catalog=built.catalog,

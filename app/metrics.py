@@ -2,12 +2,14 @@
 
 Model-level numbers are recorded from each finished request's outcomes, so a model's latency,
 tokens, cost, errors and retries are counted exactly once, whichever strategy made the call.
-Circuit states are read from the breakers at scrape time.
+Circuit states are read from the breakers, and the store's size from the store's last write, at
+scrape time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -37,9 +39,49 @@ class _Circuits(Collector):
         yield gauge
 
 
+class _Size(Protocol):
+    @property
+    def entries(self) -> int: ...
+
+    @property
+    def bytes(self) -> int: ...
+
+
+class MeasuredStore(Protocol):
+    """What /metrics needs of a store (app.store is a sibling layer: described, not imported)."""
+
+    backend: str
+
+    def size(self) -> _Size: ...
+
+
+class _StoreSize(Collector):
+    def __init__(self, store: MeasuredStore) -> None:
+        self._store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        size = self._store.size()  # kept by the store's writes: no query at scrape time
+        backend = [self._store.backend]
+        entries = GaugeMetricFamily(
+            "orchestrator_store_entries", "Entries in the result store (Redis: keys in its database).",
+            labels=["backend"],
+        )  # fmt: skip
+        entries.add_metric(backend, size.entries)
+        stored = GaugeMetricFamily(
+            "orchestrator_store_bytes",
+            "Bytes in the result store (SQLite: keys and bodies, capped by STORE_MAX_BYTES; "
+            "Redis: used_memory).",
+            labels=["backend"],
+        )
+        stored.add_metric(backend, size.bytes)
+        yield entries
+        yield stored
+
+
 class Metrics:
     def __init__(self) -> None:
         self._watching = False
+        self._store_watched = False
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
@@ -75,6 +117,11 @@ class Metrics:
         if not self._watching:  # a second lifespan of the same app must not register twice
             self.registry.register(_Circuits(resilience, providers))
             self._watching = True
+
+    def watch_store(self, store: MeasuredStore) -> None:
+        if not self._store_watched:  # as watch_circuits: once per app
+            self.registry.register(_StoreSize(store))
+            self._store_watched = True
 
     def request(self, phase: str, mode: str, status: int) -> None:
         self.requests.labels(phase, mode, str(status)).inc()

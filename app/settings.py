@@ -195,6 +195,12 @@ class Settings(BaseSettings):
     """auto: Redis when REDIS_URL is set, else the SQLite file. none: no idempotency, no cache."""
     store_path: Path = Path(".data/orchestrator.sqlite3")
     """The embedded store's SQLite file (created on first use)."""
+    store_max_bytes: int = Field(default=256 * 2**20, gt=0)
+    """The SQLite store's cap (keys and bodies): over it, expired then oldest entries are evicted.
+    With Redis the total is the server's ``maxmemory``; this cap is not used there."""
+    store_max_entry_bytes: int = Field(default=2**20, gt=0)
+    """The largest answer kept (either backend); a larger one is sent but not stored (a warning
+    names this setting), so it gets no replay or cache hit."""
     redis_url: SecretStr | None = None
     """``redis://[:password@]host:6379/0``: results, idempotency records and locks shared by replicas."""
     cache_ttl_s: float = Field(default=3600.0, ge=0)

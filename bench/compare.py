@@ -41,6 +41,8 @@ from pathlib import Path
 import aiohttp
 import psutil
 from sampling import Profile, group_table, markdown, sampling, top_entries
+from store_rows import MODES, StoreRow, file_mb, prefill, shipped_max_bytes, store_env
+from store_rows import markdown as store_markdown
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -149,7 +151,9 @@ class Fake:
         ]
 
 
-def service_env(fake: Fake, port: int, phases_file: Path) -> dict[str, str]:
+def service_env(
+    fake: Fake, port: int, phases_file: Path, extra: dict[str, str | None] | None = None
+) -> dict[str, str]:
     origin = fake.origin
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "ANTHROPIC", "MINIMAX"))}
     env.update(
@@ -179,15 +183,22 @@ def service_env(fake: Fake, port: int, phases_file: Path) -> dict[str, str]:
             "MAX_CONNECTIONS": "1024",
         }
     )
+    for name, value in (extra or {}).items():  # None: leave the service's default
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     return env
 
 
 @contextmanager
-def system(name: str, fake: Fake, phases_file: Path) -> Iterator[tuple[psutil.Process, str]]:
+def system(
+    name: str, fake: Fake, phases_file: Path, extra: dict[str, str | None] | None = None
+) -> Iterator[tuple[psutil.Process, str]]:
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
     if name == "service":
-        env = service_env(fake, port, phases_file)
+        env = service_env(fake, port, phases_file, extra)
         with process([PYTHON, "-m", "app"], f"{origin}/healthz", env) as proc:
             yield proc, origin
         return
@@ -227,12 +238,13 @@ class Run:
         return self.cpu_ms / self.ok if self.ok else float("nan")
 
 
-async def drive(origin: str, requests: int, concurrency: int) -> Run:
-    """``requests`` orchestrations, ``concurrency`` at a time; latency of each 200, others counted."""
+async def drive(origin: str, requests: int, concurrency: int, *, unique: bool = False) -> Run:
+    """``requests`` orchestrations, ``concurrency`` at a time; latency of each 200, others counted.
+
+    ``unique``: every request a body of its own, so each one the store keeps is a new entry."""
     latencies: list[float] = []
     errors: dict[str, int] = {}
     left = requests
-    body = {"idea": IDEA}
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -241,6 +253,7 @@ async def drive(origin: str, requests: int, concurrency: int) -> Run:
             nonlocal left
             while left > 0:
                 left -= 1
+                body = {"idea": f"{IDEA} #{time.time_ns()}-{left}" if unique else IDEA}
                 start = time.perf_counter()
                 try:
                     async with session.post(origin + PATH, json=body) as response:
@@ -272,9 +285,11 @@ def peak_rss_mb(proc: psutil.Process) -> float:
     return rss / 2**20
 
 
-async def measured(proc: psutil.Process, origin: str, requests: int, concurrency: int) -> Run:
+async def measured(
+    proc: psutil.Process, origin: str, requests: int, concurrency: int, *, unique: bool = False
+) -> Run:
     before = proc.cpu_times()
-    run = await drive(origin, requests, concurrency)
+    run = await drive(origin, requests, concurrency, unique=unique)
     after = proc.cpu_times()
     run.cpu_ms = ((after.user - before.user) + (after.system - before.system)) * 1000
     run.rss_mb = peak_rss_mb(proc)
@@ -539,7 +554,47 @@ def print_summary(results: dict[str, Results], plan: Plan) -> None:
                 print(line)
 
 
+async def bench_store(mode: str, fake: Fake, phases_file: Path, plan: Plan, max_bytes: int) -> StoreRow:
+    """The service at c=64 L=50 with the store ``mode`` (off, on, prefilled), unique bodies."""
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
+        path = Path(tmp) / "store.sqlite3"
+        rows = await prefill(path, max_bytes) if mode == "prefilled" else 0
+        with system("service", fake, phases_file, store_env(mode, path)) as (proc, origin):
+            await drive(origin, plan.concurrency * 2, plan.concurrency, unique=True)
+            if plan.profile_dir is None:
+                run = await measured(proc, origin, plan.load_requests, plan.concurrency, unique=True)
+            else:
+                with sampling(proc.pid, plan.profile_dir / f"store-{mode}.collapsed.txt"):
+                    run = await measured(proc, origin, plan.load_requests, plan.concurrency, unique=True)
+        mb = file_mb(path) if path.exists() else 0.0
+    report(f"store {mode}", f"c={plan.concurrency} L=50", run, 0)
+    return StoreRow(mode, rows, run.ok, run.errors, run.rps, run.pct(50), run.pct(99), run.cpu_per_orch, mb)
+
+
+async def store_rows_async(args: argparse.Namespace) -> None:
+    """Only the store rows: the service with the store off / on / pre-filled, printed as a table."""
+    plan = Plan(args.c1_requests, args.load_requests, args.concurrency, args.warmup, args.profile)
+    modes = [m for m in args.store.split(",") if m]
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        raise SystemExit(f"--store takes {', '.join(MODES)}, not {', '.join(unknown)}")
+    max_bytes = args.prefill_bytes or shipped_max_bytes()
+    fake = Fake("L50", 50, 0)
+    rows: list[StoreRow] = []
+    with tempfile.TemporaryDirectory() as tmp, process(fake.args(), f"{fake.origin}/health"):
+        phases_file = Path(tmp) / "phases.toml"
+        phases_file.write_text(PHASES_TOML, encoding="utf-8")
+        for mode in modes:
+            rows.append(await bench_store(mode, fake, phases_file, plan, max_bytes))
+    print()
+    for line in store_markdown(rows, plan.concurrency):
+        print(line)
+
+
 async def main_async(args: argparse.Namespace) -> None:
+    if args.store:
+        await store_rows_async(args)
+        return
     started = time.monotonic()
     plan = Plan(args.c1_requests, args.load_requests, args.concurrency, args.warmup, args.profile)
     notes: list[str] = list(args.note or [])
@@ -595,6 +650,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--profile",
         metavar="DIR",
         help="sample each system with py-spy during its c=64 load run; raw stacks go to DIR",
+    )
+    parser.add_argument(
+        "--store",
+        metavar="MODES",
+        default="",
+        help="only the store rows, e.g. off,on,prefilled (see bench/store_rows.py); prints a table",
+    )
+    parser.add_argument(
+        "--prefill-bytes",
+        type=int,
+        default=0,
+        help="fill the prefilled store to this (default STORE_MAX_BYTES)",
     )
     args = parser.parse_args(argv)
     if args.profile:

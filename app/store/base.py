@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import structlog
+
+log = structlog.get_logger("store")
+
 
 class StoreUnavailable(Exception):
     """The backend cannot be reached or failed; the service carries on without it."""
@@ -19,6 +23,43 @@ class StoredResult:
     status: int
     body: bytes
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLimits:
+    """How much the store may hold: in all, and in one entry (STORE_MAX_BYTES, STORE_MAX_ENTRY_BYTES)."""
+
+    max_bytes: int = 256 * 2**20
+    max_entry_bytes: int = 2**20
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSize:
+    """What the store holds now, for /metrics."""
+
+    entries: int = 0
+    bytes: int = 0
+
+
+def entry_bytes(key: str, result: StoredResult) -> int:
+    """What one entry counts against the caps: its key, fingerprint and body."""
+    return len(key.encode()) + len(result.fingerprint.encode()) + len(result.body)
+
+
+def fits(key: str, result: StoredResult, limits: StoreLimits, backend: str) -> bool:
+    """Whether one entry may be stored; a larger one is skipped (its caller still gets the answer)."""
+    size = entry_bytes(key, result)
+    if size <= limits.max_entry_bytes:
+        return True
+    log.warning(
+        "store_entry_too_large",
+        backend=backend,
+        entry_bytes=size,
+        setting="STORE_MAX_ENTRY_BYTES",
+        limit=limits.max_entry_bytes,
+        hint="the answer was sent but not kept: no replay or cache hit for it",
+    )
+    return False
 
 
 class ResultStore(Protocol):
@@ -44,3 +85,11 @@ class ResultStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class SizedStore(ResultStore, Protocol):
+    """A store that says how much it holds (kept current by its writes, read at scrape time)."""
+
+    def size(self) -> StoreSize:
+        """The last known size: no query, so /metrics costs the store nothing."""
+        ...

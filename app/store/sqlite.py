@@ -1,7 +1,14 @@
 """The embedded backend: one SQLite file, so results survive a restart with no server to run.
 
-sqlite3 is blocking, so each operation runs in a worker thread; WAL mode lets several processes
-on one machine share the file, and the lock table (a row with a lease) works across them too.
+sqlite3 is blocking, so every operation runs on one thread of the store's own: one connection,
+no lock to take, and the event loop never waits on the disk. WAL mode lets several processes on
+one machine share the file, and the lock table (a row with a lease) works across them too.
+``synchronous=NORMAL`` (safe in WAL mode: a power cut can lose the last commits, never corrupt the
+file) spares an fsync per write; a result lost that way is recomputed, never wrong.
+
+The file is bounded: a write that takes the store over ``STORE_MAX_BYTES`` evicts expired entries
+first, then the oldest, in bounded batches; expired rows are also swept every so many writes or
+seconds, never with a scan (see ``app/store/sqlite_schema.py``).
 """
 
 from __future__ import annotations
@@ -9,49 +16,69 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from app.store.base import StoredResult, StoreUnavailable
+from app.store import sqlite_schema as schema
+from app.store.base import StoredResult, StoreLimits, StoreSize, StoreUnavailable, fits
 
 T = TypeVar("T")
+WAL_LIMIT_BYTES = 16 * 2**20
+"""The write-ahead log is cut back to this after a checkpoint, so it cannot keep a burst's size."""
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS results (
-    key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
-    body BLOB NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS locks (key TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL NOT NULL);
-"""
+
+@dataclass(frozen=True, slots=True)
+class Upkeep:
+    """How often expired rows are swept and how many rows one statement may touch."""
+
+    every_writes: int = 256
+    every_s: float = 30.0
+    batch: int = 256
+    rounds: int = 8
+    """Batches one write may evict to get back under the cap."""
 
 
 class SQLiteStore:
     backend = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, limits: StoreLimits | None = None, upkeep: Upkeep | None = None
+    ) -> None:
         self.path = path
-        self._mutex = threading.Lock()
+        self.limits = limits or StoreLimits()
+        self.upkeep = upkeep or Upkeep()
         self._db: sqlite3.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._size = StoreSize()
+        self._writes = 0
+        self._swept_at = time.monotonic()
+
+    def size(self) -> StoreSize:
+        return self._size
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, check_same_thread=False, timeout=5.0, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
+            schema.migrate(db)
+            self._size = schema.totals(db)
             self._db = db
         return self._db
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        def locked() -> T:
-            with self._mutex:
-                return work(self._connection())
-
+        if self._thread is None:  # one thread: statements run in order, on the one connection
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         try:
-            return await asyncio.to_thread(locked)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._thread, lambda: work(self._connection())
+            )
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"sqlite store at {self.path}: {exc}") from exc
 
@@ -66,14 +93,36 @@ class SQLiteStore:
         return await self._run(read)
 
     async def put(self, key: str, result: StoredResult, ttl_s: float) -> None:
-        def write(db: sqlite3.Connection) -> None:
-            db.execute(
-                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)",
-                (key, result.fingerprint, result.status, result.body, result.created_at, time.time() + ttl_s),
-            )
-            db.execute("DELETE FROM results WHERE expires_at <= ?", (time.time(),))
+        if not fits(key, result, self.limits, self.backend):
+            return
+        row = (key, result.fingerprint, result.status, result.body, result.created_at, time.time() + ttl_s)
+        await self._run(lambda db: self._write(db, row))
 
-        await self._run(write)
+    def _write(self, db: sqlite3.Connection, row: tuple[str, str, int, bytes, float, float]) -> None:
+        """The upsert, and the upkeep it is due, in one transaction (one commit per write)."""
+        now = time.time()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(schema.UPSERT, row)
+            if self._sweep_due():
+                schema.sweep_expired(db, now, self.upkeep.batch)
+            size = schema.make_room(db, self.limits.max_bytes, now, self.upkeep.batch, self.upkeep.rounds)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._size = size
+
+    def _sweep_due(self) -> bool:
+        """Every ``every_writes`` writes or ``every_s`` seconds, whichever comes first."""
+        self._writes += 1
+        if (
+            self._writes < self.upkeep.every_writes
+            and time.monotonic() - self._swept_at < self.upkeep.every_s
+        ):
+            return False
+        self._writes, self._swept_at = 0, time.monotonic()
+        return True
 
     async def try_lock(self, key: str, ttl_s: float) -> str | None:
         token = secrets.token_hex(8)
@@ -108,10 +157,15 @@ class SQLiteStore:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
-        def shut() -> None:
-            with self._mutex:
-                if self._db is not None:
-                    self._db.close()
-                    self._db = None
+        """Close the connection and stop the thread; a later call opens both again."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
 
-        await asyncio.to_thread(shut)
+        def shut() -> None:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+        await asyncio.get_running_loop().run_in_executor(thread, shut)
+        thread.shutdown(wait=False)
