@@ -28,6 +28,9 @@ class MemoryStore:
     async def unlock(self, key: str, token: str) -> None:
         return None
 
+    async def extend(self, key: str, token: str, ttl_s: float) -> bool:
+        return True
+
     async def locked(self, key: str) -> bool:
         return False
 
@@ -42,7 +45,7 @@ async def test_the_store_keeps_the_replay_body_and_a_replay_sends_it_as_is() -> 
     store = MemoryStore()
     replayer = Replayer(store)
 
-    async def run() -> Finished:
+    async def run(waited_s: float = 0.0) -> Finished:
         return Finished(200, b'{"cached":false}', replay=b'{"cached":true}')
 
     fresh = await replayer.fresh("k", "print", run, ttl_s=60)
@@ -56,7 +59,7 @@ async def test_a_joined_caller_gets_the_replay_body_and_the_runner_its_own() -> 
     replayer = Replayer(None)
     release = asyncio.Event()
 
-    async def run() -> Finished:
+    async def run(waited_s: float = 0.0) -> Finished:
         await release.wait()
         return Finished(200, b"mine", replay=b"theirs")
 
@@ -74,7 +77,7 @@ async def test_without_a_replay_body_everyone_gets_the_same_bytes() -> None:
     store = MemoryStore()
     replayer = Replayer(store)
 
-    async def run() -> Finished:
+    async def run(waited_s: float = 0.0) -> Finished:
         return Finished(200, b"same")
 
     assert (await replayer.run("k", "print", run, ttl_s=60, wait_s=1)).body == b"same"
