@@ -88,6 +88,11 @@ def caller_scope(request: Request, settings: Settings) -> str:
     return "key-" + hashlib.sha256(presented.strip().encode()).hexdigest()[:32]
 
 
+def storage_key(scope: str, key: str) -> str:
+    """Where a caller's Idempotency-Key lives in the store."""
+    return f"idem:{scope}:{key}"
+
+
 def idempotency_key(request: Request) -> str | None:
     """The ``Idempotency-Key`` header, checked; ``None`` when absent."""
     key = request.headers.get("idempotency-key")
@@ -118,7 +123,7 @@ async def remembered(
     if key is not None:
         try:
             finished = await replayer.run(
-                f"idem:{caller_scope(request, settings)}:{key}",
+                storage_key(caller_scope(request, settings), key),
                 request_print,
                 lambda waited_s: run(waited_s=waited_s),
                 ttl_s=settings.idempotency_ttl_s,
