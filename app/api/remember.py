@@ -32,7 +32,7 @@ from app.api.deps import Services
 from app.api.schemas import OrchestrateRequest
 from app.errors import IdempotencyConflict, InvalidOptions, JoinedRunStillRunning
 from app.settings import Settings
-from app.store.replay import Finished, KeyConflict, StillRunning
+from app.store.replay import Finished, KeyConflict, Replayer, StillRunning
 
 MAX_KEY_LENGTH = 255
 OPEN_SCOPE = "open"
@@ -121,27 +121,8 @@ async def remembered(
     request_print = fingerprint(phase, body)
     key = idempotency_key(request)
     if key is not None:
-        try:
-            finished = await replayer.run(
-                storage_key(caller_scope(request, settings), key),
-                request_print,
-                lambda waited_s: run(waited_s=waited_s),
-                ttl_s=settings.idempotency_ttl_s,
-                wait_s=deadline_s,
-                keyed=True,
-            )
-        except KeyConflict:
-            raise IdempotencyConflict(
-                f"Idempotency-Key {key!r} was first used with a different request",
-                hint="send the original body again to get its result, or use a new key for this one",
-                details={"header": "Idempotency-Key"},
-            ) from None
-        except StillRunning as still:
-            raise _still_running(
-                still, "send the same Idempotency-Key again later to get its result"
-            ) from None
-        replayed = "true" if finished.replayed else "false"
-        return finished, {"Idempotent-Replayed": replayed, **_waited(finished)}
+        storage = storage_key(caller_scope(request, settings), key)
+        return await _keyed(replayer, settings, key, storage, request_print, run, deadline_s)
 
     if settings.cache_ttl_s <= 0:
         return await run(), {}
@@ -173,6 +154,37 @@ async def remembered(
         age = max(0, round(time.time() - finished.created_at)) if finished.created_at else 0
         return finished, {"X-Cache": "hit", "Age": str(age), **_waited(finished)}
     return finished, {"X-Cache": "miss", **_waited(finished)}
+
+
+async def _keyed(
+    replayer: Replayer,
+    settings: Settings,
+    key: str,
+    storage: str,
+    request_print: str,
+    run: Run,
+    deadline_s: float,
+) -> tuple[Finished, dict[str, str]]:
+    """The keyed run: joined, replayed or run here; it goes on whoever hangs up."""
+    try:
+        finished = await replayer.run(
+            storage,
+            request_print,
+            lambda waited_s: run(waited_s=waited_s),
+            ttl_s=settings.idempotency_ttl_s,
+            wait_s=deadline_s,
+            keyed=True,
+        )
+    except KeyConflict:
+        raise IdempotencyConflict(
+            f"Idempotency-Key {key!r} was first used with a different request",
+            hint="send the original body again to get its result, or use a new key for this one",
+            details={"header": "Idempotency-Key"},
+        ) from None
+    except StillRunning as still:
+        raise _still_running(still, "send the same Idempotency-Key again later to get its result") from None
+    replayed = "true" if finished.replayed else "false"
+    return finished, {"Idempotent-Replayed": replayed, **_waited(finished)}
 
 
 def _waited(finished: Finished) -> dict[str, str]:

@@ -174,13 +174,12 @@ class Replayer:
         keyed: bool,
         max_age_s: float | None,
     ) -> Finished:
-        began = time.monotonic()
+        began, waited = time.monotonic(), 0.0  # waited: only time spent on another replica's run
         while True:
             if (stored := await self._get(key)) is not None:
                 if stored.fingerprint != fingerprint:
                     raise KeyConflict(key)
                 if _young_enough(stored, max_age_s):
-                    waited = time.monotonic() - began
                     return Finished(
                         stored.status,
                         stored.body,
@@ -196,9 +195,9 @@ class Replayer:
                 await asyncio.sleep(POLL_S)
                 if (stored := await self._get(key)) is not None and _young_enough(stored, max_age_s):
                     break
-            if time.monotonic() - began >= wait_s:
-                raise StillRunning(key, time.monotonic() - began)
-        waited = time.monotonic() - began
+            waited = time.monotonic() - began
+            if waited >= wait_s:
+                raise StillRunning(key, waited)
         async with self._holding(key, token):
             return await self.fresh(key, fingerprint, compute, ttl_s=ttl_s, keyed=keyed, waited_s=waited)
 
