@@ -274,7 +274,7 @@ async def test_a_resend_after_a_real_crash_answers_within_its_own_deadline(store
     timings = resend.json()["timings"]
     # It waited for the dead holder's lease to lapse (seconds), not its deadline + 10 s, and the
     # wait and the run together stayed inside the resend's own deadline.
-    assert 0 < timings["waited_ms"] <= LEASE_S * 1000 + 2000
+    assert 0 < timings["waited_ms"] <= LEASE_S * 1000 + 5000
     assert timings["waited_ms"] + timings["total_ms"] < 20_000
     assert parallel_calls(fakes) == FAN_OUT
 
