@@ -13,6 +13,7 @@
         ├── NoUsableProvider          503, names the environment variables to set
         ├── AllModelsFailed           502, carries every model's error
         └── DeadlineExceeded          504, the phase deadline passed
+            └── JoinedRunStillRunning 504, the deadline passed waiting on another caller's run
 
 Model-level failures are not in this tree: they are ``providers.errors.ProviderError``s, recorded
 per model in the response, and only become an ``OrchestrationError`` when too few models answered.
@@ -127,3 +128,10 @@ class AllModelsFailed(OrchestrationError):
 class DeadlineExceeded(OrchestrationError):
     status_code = 504
     code = "deadline_exceeded"
+
+
+class JoinedRunStillRunning(DeadlineExceeded):
+    """The request's deadline passed while it waited on an identical run (same key, or shared
+    through the cache) that goes on; with a key, a later retry gets that run's result."""
+
+    code = "joined_run_still_running"

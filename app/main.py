@@ -132,6 +132,7 @@ def _lifespan(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        replayer = Replayer(store)
         async with upstream_client(settings, transport) as client:
             built = assemble(settings, client, catalog, overrides)
             registry = built.registry
@@ -146,7 +147,7 @@ def _lifespan(
                 roster=built.roster,
                 roster_name=built.roster_name,
                 client=client,
-                replayer=Replayer(store),
+                replayer=replayer,
                 metrics=metrics,
                 orchestrator=Orchestrator(built.roster, orchestration_enabled=settings.orchestration_enabled),
             )
@@ -161,6 +162,7 @@ def _lifespan(
             try:
                 yield
             finally:
+                await replayer.close()  # keyed runs still going: the upstream client closes next
                 await built.resilience.close()  # its shared Retry-After pauses' Redis connections
                 if store is not None:
                     await store.close()

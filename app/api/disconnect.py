@@ -1,4 +1,4 @@
-"""Stop a phase when its caller hangs up, so no upstream call keeps running for nobody.
+"""Stop waiting when the caller hangs up, so no upstream call keeps running for nobody.
 
 A plain (non-streaming) endpoint is not cancelled by the server when the client disconnects; the
 ASGI ``http.disconnect`` message is the only sign. Once the body has been read, the next
@@ -24,8 +24,10 @@ async def _disconnected(request: Request) -> None:
         pass
 
 
-async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
-    """``await work``, cancelling it (and everything it started) if the client goes away."""
+async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T], *, keyed: bool = False) -> T:
+    """``await work``, cancelling it if the client goes away. Cancelling it stops this caller's
+    wait; the run itself stops unless it is ``keyed`` (an Idempotency-Key's run goes on and is
+    stored) or another caller still waits on it (see app/store/replay.py)."""
     task = asyncio.create_task(work)
     watcher = asyncio.create_task(_disconnected(request))
     try:
@@ -38,6 +40,8 @@ async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) ->
         await asyncio.shield(asyncio.gather(watcher, task, return_exceptions=True))
     if task.cancelled():
         raise ClientDisconnected(
-            "the client closed the connection; the phase and its upstream calls were cancelled"
+            "the client closed the connection; the run goes on under its Idempotency-Key"
+            if keyed
+            else "the client closed the connection; the phase and its upstream calls were cancelled"
         )
     return task.result()

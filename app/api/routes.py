@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -17,7 +18,7 @@ from app.api.errors import service_error_response
 from app.api.examples import request_examples
 from app.api.intake import phase_request
 from app.api.present import response
-from app.api.remember import remembered
+from app.api.remember import idempotency_key, remembered
 from app.api.schemas import ErrorResponse, OrchestrateRequest, OrchestrateResponse
 from app.api.service_schemas import (
     CircuitOut,
@@ -35,10 +36,14 @@ from app.api.service_schemas import (
 )
 from app.api.stream import stream
 from app.errors import InvalidOptions, OrchestrationError, OrchestratorError, PayloadTooLarge
+from app.phases.catalog import Phase
+from app.results import PhaseRequest
 from app.settings import Settings
 from app.store.replay import Finished
 
 router = APIRouter()
+MIN_RUN_S = 0.1
+"""The least a run gets after waiting on another (the wait stops at the deadline, so rarely less)."""
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Unknown phase; the body lists the valid ones."},
@@ -224,13 +229,11 @@ async def orchestrate(
     metrics = services.metrics
     mode = "replayed"  # unless this request runs the phase itself
 
-    async def run(*, for_cache: bool = False) -> Finished:
+    async def run(*, for_cache: bool = False, waited_s: float = 0.0) -> Finished:
         nonlocal mode
         try:
             await services.require_local_model()
-            work = services.orchestrator.orchestrate(phase, phase_request(body))
-            # A stream's disconnects are the SSE response's to watch (it cancels this task).
-            result = await (work if streaming else unless_disconnected(request, work))
+            result = await services.orchestrator.orchestrate(phase, _what_is_left(phase, body, waited_s))
         except OrchestratorError as exc:
             mode = "failed"
             if isinstance(exc, OrchestrationError):
@@ -242,6 +245,9 @@ async def orchestrate(
         answer = response(
             result, request_id=request_id, include_raw=body.options.include_raw, roster=services.roster_name
         )
+        if waited_s:
+            waited = answer.timings.model_copy(update={"waited_ms": round(waited_s * 1000)})
+            answer = answer.model_copy(update={"timings": waited})
         # A cache hit sends its stored bytes as they are, so they are rendered as a hit, now.
         hit = answer.model_copy(update={"cached": True}).model_dump_json().encode() if for_cache else None
         return Finished(200, answer.model_dump_json().encode(), keep=not answer.degraded, replay=hit)
@@ -257,9 +263,20 @@ async def orchestrate(
         return finished, headers
 
     if streaming:
+        # A stream's disconnects are the SSE response's to watch (it cancels ``answer``).
         return stream(request, answer)
-    finished, headers = await answer()
+    keyed = idempotency_key(request) is not None  # a bad key is a 422 before anything runs
+    finished, headers = await unless_disconnected(request, answer(), keyed=keyed)
     return Response(finished.body, finished.status, headers=headers, media_type="application/json")
+
+
+def _what_is_left(phase: Phase, body: OrchestrateRequest, waited_s: float) -> PhaseRequest:
+    """The body for the pipeline; after waiting on another run, with what is left of its deadline."""
+    asked = phase_request(body)
+    if not waited_s:
+        return asked
+    deadline_s = body.options.deadline_s or phase.config.deadline_s
+    return replace(asked, deadline_s=max(deadline_s - waited_s, MIN_RUN_S))
 
 
 def _within_limits(body: OrchestrateRequest, settings: Settings) -> None:

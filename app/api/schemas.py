@@ -152,6 +152,11 @@ class TimingsOut(BaseModel):
     fallback_ms: int
     total_ms: int
     overhead_ms: int = Field(description="Time the service spent outside model calls.")
+    waited_ms: int = Field(
+        default=0,
+        description="Time this run waited, before it started, on an identical run elsewhere (a lock "
+        "held by another replica, or left by a crashed one); not part of total_ms.",
+    )
 
 
 class ModelOutputOut(BaseModel):

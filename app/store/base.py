@@ -1,4 +1,4 @@
-"""The store's interface: two backends (SQLite file, Redis) behind the same five operations."""
+"""The store's interface: two backends (SQLite file, Redis) behind the same operations."""
 
 from __future__ import annotations
 
@@ -76,6 +76,10 @@ class ResultStore(Protocol):
 
     async def unlock(self, key: str, token: str) -> None:
         """Release the lock if ``token`` still holds it (an expired lock may belong to another)."""
+        ...
+
+    async def extend(self, key: str, token: str, ttl_s: float) -> bool:
+        """Renew the lock's lease to ``ttl_s`` from now if ``token`` still holds it; else ``False``."""
         ...
 
     async def locked(self, key: str) -> bool: ...

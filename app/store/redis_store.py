@@ -29,6 +29,12 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 
+# Renew the lease only if the lock is still ours, for the same reason.
+_EXTEND = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+return 0
+"""
+
 
 class RedisStore:
     backend = "redis"
@@ -47,6 +53,7 @@ class RedisStore:
         )
         self._prefix = prefix
         self._unlock = self._redis.register_script(_UNLOCK)
+        self._extend = self._redis.register_script(_EXTEND)
         self.limits = limits or StoreLimits()
         self._size = StoreSize()
         self._size_every_s = size_every_s
@@ -111,6 +118,15 @@ class RedisStore:
             await self._unlock(keys=[self._key("lock", key)], args=[token])
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(f"redis: {exc}") from exc
+
+    async def extend(self, key: str, token: str, ttl_s: float) -> bool:
+        try:
+            renewed = await self._extend(
+                keys=[self._key("lock", key)], args=[token, max(1, int(ttl_s * 1000))]
+            )
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+        return bool(renewed)
 
     async def locked(self, key: str) -> bool:
         try:

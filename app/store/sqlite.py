@@ -144,6 +144,16 @@ class SQLiteStore:
     async def unlock(self, key: str, token: str) -> None:
         await self._run(lambda db: db.execute("DELETE FROM locks WHERE key = ? AND token = ?", (key, token)))
 
+    async def extend(self, key: str, token: str, ttl_s: float) -> bool:
+        def renew(db: sqlite3.Connection) -> bool:
+            renewed = db.execute(
+                "UPDATE locks SET expires_at = ? WHERE key = ? AND token = ?",
+                (time.time() + ttl_s, key, token),
+            )
+            return renewed.rowcount == 1
+
+        return await self._run(renew)
+
     async def locked(self, key: str) -> bool:
         def check(db: sqlite3.Connection) -> bool:
             row = db.execute(

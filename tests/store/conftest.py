@@ -9,8 +9,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from tests.support import free_port
 
@@ -61,3 +63,12 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     yield server
     if server.process.poll() is None:
         server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.needs_redis)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Settings for each backend; Redis keys get a fresh prefix per test via a fresh database."""
+    if request.param == "sqlite":
+        return {"store_backend": "sqlite", "store_path": tmp_path / "store.sqlite3"}
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return {"store_backend": "redis", "redis_url": SecretStr(server.url)}

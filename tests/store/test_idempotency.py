@@ -3,58 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
-from app.domain import CompletionRequest
-from app.main import create_app
 from app.providers.errors import UpstreamServerError
-from app.providers.fake import Delayed, FakeProvider, Reply
+from app.providers.fake import FakeProvider
 from tests.store.conftest import RedisServer
-from tests.support import client_for, fake_providers, fixture_responder, make_settings
+from tests.store.keyed_apps import IDEA, MAX_AGE, URL, app_with, key, model_calls, slowly
+from tests.support import fake_providers
 
-IDEA = {"idea": "AI agent that audits freight invoices for small brokers"}
-URL = "/phases/kill-test/orchestrate"
-MAX_AGE = {"Cache-Control": "max-age=600"}
-"""Asks for a cached answer up to ten minutes old: the cache is opt-in."""
 MINIMAX = "MiniMax-M2.7"
-
-
-def slowly(request: CompletionRequest) -> Reply:
-    return Delayed(0.2, fixture_responder(request))
-
-
-def model_calls(*apps_fakes: Mapping[str, FakeProvider]) -> int:
-    return sum(len(f.calls) for fakes in apps_fakes for f in fakes.values())
-
-
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.needs_redis)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    """Settings for each backend; Redis keys get a fresh prefix per test via a fresh database."""
-    if request.param == "sqlite":
-        return {"store_backend": "sqlite", "store_path": tmp_path / "store.sqlite3"}
-    server: RedisServer = request.getfixturevalue("redis_server")
-    return {"store_backend": "redis", "redis_url": SecretStr(server.url)}
-
-
-@asynccontextmanager
-async def app_with(
-    fakes: Mapping[str, FakeProvider] | None = None, **settings: Any
-) -> AsyncIterator[tuple[httpx.AsyncClient, Mapping[str, FakeProvider]]]:
-    fakes = fakes if fakes is not None else fake_providers()
-    async with client_for(create_app(make_settings(**settings), providers=fakes)) as client:
-        yield client, fakes
-
-
-def key() -> dict[str, str]:
-    return {"Idempotency-Key": f"step-{uuid.uuid4()}"}
 
 
 async def test_a_repeated_key_replays_without_calling_a_model(store: dict[str, Any]) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from app.store.base import StoredResult
-from app.store.replay import Finished, Replayer
+from app.store.replay import Finished, Replayer, StillRunning
 
 
 class MemoryStore:
@@ -28,6 +30,9 @@ class MemoryStore:
     async def unlock(self, key: str, token: str) -> None:
         return None
 
+    async def extend(self, key: str, token: str, ttl_s: float) -> bool:
+        return True
+
     async def locked(self, key: str) -> bool:
         return False
 
@@ -42,7 +47,7 @@ async def test_the_store_keeps_the_replay_body_and_a_replay_sends_it_as_is() -> 
     store = MemoryStore()
     replayer = Replayer(store)
 
-    async def run() -> Finished:
+    async def run(waited_s: float = 0.0) -> Finished:
         return Finished(200, b'{"cached":false}', replay=b'{"cached":true}')
 
     fresh = await replayer.fresh("k", "print", run, ttl_s=60)
@@ -56,7 +61,7 @@ async def test_a_joined_caller_gets_the_replay_body_and_the_runner_its_own() -> 
     replayer = Replayer(None)
     release = asyncio.Event()
 
-    async def run() -> Finished:
+    async def run(waited_s: float = 0.0) -> Finished:
         await release.wait()
         return Finished(200, b"mine", replay=b"theirs")
 
@@ -74,10 +79,106 @@ async def test_without_a_replay_body_everyone_gets_the_same_bytes() -> None:
     store = MemoryStore()
     replayer = Replayer(store)
 
-    async def run() -> Finished:
+    async def run(waited_s: float = 0.0) -> Finished:
         return Finished(200, b"same")
 
     assert (await replayer.run("k", "print", run, ttl_s=60, wait_s=1)).body == b"same"
     assert store.results["k"].body == b"same"
     again = await replayer.run("k", "print", run, ttl_s=60, wait_s=1)
     assert again.replayed and again.body == b"same"
+
+
+class Gated:
+    """A compute that waits for ``release``, and says whether it finished or was cancelled."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.started = asyncio.Event()
+        self.ended: str | None = None
+
+    async def __call__(self, waited_s: float = 0.0) -> Finished:
+        self.started.set()
+        try:
+            await self.release.wait()
+        except asyncio.CancelledError:
+            self.ended = "cancelled"
+            raise
+        self.ended = "finished"
+        return Finished(200, b"done", keep=False)
+
+
+async def leave(task: asyncio.Task[Finished]) -> None:
+    """The caller behind ``task`` hangs up."""
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+async def test_a_run_outlives_a_caller_who_leaves_while_another_waits(keyed: bool) -> None:
+    replayer, compute = Replayer(MemoryStore()), Gated()
+    first = asyncio.create_task(replayer.run("k", "p", compute, ttl_s=60, wait_s=30, keyed=keyed))
+    await compute.started.wait()
+    second = asyncio.create_task(replayer.run("k", "p", compute, ttl_s=60, wait_s=30, keyed=keyed))
+    await asyncio.sleep(0)
+    await leave(first)
+    compute.release.set()
+    assert (await second).body == b"done" and compute.ended == "finished"
+
+
+async def test_an_unkeyed_run_stops_when_its_last_caller_leaves() -> None:
+    replayer, compute = Replayer(MemoryStore()), Gated()
+    callers = [asyncio.create_task(replayer.run("k", "p", compute, ttl_s=60, wait_s=30)) for _ in range(2)]
+    await compute.started.wait()
+    await leave(callers[0])
+    assert compute.ended is None  # the other caller still waits
+    await leave(callers[1])
+    assert compute.ended == "cancelled"
+
+
+async def test_a_keyed_run_finishes_and_keeps_even_an_unkeepable_200_when_everyone_left() -> None:
+    store = MemoryStore()
+    replayer, compute = Replayer(store), Gated()
+    caller = asyncio.create_task(replayer.run("k", "p", compute, ttl_s=60, wait_s=30, keyed=True))
+    await compute.started.wait()
+    await leave(caller)
+    compute.release.set()
+    for _ in range(100):
+        if "k" in store.results:
+            break
+        await asyncio.sleep(0.01)
+    assert compute.ended == "finished" and store.results["k"].body == b"done"
+
+
+async def test_a_waiter_gives_up_at_its_own_deadline_and_the_run_goes_on() -> None:
+    replayer, compute = Replayer(MemoryStore()), Gated()
+    runner = asyncio.create_task(replayer.run("k", "p", compute, ttl_s=60, wait_s=30, keyed=True))
+    await compute.started.wait()
+    with pytest.raises(StillRunning) as still:
+        await replayer.run("k", "p", compute, ttl_s=60, wait_s=0.1, keyed=True)
+    assert still.value.waited_s >= 0.1 and compute.ended is None
+    compute.release.set()
+    assert (await runner).body == b"done"
+
+
+class LeasedStore(MemoryStore):
+    """Records lease renewals."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.renewals = 0
+
+    async def extend(self, key: str, token: str, ttl_s: float) -> bool:
+        self.renewals += 1
+        return True
+
+
+async def test_the_holder_renews_its_lease_while_it_runs() -> None:
+    store = LeasedStore()
+    replayer = Replayer(store, lease_s=0.06)
+
+    async def slow(waited_s: float = 0.0) -> Finished:
+        await asyncio.sleep(0.2)
+        return Finished(200, b"done")
+
+    await replayer.run("k", "p", slow, ttl_s=60, wait_s=30)
+    assert store.renewals >= 2  # every third of the lease, for as long as it ran
