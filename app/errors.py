@@ -5,12 +5,15 @@
     │   └── DatasetError              python -m evaluation: a dataset it cannot use (names the line)
     ├── RequestError                  the caller can fix it (4xx)
     │   ├── PhaseNotFound             404, lists the valid phase names
+    │   ├── RunNotFound               404, no run with that id for this caller (or its result expired)
+    │   ├── RunFinished               409, DELETE on a run that already ended
     │   ├── IdempotencyConflict       409, an Idempotency-Key reused with a different body
     │   ├── PayloadTooLarge           413, the body, idea or context exceeds its MAX_* setting
     │   ├── InvalidOptions            422, an option names a model the phase does not configure, …
     │   └── ClientDisconnected        499, the caller left; every upstream call was cancelled
     └── OrchestrationError            the models could not produce an answer (5xx)
         ├── NoUsableProvider          503, names the environment variables to set
+        ├── TooManyRuns               503, MAX_LIVE_RUNS runs already live in this process
         ├── AllModelsFailed           502, carries every model's error
         └── DeadlineExceeded          504, the phase deadline passed
             └── JoinedRunStillRunning 504, the deadline passed waiting on another caller's run
@@ -70,6 +73,16 @@ class PhaseNotFound(RequestError):
         )
 
 
+class RunNotFound(RequestError):
+    status_code = 404
+    code = "run_not_found"
+
+
+class RunFinished(RequestError):
+    status_code = 409
+    code = "run_finished"
+
+
 class PayloadTooLarge(RequestError):
     """A part of the request exceeds a configured limit; the message names the setting."""
 
@@ -118,6 +131,14 @@ class OrchestrationError(OrchestratorError):
 class NoUsableProvider(OrchestrationError):
     status_code = 503
     code = "no_usable_provider"
+
+
+class TooManyRuns(OrchestrationError):
+    """MAX_LIVE_RUNS runs are live in this process; the caller retries after ``retry_after_s``."""
+
+    status_code = 503
+    code = "too_many_runs"
+    retry_after_s = 5
 
 
 class AllModelsFailed(OrchestrationError):

@@ -15,6 +15,8 @@ from app.api.gate import Gate, caller_keys, rate_limit
 from app.api.middleware import RequestIdMiddleware
 from app.api.openapi import install_openapi
 from app.api.routes import router
+from app.api.run_routes import router as run_router
+from app.api.runs import Runs
 from app.api.schemas import ErrorResponse
 from app.assembly import assemble
 from app.errors import ConfigError
@@ -104,6 +106,7 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)  # outermost: every response, rejections too, has an id
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(run_router)
     install_openapi(app, catalog)
     install_docs(app)
     return app
@@ -133,6 +136,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         replayer = Replayer(store)
+        runs = Runs(store, max_live=settings.max_live_runs, ttl_s=settings.idempotency_ttl_s)
         async with upstream_client(settings, transport) as client:
             built = assemble(settings, client, catalog, overrides)
             registry = built.registry
@@ -149,6 +153,7 @@ def _lifespan(
                 client=client,
                 replayer=replayer,
                 metrics=metrics,
+                runs=runs,
                 orchestrator=Orchestrator(built.roster, orchestration_enabled=settings.orchestration_enabled),
             )
             log.info(
@@ -162,6 +167,7 @@ def _lifespan(
             try:
                 yield
             finally:
+                await runs.close()  # the service's own runs first: they wait on the replayer
                 await replayer.close()  # keyed runs still going: the upstream client closes next
                 await built.resilience.close()  # its shared Retry-After pauses' Redis connections
                 if store is not None:

@@ -210,7 +210,9 @@ class Settings(BaseSettings):
     """on: a request without Cache-Control is answered from the cache too (the pre-opt-in
     behaviour). off (default): only ``max-age`` asks for it; every other request runs."""
     idempotency_ttl_s: float = Field(default=86400.0, gt=0)
-    """How long a result stays replayable under its Idempotency-Key."""
+    """How long a result stays replayable under its Idempotency-Key (and a run's, at /runs/{id})."""
+    max_live_runs: int = Field(default=64, gt=0)
+    """Runs (``Prefer: respond-async``) live at once in one process; one more answers 503."""
 
     workers_ai: WorkersAISettings = Field(default_factory=WorkersAISettings)
     anthropic: AnthropicSettings = Field(default_factory=AnthropicSettings)

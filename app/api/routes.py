@@ -19,6 +19,7 @@ from app.api.examples import request_examples
 from app.api.intake import phase_request
 from app.api.present import response
 from app.api.remember import idempotency_key, remembered
+from app.api.run_routes import async_responses, prefers_async, start_run
 from app.api.schemas import ErrorResponse, OrchestrateRequest, OrchestrateResponse
 from app.api.service_schemas import (
     CircuitOut,
@@ -206,7 +207,7 @@ async def get_phase(name: str, services: ServicesDep) -> PhaseDetail:
     tags=["phases"],
     summary="Run a phase across several models and return validated JSON",
     response_model=OrchestrateResponse,
-    responses=_ERRORS,
+    responses={**_ERRORS, **async_responses()},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -262,6 +263,9 @@ async def orchestrate(
         metrics.store_lookup(headers)
         return finished, headers
 
+    if prefers_async(request):
+        idempotency_key(request)  # a bad key is a 422 before anything runs
+        return start_run(request, services, answer)
     if streaming:
         # A stream's disconnects are the SSE response's to watch (it cancels ``answer``).
         return stream(request, answer)

@@ -128,3 +128,14 @@ class ProviderOut(BaseModel):
 class ProviderList(BaseModel):
     roster: Literal["cloud", "local"]
     providers: list[ProviderOut]
+
+
+class RunOut(BaseModel):
+    """A run started with ``Prefer: respond-async``: where to poll it and where its events stream."""
+
+    id: str = Field(description="Unguessable; the run is visible only to the caller that started it.")
+    state: Literal["queued", "running", "succeeded", "failed", "cancelled"] = Field(
+        description="Once succeeded or failed, GET /runs/{id} answers the synchronous call's status and body."
+    )
+    location: str = Field(description="GET it for the state, then the result; DELETE it to cancel.")
+    events: str = Field(description="Server-sent progress events; resumable with Last-Event-ID.")
