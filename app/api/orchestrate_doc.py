@@ -1,7 +1,8 @@
 """What POST /phases/{name}/orchestrate reads and sends besides its JSON body, for the OpenAPI document.
 
 Declarations only: the headers are read by the request-id middleware (X-Request-ID),
-app.api.remember (Idempotency-Key, Cache-Control) and app.api.stream (Accept), which own
+app.api.remember (Idempotency-Key, Cache-Control), app.api.run_routes (Prefer) and
+app.api.stream (Accept), which own
 their behaviour; the words here follow README's "Idempotency and caching" and "Watch a run".
 """
 
@@ -18,6 +19,17 @@ STREAM_TYPE = "text/event-stream"
 # No ``example`` values: Swagger UI's "Try it out" would fill them in and send them, and a stray
 # Idempotency-Key or Cache-Control changes what a request does.
 REQUEST_HEADERS: list[dict[str, Any]] = [
+    {
+        "name": "Prefer",
+        "in": "header",
+        "required": False,
+        "description": (
+            "`respond-async`: answer 202 at once with `Location: /runs/{id}`; the run goes on in "
+            "the service whoever hangs up. Poll GET /runs/{id}, stream GET /runs/{id}/events, "
+            "cancel with DELETE /runs/{id}. Without it the call waits for the answer."
+        ),
+        "schema": {"type": "string", "enum": ["respond-async"]},
+    },
     {
         "name": "Idempotency-Key",
         "in": "header",
@@ -86,6 +98,17 @@ ANSWER_HEADERS: dict[str, dict[str, Any]] = {
     },
 }
 
+RUN_HEADERS: dict[str, Any] = {
+    "Location": {
+        "description": "`/runs/{id}`: poll it, or DELETE it to cancel.",
+        "schema": {"type": "string"},
+    },
+    "Preference-Applied": {
+        "description": "`respond-async`: the Prefer header was honoured.",
+        "schema": {"type": "string", "enum": ["respond-async"]},
+    },
+}
+
 STREAM_DESCRIPTION = """\
 With `Accept: text/event-stream`, the same run as server-sent events, in this order:
 `phase_started` (phase, strategy, models), `model_started` (model, provider, role) and
@@ -118,7 +141,7 @@ def document_orchestrate(operation: dict[str, Any]) -> None:
     # Copies: every app's document is its own, whatever a consumer does to it.
     operation.setdefault("parameters", []).extend(deepcopy(REQUEST_HEADERS))
     for status, answer in operation.get("responses", {}).items():
-        headers = ANSWER_HEADERS if status == "200" else {"X-Request-ID": REQUEST_ID_HEADER}
+        headers = {"200": ANSWER_HEADERS, "202": RUN_HEADERS}.get(status, {"X-Request-ID": REQUEST_ID_HEADER})
         answer.setdefault("headers", {}).update(deepcopy(headers))
     ok = operation["responses"]["200"]
     ok["description"] = (

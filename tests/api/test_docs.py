@@ -69,7 +69,9 @@ async def orchestrate_operation() -> dict[str, Any]:
 async def test_openapi_declares_the_request_headers() -> None:
     operation = await orchestrate_operation()
     headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
-    assert sorted(headers) == ["Cache-Control", "Idempotency-Key", "X-Request-ID"]
+    assert sorted(headers) == ["Cache-Control", "Idempotency-Key", "Prefer", "X-Request-ID"]
+    assert headers["Prefer"]["schema"]["enum"] == ["respond-async"]
+    assert "/runs/{id}" in headers["Prefer"]["description"]
     assert all(not p["required"] and p["schema"]["type"] == "string" for p in headers.values())
     # Swagger UI's "Try it out" would fill an example in and send it.
     assert not any("example" in p or "examples" in p for p in headers.values())
@@ -88,7 +90,9 @@ async def test_openapi_declares_the_response_headers_where_they_apply() -> None:
     assert sorted(responses["200"]["headers"]) == ["Age", "Idempotent-Replayed", "X-Cache", "X-Request-ID"]
     assert responses["200"]["headers"]["X-Cache"]["schema"]["enum"] == ["hit", "miss"]
     assert responses["200"]["headers"]["Idempotent-Replayed"]["schema"]["enum"] == ["true", "false"]
-    others = {status: sorted(r["headers"]) for status, r in responses.items() if status != "200"}
+    assert sorted(responses["202"]["headers"]) == ["Location", "Preference-Applied"]
+    assert responses["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/RunOut")
+    others = {status: sorted(r["headers"]) for status, r in responses.items() if status not in {"200", "202"}}
     assert {"401", "404", "409", "422", "429", "502", "504"} <= set(others)
     assert all(names == ["X-Request-ID"] for names in others.values())
 
@@ -112,7 +116,7 @@ async def test_every_phase_is_an_operation_with_its_example_and_its_output_schem
     for name in ORDER:
         operation = document["paths"][f"/phases/{name}/orchestrate"]["post"]
         assert operation["operationId"] == "orchestrate_" + name.replace("-", "_")
-        assert [p["in"] for p in operation["parameters"]] == ["header"] * 3  # no path parameter left
+        assert [p["in"] for p in operation["parameters"]] == ["header"] * 4  # no path parameter left
         body = operation["requestBody"]["content"]["application/json"]
         assert body["example"] == request_examples()[name]["value"]
         answer = operation["responses"]["200"]["content"]["application/json"]["schema"]["allOf"]
