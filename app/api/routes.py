@@ -18,7 +18,7 @@ from app.api.errors import service_error_response
 from app.api.examples import request_examples
 from app.api.intake import phase_request
 from app.api.present import response
-from app.api.remember import idempotency_key, remembered
+from app.api.remember import fingerprint, idempotency_key, remembered
 from app.api.run_routes import async_responses, prefers_async, start_run
 from app.api.schemas import ErrorResponse, OrchestrateRequest, OrchestrateResponse
 from app.api.service_schemas import (
@@ -264,8 +264,10 @@ async def orchestrate(
         return finished, headers
 
     if prefers_async(request):
-        idempotency_key(request)  # a bad key is a 422 before anything runs
-        return start_run(request, services, answer)
+        key = idempotency_key(request)  # a bad key is a 422 before anything runs
+        # The same key with another body is not the same run: it becomes a run answering 409.
+        identity = None if key is None else f"{key}:{fingerprint(name, body)}"
+        return start_run(request, services, answer, identity=identity)
     if streaming:
         # A stream's disconnects are the SSE response's to watch (it cancels ``answer``).
         return stream(request, answer)

@@ -10,7 +10,7 @@ from sse_starlette import EventSourceResponse
 
 from app.api.deps import Services, ServicesDep
 from app.api.errors import service_error_response
-from app.api.remember import caller_scope, idempotency_key
+from app.api.remember import caller_scope
 from app.api.runs import RunView
 from app.api.schemas import ErrorResponse
 from app.api.service_schemas import RunOut
@@ -31,8 +31,9 @@ def prefers_async(request: Request) -> bool:
     return "respond-async" in {p.strip() for p in preferences}
 
 
-def start_run(request: Request, services: Services, answer: Answer) -> Response:
-    """202 with the run's Location at once; the run goes on in the service, whoever hangs up."""
+def start_run(request: Request, services: Services, answer: Answer, *, identity: str | None) -> Response:
+    """202 with the run's Location at once; the run goes on in the service, whoever hangs up.
+    ``identity`` (the Idempotency-Key and the request's fingerprint): a live run with it is reused."""
 
     async def work() -> Finished:
         try:
@@ -44,7 +45,7 @@ def start_run(request: Request, services: Services, answer: Answer) -> Response:
 
     owner = caller_scope(request, services.settings)
     try:
-        run = services.runs.start(owner, work, key=idempotency_key(request))
+        run = services.runs.start(owner, work, key=identity)
     except TooManyRuns as exc:
         response = service_error_response(request, exc)
         response.headers["Retry-After"] = str(exc.retry_after_s)

@@ -161,6 +161,10 @@ class Runs:
             finished = await work()
         except asyncio.CancelledError:
             self._cancelled(live)
+        except Exception:  # a bug, not an answer: the run must still end, and say so
+            log.exception("run_crashed", run=live.id[:8])
+            live.state = "failed"
+            live.add("error", json.dumps({"error": {"code": "internal_error", "message": "the run failed"}}))
         else:
             live.result = finished
             live.state = "succeeded" if finished.status == 200 else "failed"

@@ -211,3 +211,15 @@ async def test_over_max_live_runs_answers_503_with_retry_after() -> None:
         await client.delete(first.headers["location"])
         await finished(client, first.headers["location"])
         assert (await client.post(URL, json=IDEA, headers=ASYNC)).status_code == 202  # room again
+
+
+async def test_the_same_key_with_another_body_is_a_run_that_answers_409() -> None:
+    async with fake_app(fake_providers(slow_fan_out)) as (client, _):
+        headers = {**ASYNC, **key()}
+        first = await client.post(URL, json=IDEA, headers=headers)
+        other = await client.post(URL, json={"idea": "something else entirely"}, headers=headers)
+        assert other.headers["location"] != first.headers["location"]
+        conflict = await finished(client, other.headers["location"])
+        assert (await finished(client, first.headers["location"])).status_code == 200
+    assert conflict.status_code == 409 and conflict.headers["run-state"] == "failed"
+    assert conflict.json()["error"]["code"] == "idempotency_key_conflict"
