@@ -126,7 +126,9 @@ async def remembered(
 
     if settings.cache_ttl_s <= 0:
         return await run(), {}
-    cache_key = hashlib.sha256(f"{request_print}:{services.config_hash(phase)}".encode()).hexdigest()
+    # Scoped like the keys: a caller never gets another caller's answer (nor its request id).
+    scope = caller_scope(request, settings)
+    cache_key = hashlib.sha256(f"{scope}:{request_print}:{services.config_hash(phase)}".encode()).hexdigest()
     ask = cache_ask(request.headers.get("cache-control", ""), default=settings.cache_default)
 
     def cacheable(waited_s: float) -> Awaitable[Finished]:

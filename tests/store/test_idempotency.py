@@ -123,6 +123,20 @@ async def test_max_age_answers_from_the_cache(store: dict[str, Any]) -> None:
     assert other.json()["cached"] is False and other.headers["x-cache"] == "miss"
 
 
+async def test_the_cache_is_each_callers_own(store: dict[str, Any]) -> None:
+    a, b = ({"Authorization": f"Bearer caller-{n}-secret"} for n in "ab")
+    settings = {**store, "cache_ttl_s": 60, "api_keys": SecretStr("caller-a-secret,caller-b-secret")}
+    async with app_with(**settings) as (client, fakes):
+        first = await client.post(URL, json=IDEA, headers=a)
+        calls = model_calls(fakes)
+        mine = await client.post(URL, json=IDEA, headers={**a, **MAX_AGE})
+        assert model_calls(fakes) == calls
+        theirs = await client.post(URL, json=IDEA, headers={**b, **MAX_AGE})
+        assert model_calls(fakes) == 2 * calls  # B runs its own phase: A's answer is A's
+    assert mine.headers["x-cache"] == "hit" and theirs.headers["x-cache"] == "miss"
+    assert theirs.json()["request_id"] != first.json()["request_id"]
+
+
 async def test_cache_default_on_answers_from_the_cache_unasked(tmp_path: Path) -> None:
     settings = {"store_path": tmp_path / "s.sqlite3", "cache_ttl_s": 60, "cache_default": True}
     async with app_with(**settings) as (client, fakes):
