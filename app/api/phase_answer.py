@@ -4,8 +4,9 @@ the run behind the Idempotency-Key / cache handling (app.api.remember), with its
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from typing import Any
 
 from fastapi import Request
 
@@ -24,7 +25,7 @@ from app.store.replay import Finished
 MIN_RUN_S = 0.1
 """The least a run gets after waiting on another (the wait stops at the deadline, so rarely less)."""
 
-Answer = Callable[[], Awaitable[tuple[Finished, dict[str, str]]]]
+Answer = Callable[[], Coroutine[Any, Any, tuple[Finished, dict[str, str]]]]
 """The phase endpoint's body (or error body) and the headers saying where it came from."""
 
 
