@@ -20,6 +20,7 @@ from tests.api.openai.conftest import Stack, user
 from tests.support import fake_providers, fixture_responder, make_settings, serve
 
 Model = "phase/kill-test"
+BAD_SCHEMA = {"name": "k", "schema": {"type": 5}}
 
 
 Counting = Callable[..., tuple[openai.OpenAI, list[str]]]
@@ -73,11 +74,12 @@ def test_unknown_model_is_a_not_found_naming_the_valid_ones(stack: Stack, counti
         ({"messages": user(), "n": 2}, "n", "less than or equal to 1"),
         ({"messages": [{"role": "user", "content": '{"context": {}}'}]}, "messages[0].content", '"idea"'),
         (
-            {"messages": user(), "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": 5}}}},
+            {"messages": user(), "response_format": {"type": "json_schema", "json_schema": BAD_SCHEMA}},
             "response_format.json_schema.schema",
             "not a valid JSON Schema",
         ),
-        ({"messages": user(), "extra_body": {"orchestration": {"deadline_s": "60"}}}, "orchestration.deadline_s", "number"),
+        ({"messages": user(), "extra_body": {"orchestration": {"deadline_s": "60"}}},
+         "orchestration.deadline_s", "number"),
     ],
 )  # fmt: skip
 def test_a_malformed_request_is_a_bad_request_naming_the_param(
@@ -92,7 +94,9 @@ def test_a_malformed_request_is_a_bad_request_naming_the_param(
     assert len(sent) == 1 and len(stack.upstream.calls) == calls  # not retried, nothing ran
 
 
-def test_an_output_not_matching_the_json_schema_is_a_bad_request_naming_the_mismatch(stack: Stack, counting_client: Counting) -> None:
+def test_an_output_not_matching_the_json_schema_is_a_bad_request_naming_the_mismatch(
+    stack: Stack, counting_client: Counting
+) -> None:
     schema = {"type": "object", "properties": {"verdict": {"enum": ["MAYBE"]}}}
     response_format: Any = {"type": "json_schema", "json_schema": {"name": "k", "schema": schema}}
     client, _ = counting_client(stack.base_url)
@@ -101,10 +105,16 @@ def test_an_output_not_matching_the_json_schema_is_a_bad_request_naming_the_mism
     assert raised.value.code == "response_format_mismatch"
     assert "verdict: " in raised.value.message and "MAYBE" in raised.value.message
     with pytest.raises(openai.APIError, match="does not match response_format"):  # streamed: an error event
-        list(client.chat.completions.create(model=Model, messages=user(), stream=True, response_format=response_format))
+        list(
+            client.chat.completions.create(
+                model=Model, messages=user(), stream=True, response_format=response_format
+            )
+        )
 
 
-def test_an_idempotency_key_reused_with_another_body_is_a_conflict_not_retried(stack: Stack, counting_client: Counting) -> None:
+def test_an_idempotency_key_reused_with_another_body_is_a_conflict_not_retried(
+    stack: Stack, counting_client: Counting
+) -> None:
     client, sent = counting_client(stack.base_url, retries=2)
     headers = {"Idempotency-Key": "conflict-key"}
     client.chat.completions.create(model=Model, messages=user(), extra_headers=headers)
@@ -162,7 +172,9 @@ def test_every_model_failing_is_a_502_the_sdk_retries(counting_client: Counting)
 
 
 def test_no_usable_provider_is_a_503(counting_client: Counting) -> None:
-    with fake_service(unavailable=("workers_ai", "anthropic", "minimax", "openai_compat", "local")) as base_url:
+    with fake_service(
+        unavailable=("workers_ai", "anthropic", "minimax", "openai_compat", "local")
+    ) as base_url:
         client, _ = counting_client(base_url)
         with pytest.raises(openai.InternalServerError) as raised:
             client.chat.completions.create(model=Model, messages=user())

@@ -135,7 +135,9 @@ def test_sync_stream_narrates_then_answers(stack: Stack) -> None:
 
 
 def test_without_include_usage_no_usage_chunk(stack: Stack) -> None:
-    chunks = list(client(stack).chat.completions.create(model="phase/kill-test", messages=user(), stream=True))
+    chunks = list(
+        client(stack).chat.completions.create(model="phase/kill-test", messages=user(), stream=True)
+    )
     assert all(c.usage is None for c in chunks)
     assert chunks[-1].choices[0].finish_reason == "stop"
 
