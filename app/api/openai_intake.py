@@ -42,6 +42,8 @@ class Target:
 class _Parts:
     idea: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    user_context: dict[str, Any] = field(default_factory=dict)
+    """Merged over ``context`` at the end, so the user message's keys win wherever it stands."""
     instructions: list[str] = field(default_factory=list)
 
 
@@ -90,7 +92,12 @@ def orchestrate_request(chat: ChatRequest, target: Target) -> OrchestrateRequest
         options = options.model_copy(update={"strategy": target.strategy})
     instructions = "\n\n".join(parts.instructions) or None
     return OrchestrateRequest.model_validate(
-        {"idea": parts.idea, "context": parts.context, "instructions": instructions, "options": options}
+        {
+            "idea": parts.idea,
+            "context": {**parts.context, **parts.user_context},
+            "instructions": instructions,
+            "options": options,
+        }
     )
 
 
@@ -109,7 +116,7 @@ def _read(message: ChatMessage, index: int, parts: _Parts) -> None:
         if value is None:
             parts.instructions.append(text)
             return
-        _take(value, where, SYSTEM_KEYS, parts)
+        _take(value, where, SYSTEM_KEYS, parts, parts.context)
         return
     if parts.idea is not None:
         raise _invalid(where, "a second user message: send the idea in one user message")
@@ -119,10 +126,12 @@ def _read(message: ChatMessage, index: int, parts: _Parts) -> None:
     if not isinstance(value.get("idea"), str):
         raise _invalid(f"{where}.content", 'a JSON user message needs "idea": a string')
     parts.idea = value["idea"]
-    _take(value, where, USER_KEYS, parts)
+    _take(value, where, USER_KEYS, parts, parts.user_context)
 
 
-def _take(value: dict[str, Any], where: str, allowed: frozenset[str], parts: _Parts) -> None:
+def _take(
+    value: dict[str, Any], where: str, allowed: frozenset[str], parts: _Parts, context_into: dict[str, Any]
+) -> None:
     unknown = sorted(set(value) - allowed)
     if unknown:
         raise _invalid(
@@ -133,7 +142,7 @@ def _take(value: dict[str, Any], where: str, allowed: frozenset[str], parts: _Pa
         raise _invalid(f"{where}.content", '"context" must be a JSON object')
     if instructions is not None and not isinstance(instructions, str):
         raise _invalid(f"{where}.content", '"instructions" must be a string')
-    parts.context.update(context)
+    context_into.update(context)
     if instructions:
         parts.instructions.append(instructions)
 
