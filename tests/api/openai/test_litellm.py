@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Iterator
 
 import litellm
 import pytest
@@ -15,6 +17,20 @@ litellm.suppress_debug_info = True  # its "Give Feedback" banner on every error
 # _is_delta_non_empty), pydantic's deprecated instance ``model_computed_fields`` included: a
 # warning in use, an error under this suite's filterwarnings. It is LiteLLM's, on any server's chunks.
 pytestmark = pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince211")
+
+
+@pytest.fixture(autouse=True)
+def closed_loop() -> Iterator[None]:
+    """An event loop for LiteLLM's timing logger, closed afterwards.
+
+    Its sync path calls ``asyncio.get_event_loop()`` (litellm/_service_logger.py), which outside a
+    running loop makes one and never closes it; the loop's socket pair then leaks into whichever
+    test the garbage collector happens to run in."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 def call(stack: Stack, model: str = "openai/phase/kill-test", **options: object) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,8 +14,10 @@ from openai import AsyncOpenAI, OpenAI
 from tests.api.openai.conftest import IDEA, Stack, user
 
 
-def client(stack: Stack, **options: Any) -> OpenAI:
-    return OpenAI(base_url=stack.base_url, api_key="unused-on-an-open-service", max_retries=0, **options)
+@pytest.fixture
+def sdk(stack: Stack) -> Iterator[OpenAI]:
+    with OpenAI(base_url=stack.base_url, api_key="unused-on-an-open-service", max_retries=0) as client:
+        yield client
 
 
 def phase_schema(stack: Stack) -> dict[str, Any]:
@@ -22,18 +25,18 @@ def phase_schema(stack: Stack) -> dict[str, Any]:
     return schema
 
 
-def test_models_lists_every_phase_and_strategy(stack: Stack) -> None:
-    listed = {m.id: m for m in client(stack).models.list()}
+def test_models_lists_every_phase_and_strategy(stack: Stack, sdk: OpenAI) -> None:
+    listed = {m.id: m for m in sdk.models.list()}
     assert "phase/kill-test" in listed and "phase/kill-test:vote" in listed
     assert "phase/opportunity" in listed and "phase/synthesis:moa" in listed
-    one = client(stack).models.retrieve("phase/kill-test:rank")
+    one = sdk.models.retrieve("phase/kill-test:rank")
     assert one.id == "phase/kill-test:rank" and one.object == "model"
     assert (one.model_extra or {})["phase"] == "kill-test" and (one.model_extra or {})["strategy"] == "rank"
 
 
-def test_sync_completion_is_the_validated_phase_output(stack: Stack) -> None:
+def test_sync_completion_is_the_validated_phase_output(stack: Stack, sdk: OpenAI) -> None:
     calls_before = len(stack.upstream.calls)
-    answer = client(stack).chat.completions.create(
+    answer = sdk.chat.completions.create(
         model="phase/kill-test", messages=user(), response_format={"type": "json_object"}
     )
     choice = answer.choices[0]
@@ -52,11 +55,11 @@ def test_sync_completion_is_the_validated_phase_output(stack: Stack) -> None:
     assert any(IDEA in c.user for c in stack.upstream.calls[calls_before:])
 
 
-def test_context_and_instructions_ride_in_a_json_system_message(stack: Stack) -> None:
+def test_context_and_instructions_ride_in_a_json_system_message(stack: Stack, sdk: OpenAI) -> None:
     calls_before = len(stack.upstream.calls)
     system = {"context": {"customer-intel": {"segment": "brokers-with-5-to-50-trucks"}},
               "instructions": "weigh-the-factoring-risk"}  # fmt: skip
-    answer = client(stack).chat.completions.create(
+    answer = sdk.chat.completions.create(
         model="phase/kill-test",
         messages=[{"role": "system", "content": json.dumps(system)}, *user()],
     )
@@ -65,25 +68,23 @@ def test_context_and_instructions_ride_in_a_json_system_message(stack: Stack) ->
     assert any("brokers-with-5-to-50-trucks" in p and "weigh-the-factoring-risk" in p for p in prompts)
 
 
-def test_a_json_user_message_carries_the_idea_and_context(stack: Stack) -> None:
+def test_a_json_user_message_carries_the_idea_and_context(stack: Stack, sdk: OpenAI) -> None:
     calls_before = len(stack.upstream.calls)
     content = json.dumps({"idea": "solar-kiosk-idea", "context": {"notes": "kiosk-context-marker"}})
-    client(stack).chat.completions.create(
-        model="phase/kill-test", messages=[{"role": "user", "content": content}]
-    )
+    sdk.chat.completions.create(model="phase/kill-test", messages=[{"role": "user", "content": content}])
     prompts = [c.user for c in stack.upstream.calls[calls_before:]]
     assert any("solar-kiosk-idea" in p and "kiosk-context-marker" in p for p in prompts)
 
 
-def test_the_strategy_in_the_model_name_runs(stack: Stack) -> None:
-    answer = client(stack).chat.completions.create(model="phase/kill-test:vote", messages=user())
+def test_the_strategy_in_the_model_name_runs(stack: Stack, sdk: OpenAI) -> None:
+    answer = sdk.chat.completions.create(model="phase/kill-test:vote", messages=user())
     record = (answer.model_extra or {})["orchestration"]
     assert record["strategy"] == "vote" and record["votes"]["field"] == "verdict"
 
 
-def test_a_matching_json_schema_is_honoured(stack: Stack) -> None:
+def test_a_matching_json_schema_is_honoured(stack: Stack, sdk: OpenAI) -> None:
     schema = {"type": "object", "required": ["verdict"], "properties": {"verdict": {"type": "string"}}}
-    answer = client(stack).chat.completions.create(
+    answer = sdk.chat.completions.create(
         model="phase/kill-test",
         messages=user(),
         response_format={"type": "json_schema", "json_schema": {"name": "kill", "schema": schema}},
@@ -91,8 +92,8 @@ def test_a_matching_json_schema_is_honoured(stack: Stack) -> None:
     assert json.loads(answer.choices[0].message.content or "")["verdict"] in ("GO", "PIVOT", "KILL")
 
 
-def test_orchestration_options_ride_in_extra_body(stack: Stack) -> None:
-    answer = client(stack).chat.completions.create(
+def test_orchestration_options_ride_in_extra_body(stack: Stack, sdk: OpenAI) -> None:
+    answer = sdk.chat.completions.create(
         model="phase/kill-test",
         messages=user(),
         extra_body={"orchestration": {"models": ["reasoner", "qwen3"], "include_raw": True}},
@@ -110,9 +111,9 @@ async def test_async_client(stack: Stack) -> None:
     assert json.loads(answer.choices[0].message.content or "")["verdict"] in ("GO", "PIVOT", "KILL")
 
 
-def test_sync_stream_narrates_then_answers(stack: Stack) -> None:
+def test_sync_stream_narrates_then_answers(stack: Stack, sdk: OpenAI) -> None:
     chunks = list(
-        client(stack).chat.completions.create(
+        sdk.chat.completions.create(
             model="phase/kill-test", messages=user(), stream=True, stream_options={"include_usage": True}
         )
     )
@@ -134,10 +135,8 @@ def test_sync_stream_narrates_then_answers(stack: Stack) -> None:
     assert {c.id for c in chunks} == {f"chatcmpl-{record['request_id']}"}
 
 
-def test_without_include_usage_no_usage_chunk(stack: Stack) -> None:
-    chunks = list(
-        client(stack).chat.completions.create(model="phase/kill-test", messages=user(), stream=True)
-    )
+def test_without_include_usage_no_usage_chunk(stack: Stack, sdk: OpenAI) -> None:
+    chunks = list(sdk.chat.completions.create(model="phase/kill-test", messages=user(), stream=True))
     assert all(c.usage is None for c in chunks)
     assert chunks[-1].choices[0].finish_reason == "stop"
 
@@ -149,13 +148,13 @@ async def test_async_stream(stack: Stack) -> None:
     assert json.loads(text)["verdict"] in ("GO", "PIVOT", "KILL")
 
 
-def test_an_idempotency_key_replays_without_calling_a_model(stack: Stack) -> None:
+def test_an_idempotency_key_replays_without_calling_a_model(stack: Stack, sdk: OpenAI) -> None:
     headers = {"Idempotency-Key": "openai-sdk-step-1"}
-    first = client(stack).chat.completions.with_raw_response.create(
+    first = sdk.chat.completions.with_raw_response.create(
         model="phase/kill-test", messages=user(), extra_headers=headers
     )
     calls_after_first = len(stack.upstream.calls)
-    again = client(stack).chat.completions.with_raw_response.create(
+    again = sdk.chat.completions.with_raw_response.create(
         model="phase/kill-test", messages=user(), extra_headers=headers
     )
     assert first.headers["idempotent-replayed"] == "false" and again.headers["idempotent-replayed"] == "true"
@@ -164,28 +163,28 @@ def test_an_idempotency_key_replays_without_calling_a_model(stack: Stack) -> Non
     assert again.parse().choices[0].message.content == first.parse().choices[0].message.content
 
 
-def test_the_phase_endpoint_and_chat_share_one_run_per_key(stack: Stack) -> None:
+def test_the_phase_endpoint_and_chat_share_one_run_per_key(stack: Stack, sdk: OpenAI) -> None:
     # The same request through either door is the same run: a key used on one replays on the other.
     headers = {"Idempotency-Key": "shared-door-key"}
     phase = httpx.post(
         f"{stack.origin}/phases/kill-test/orchestrate", json={"idea": IDEA}, headers=headers, timeout=60
     )
     calls = len(stack.upstream.calls)
-    chat = client(stack).chat.completions.with_raw_response.create(
+    chat = sdk.chat.completions.with_raw_response.create(
         model="phase/kill-test", messages=user(), extra_headers=headers
     )
     assert chat.headers["idempotent-replayed"] == "true" and len(stack.upstream.calls) == calls
     assert json.loads(chat.parse().choices[0].message.content or "") == phase.json()["output"]
 
 
-def test_chat_requests_count_in_the_phase_metrics(stack: Stack) -> None:
+def test_chat_requests_count_in_the_phase_metrics(stack: Stack, sdk: OpenAI) -> None:
     def served() -> float:
         text = httpx.get(f"{stack.origin}/metrics").text
         lines = [line for line in text.splitlines() if line.startswith("orchestrator_requests_total{")]
         return sum(float(line.rsplit(" ", 1)[1]) for line in lines if 'phase="kill-test"' in line)
 
     before = served()
-    client(stack).chat.completions.create(model="phase/kill-test", messages=user())
+    sdk.chat.completions.create(model="phase/kill-test", messages=user())
     assert served() == before + 1
 
 
