@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 from openai import AsyncOpenAI, OpenAI
 
 from tests.api.openai.conftest import IDEA, Stack, user
+from tests.fakes.upstream import Reply
 
 
 @pytest.fixture
@@ -196,3 +197,17 @@ def test_openapi_lists_the_endpoints(stack: Stack, path: str) -> None:
         body = paths[path]["post"]["requestBody"]["content"]["application/json"]
         assert body["schema"] == {"$ref": "#/components/schemas/ChatRequest"}
         assert body["examples"]["plain"]["value"]["model"] == "phase/kill-test"
+
+
+def test_closing_the_stream_cancels_the_run_upstream(stack: Stack, sdk: OpenAI) -> None:
+    reasoner = "@cf/zai-org/glm-4.7-flash"
+    stack.upstream.script(reasoner, Reply(hang=True))
+    stream = sdk.chat.completions.create(model="phase/kill-test", messages=user("hang-up idea"), stream=True)
+    for chunk in stream:
+        event = (chunk.model_extra or {}).get("orchestration_event") or {}
+        if event.get("event") == "model_finished":  # the fan-out is under way, the reasoner hangs
+            break
+    stream.close()
+    assert stack.upstream.wait_idle(10)  # the model's own timeout is 90 s: only the cancel ends it
+    hung = [c for c in stack.upstream.calls_for(reasoner) if "hang-up idea" in c.user]
+    assert [c.ended for c in hung] == ["disconnected"]
