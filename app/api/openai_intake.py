@@ -18,6 +18,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from pydantic import ValidationError
 
 from app.api.openai_schemas import ChatMessage, ChatRequest, ResponseFormat
 from app.api.schemas import OrchestrateOptions, OrchestrateRequest
@@ -91,14 +92,19 @@ def orchestrate_request(chat: ChatRequest, target: Target) -> OrchestrateRequest
             )
         options = options.model_copy(update={"strategy": target.strategy})
     instructions = "\n\n".join(parts.instructions) or None
-    return OrchestrateRequest.model_validate(
-        {
-            "idea": parts.idea,
-            "context": {**parts.context, **parts.user_context},
-            "instructions": instructions,
-            "options": options,
-        }
-    )
+    try:
+        return OrchestrateRequest.model_validate(
+            {
+                "idea": parts.idea,
+                "context": {**parts.context, **parts.user_context},
+                "instructions": instructions,
+                "options": options,
+            }
+        )
+    except ValidationError as exc:  # an empty idea, over-long instructions: named as the messages
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise _invalid("messages", f"the {where} they carry: {first['msg']}") from None
 
 
 def _read(message: ChatMessage, index: int, parts: _Parts) -> None:
@@ -187,7 +193,12 @@ def check_output(validator: Draft202012Validator | None, output: dict[str, Any],
     """400 naming the mismatches when the phase output fails the caller's json_schema."""
     if validator is None:
         return
-    errors = sorted(validator.iter_errors(output), key=lambda e: list(e.absolute_path))
+    try:
+        errors = sorted(validator.iter_errors(output), key=lambda e: str(list(e.absolute_path)))
+    except Exception as exc:  # a schema that checks but cannot be applied (an unresolvable $ref, …)
+        raise _invalid(
+            "response_format.json_schema.schema", f"the schema cannot be applied: {type(exc).__name__}"
+        ) from None
     if not errors:
         return
     named = [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:5]]

@@ -33,15 +33,24 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": OpenAIError, "description": "Invalid request (also over a MAX_* limit); names the param."},
+    401: {
+        "model": OpenAIError,
+        "description": "API_KEYS is set and no valid key was sent (invalid_api_key).",
+    },
     404: {"model": OpenAIError, "description": "Unknown model; the message names the valid ones."},
     409: {"model": OpenAIError, "description": "An Idempotency-Key reused with another body."},
     502: {"model": OpenAIError, "description": "Every model failed; error.models lists each one."},
     503: {"model": OpenAIError, "description": "No usable provider; names the variables to set."},
     504: {"model": OpenAIError, "description": "The phase deadline passed."},
+    429: {"model": OpenAIError, "description": "Over RATE_LIMIT; see Retry-After."},
 }
 
 
-@router.get("/models", summary="Every model name: phase/<name> and phase/<name>:<strategy>")
+@router.get(
+    "/models",
+    summary="Every model name: phase/<name> and phase/<name>:<strategy>",
+    responses={401: _ERRORS[401], 429: _ERRORS[429]},
+)
 async def list_models(services: ServicesDep) -> ModelList:
     return ModelList(data=_models(services.catalog))
 
@@ -49,7 +58,7 @@ async def list_models(services: ServicesDep) -> ModelList:
 @router.get(
     "/models/{model:path}",
     summary="One model name",
-    responses={404: _ERRORS[404]},
+    responses={401: _ERRORS[401], 404: _ERRORS[404], 429: _ERRORS[429]},
 )
 async def get_model(model: str, services: ServicesDep) -> ModelObject:
     for found in _models(services.catalog):

@@ -7,8 +7,15 @@ from typing import Any
 
 import pytest
 
-from app.api.openai_intake import Target, model_names, orchestrate_request, resolve_model
-from app.api.openai_schemas import ChatRequest
+from app.api.openai_intake import (
+    Target,
+    check_output,
+    model_names,
+    orchestrate_request,
+    resolve_model,
+    schema_check,
+)
+from app.api.openai_schemas import ChatRequest, ResponseFormat
 from app.errors import InvalidOptions, ModelNotFound
 from tests.support import catalog_for
 
@@ -66,3 +73,17 @@ def test_every_listed_name_resolves_to_its_phase_and_strategy() -> None:
     assert len(names) == len({name for name, _, _ in names}) > len(catalog.names())
     for name, phase, strategy in names:
         assert resolve_model(name, catalog) == Target(phase, strategy)
+
+
+@pytest.mark.parametrize("idea", ["", "   "])
+def test_an_empty_idea_is_named_not_a_500(idea: str) -> None:
+    with pytest.raises(InvalidOptions, match="idea"):
+        read([{"role": "user", "content": idea}])
+
+
+def test_a_schema_that_cannot_be_applied_is_a_bad_request() -> None:
+    validator = schema_check(ResponseFormat.model_validate(
+        {"type": "json_schema", "json_schema": {"schema": {"$ref": "https://example.invalid/s.json"}}}
+    ))  # fmt: skip
+    with pytest.raises(InvalidOptions, match="cannot be applied"):
+        check_output(validator, {"verdict": "GO"}, "kill-test")
