@@ -1,6 +1,6 @@
 """The public contract is its own: every OpenAPI component comes from a model of app/api/schemas.py,
-app/api/service_schemas.py or app/api/openai_schemas.py (or is a phase's output schema, or FastAPI's own), never from an
-internal dataclass."""
+app/api/service_schemas.py or app/api/openai_schemas.py (or is a phase's output schema, or FastAPI's
+own), never from an internal dataclass."""
 
 from __future__ import annotations
 
