@@ -5,11 +5,13 @@
     │   └── DatasetError              python -m evaluation: a dataset it cannot use (names the line)
     ├── RequestError                  the caller can fix it (4xx)
     │   ├── PhaseNotFound             404, lists the valid phase names
+    │   ├── ModelNotFound             404, /v1/chat/completions: lists the valid model names
     │   ├── RunNotFound               404, no run with that id for this caller (or its result expired)
     │   ├── RunFinished               409, DELETE on a run that already ended
     │   ├── IdempotencyConflict       409, an Idempotency-Key reused with a different body
     │   ├── PayloadTooLarge           413, the body, idea or context exceeds its MAX_* setting
     │   ├── InvalidOptions            422, an option names a model the phase does not configure, …
+    │   ├── ResponseFormatMismatch    400, the output does not match the caller's response_format schema
     │   └── ClientDisconnected        499, the caller left; every upstream call was cancelled
     └── OrchestrationError            the models could not produce an answer (5xx)
         ├── NoUsableProvider          503, names the environment variables to set
@@ -71,6 +73,20 @@ class PhaseNotFound(RequestError):
             hint=f"use one of: {', '.join(valid)}",
             details={"valid_phases": valid},
         )
+
+
+class ModelNotFound(RequestError):
+    """/v1/chat/completions: the ``model`` names no phase (or a strategy the phase cannot run)."""
+
+    status_code = 404
+    code = "model_not_found"
+
+
+class ResponseFormatMismatch(RequestError):
+    """/v1/chat/completions: the phase output does not validate against the caller's json_schema."""
+
+    status_code = 400
+    code = "response_format_mismatch"
 
 
 class RunNotFound(RequestError):

@@ -13,6 +13,8 @@ from app.api.docs import OPENAPI_URL, install_docs
 from app.api.errors import install_error_handlers
 from app.api.gate import Gate, caller_keys, rate_limit
 from app.api.middleware import RequestIdMiddleware
+from app.api.openai_errors import OpenAIErrorShape
+from app.api.openai_routes import router as openai_router
 from app.api.openapi import install_openapi
 from app.api.routes import router
 from app.api.run_routes import router as run_router
@@ -103,10 +105,12 @@ def create_app(
         },
     )
     app.add_middleware(Gate, settings=settings)
+    app.add_middleware(OpenAIErrorShape)  # outside the gate: its 401/413/429 under /v1/ too
     app.add_middleware(RequestIdMiddleware)  # outermost: every response, rejections too, has an id
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(run_router)
+    app.include_router(openai_router)
     install_openapi(app, catalog)
     install_docs(app)
     return app

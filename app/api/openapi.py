@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.api.examples import request_examples
+from app.api.openai_doc import document_chat
+from app.api.openai_errors import OPENAI_PREFIX
 from app.api.orchestrate_doc import document_orchestrate
 from app.api.phase_operations import phase_operations
 from app.api.schemas import OrchestrateRequest
@@ -32,11 +34,14 @@ def install_openapi(app: FastAPI, catalog: PhaseCatalog) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(body_schema.pop("$defs", {}))
         components["OrchestrateRequest"] = body_schema
-        for path in schema.get("paths", {}).values():
+        for route, path in schema.get("paths", {}).items():
+            if route.startswith(OPENAI_PREFIX):
+                continue  # OpenAI's body, not the phase endpoint's (app.api.openai_doc)
             body = path.get("post", {}).get("requestBody", {})
             content = body.get("content", {}).get("application/json")
             if content is not None:
                 content["schema"] = {"$ref": _REF.format(model="OrchestrateRequest")}
+        document_chat(schema)
         generic = schema["paths"][ORCHESTRATE_PATH]["post"]
         document_orchestrate(generic)
         schema["paths"].update(phase_operations(generic, catalog, request_examples(), components))

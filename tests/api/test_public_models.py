@@ -1,6 +1,6 @@
-"""The public contract is its own: every OpenAPI component comes from a model of app/api/schemas.py
-or app/api/service_schemas.py (or is a phase's output schema, or FastAPI's own), never from an
-internal dataclass."""
+"""The public contract is its own: every OpenAPI component comes from a model of app/api/schemas.py,
+app/api/service_schemas.py or app/api/openai_schemas.py (or is a phase's output schema, or FastAPI's
+own), never from an internal dataclass."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.api import schemas, service_schemas
+from app.api import openai_schemas, schemas, service_schemas
 from tests.support import fake_app
 
 REF = "#/components/schemas/{model}"
 FASTAPI_OWN = {"HTTPValidationError", "ValidationError"}
-MODULES = (schemas, service_schemas)
+MODULES = (schemas, service_schemas, openai_schemas)
 PUBLIC: dict[str, type[BaseModel]] = {
     name: value
     for module in MODULES
