@@ -11,7 +11,8 @@ from app.calls.fanout import Quorum
 from app.calls.judging import Judged
 from app.calls.validated import Attempt, run_single
 from app.deadline import Deadline
-from app.errors import DeadlineExceeded
+from app.errors import DeadlineExceeded, InvalidOptions
+from app.estimate import Asked, Estimate, ensure_in_time, local_estimate, planned_calls
 from app.notices import no_synthesis
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall
@@ -43,9 +44,37 @@ class Orchestrator:
         self.orchestration_enabled = orchestration_enabled
         self.rng = rng or random.Random()  # shuffles answer order; not security
 
+    def admit(self, phase: Phase, request: PhaseRequest) -> Estimate | None:
+        """The local model's time estimate for ``request``; a 503 (``TooSlowNow``) before any call
+        when at its current pace the phase cannot end by its deadline."""
+        estimate = self._estimate(phase, request)
+        ensure_in_time(phase, estimate, request.deadline_s or phase.config.deadline_s)
+        return estimate
+
+    def _estimate(self, phase: Phase, request: PhaseRequest) -> Estimate | None:
+        r = request
+        asked = Asked(self._orchestrated(phase, r), r.models, r.strategy, r.samples, r.layers)
+        try:
+            planned = planned_calls(phase, self.roster, asked)
+        except InvalidOptions:  # the run says so, in its place among the checks
+            return None
+        return local_estimate(self.roster, planned)
+
+    def _orchestrated(self, phase: Phase, request: PhaseRequest) -> bool:
+        enabled = self.orchestration_enabled and phase.config.orchestration_enabled
+        return enabled and not request.single_model
+
     async def orchestrate(self, phase: Phase, request: PhaseRequest) -> PhaseResult:
         """Run ``phase`` for ``request``; raise an ``OrchestrationError`` when nothing valid came back."""
         deadline = Deadline(request.deadline_s or phase.config.deadline_s)
+        estimate = self._estimate(phase, request)  # the first event, before any model call
+        emit(
+            "accepted",
+            phase=phase.name,
+            mode="orchestrated" if self._orchestrated(phase, request) else "single",
+            deadline_s=deadline.total_s,
+            estimate=estimate.shown() if estimate else None,
+        )
         try:
             # Every call already lives under the deadline; this is the one safety net that makes
             # the promise unconditional (an answer or a 504 by then, whatever a step forgot).
@@ -65,9 +94,7 @@ class Orchestrator:
             phase, idea=request.idea, context=request.context, instructions=request.instructions
         )
         members = members_for(phase, request.models)
-        if not (
-            self.orchestration_enabled and phase.config.orchestration_enabled and not request.single_model
-        ):
+        if not self._orchestrated(phase, request):
             ensure_usable(phase, roster, [])
             with clock.models("single"):
                 attempt = await run_single(phase, prompt, roster, deadline=deadline, role="single")

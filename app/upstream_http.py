@@ -22,7 +22,7 @@ import aiohttp
 import httpx
 
 from app.settings import Settings
-from app.transport import Answer, Outgoing, Transport
+from app.transport import Answer, OnData, Outgoing, Transport
 
 
 @asynccontextmanager
@@ -68,6 +68,9 @@ class AiohttpTransport:
         return self._session
 
     async def send(self, request: Outgoing) -> Answer:
+        return await self.send_streamed(request, None)
+
+    async def send_streamed(self, request: Outgoing, on_data: OnData | None) -> Answer:
         timeout = request.timeout
         limits = aiohttp.ClientTimeout(
             sock_connect=timeout.connect_s, sock_read=timeout.read_s, connect=timeout.read_s
@@ -82,7 +85,14 @@ class AiohttpTransport:
                 timeout=limits,
                 allow_redirects=False,
             ) as answer:
-                content = await answer.read()
+                if on_data is None:
+                    content = await answer.read()
+                else:
+                    pieces = []
+                    async for piece in answer.content.iter_any():
+                        on_data(piece)
+                        pieces.append(piece)
+                    content = b"".join(pieces)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _as_httpx(exc, request.url) from exc
         return Answer(answer.status, answer.headers, content)
@@ -108,6 +118,25 @@ class HttpxTransport:
             timeout=httpx.Timeout(request.timeout.read_s, connect=request.timeout.connect_s),
         )
         return Answer(answer.status_code, answer.headers, answer.content)
+
+    async def send_streamed(self, request: Outgoing, on_data: OnData) -> Answer:
+        outgoing = self._client.build_request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            params=request.params,
+            content=request.content or None,
+            timeout=httpx.Timeout(request.timeout.read_s, connect=request.timeout.connect_s),
+        )
+        answer = await self._client.send(outgoing, stream=True)
+        try:
+            pieces = []
+            async for piece in answer.aiter_bytes():
+                on_data(piece)
+                pieces.append(piece)
+        finally:
+            await answer.aclose()
+        return Answer(answer.status_code, answer.headers, b"".join(pieces))
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -226,6 +226,8 @@ async def orchestrate(
     phase = services.catalog.get(name)
     body = await _parse_body(request)
     _within_limits(body, services.settings)
+    # At the local model's current pace: a 503 with Retry-After now, not a 504 minutes from now.
+    services.orchestrator.admit(phase, phase_request(body))
     streaming = "text/event-stream" in request.headers.get("accept", "")
     metrics = services.metrics
     mode = "replayed"  # unless this request runs the phase itself
