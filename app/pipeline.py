@@ -67,14 +67,6 @@ class Orchestrator:
     async def orchestrate(self, phase: Phase, request: PhaseRequest) -> PhaseResult:
         """Run ``phase`` for ``request``; raise an ``OrchestrationError`` when nothing valid came back."""
         deadline = Deadline(request.deadline_s or phase.config.deadline_s)
-        estimate = self._estimate(phase, request)  # the first event, before any model call
-        emit(
-            "accepted",
-            phase=phase.name,
-            mode="orchestrated" if self._orchestrated(phase, request) else "single",
-            deadline_s=deadline.total_s,
-            estimate=estimate.shown() if estimate else None,
-        )
         try:
             # Every call already lives under the deadline; this is the one safety net that makes
             # the promise unconditional (an answer or a 504 by then, whatever a step forgot).
@@ -94,8 +86,16 @@ class Orchestrator:
             phase, idea=request.idea, context=request.context, instructions=request.instructions
         )
         members = members_for(phase, request.models)
+        estimate = self._estimate(phase, request)
+        # The first event, before any model call: the plan, the deadline and the time it should take.
+        started = {
+            "phase": phase.name,
+            "deadline_s": deadline.total_s,
+            "estimate": estimate and estimate.shown(),
+        }
         if not self._orchestrated(phase, request):
             ensure_usable(phase, roster, [])
+            emit("phase_started", **started, strategy="single", models=list(phase.config.single_model))
             with clock.models("single"):
                 attempt = await run_single(phase, prompt, roster, deadline=deadline, role="single")
             return single_result(phase, attempt, clock, deadline, Record(), mode="single")
@@ -104,7 +104,7 @@ class Orchestrator:
         members, budget = budgeted(phase, roster, prompt, plan, members, request.max_cost_usd)
         quorum = quorum_for(phase, request.quorum, request.quorum_grace_s, len(members))
         run = self._phase_run(prompt, deadline, plan, members, quorum)
-        emit("phase_started", phase=phase.name, strategy=plan.name, models=[m.model for m in members])
+        emit("phase_started", **started, strategy=plan.name, models=[m.model for m in members])
         with clock.models("fanout"):
             proposed = await plan.strategy.propose(run)
         answers = parse_answers(phase.output, proposed.answers)  # the one parse of each answer

@@ -106,7 +106,8 @@ def test_progress_starts_before_any_model_answers_and_tokens_stream_while_member
             events = sse_events(r.iter_lines())
             first, data = next(events)
             # The first event came while every model call was still held back by the fake.
-            assert first == "accepted" and data["mode"] == "orchestrated"
+            assert first == "phase_started" and data["models"] == ["local-1", "local-2", "local-3"]
+            assert data["deadline_s"] == 170 and data["estimate"] is None  # nothing measured yet
             assert all(c.ended == "" for c in upstream.calls)
             gate.set()
             rest = list(events)
