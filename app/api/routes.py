@@ -52,7 +52,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "Idea, context or body over its MAX_* setting."},
     422: {"model": ErrorResponse, "description": "Invalid body; names the field and the fix."},
     502: {"model": ErrorResponse, "description": "Every model failed; each model's error listed."},
-    503: {"model": ErrorResponse, "description": "No provider configured; names the variables."},
+    503: {
+        "model": ErrorResponse,
+        "description": "No provider configured (names the variables), or too_slow_now: the local "
+        "model's current pace cannot meet the deadline (Retry-After, the estimate and the fix).",
+    },
     504: {"model": ErrorResponse, "description": "The phase deadline passed."},
 }
 
