@@ -24,6 +24,8 @@ from app.strategies.names import StrategyName
 from app.strategies.registry import plan_for
 
 MIN_RETRY_AFTER_S = 5
+MAX_DEADLINE_S = 3600
+"""The largest ``options.deadline_s`` a request may ask for (the API's bound)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +98,14 @@ def ensure_in_time(phase: Phase, estimate: Estimate | None, deadline_s: float) -
     """503 with Retry-After, before any call, when the estimate does not fit the deadline."""
     if estimate is None or estimate.seconds <= deadline_s:
         return
+    needed = math.ceil(estimate.seconds)
     raise TooSlowNow(
         f"phase {phase.name!r} would take about {estimate.seconds:.0f}s on the local model at its "
         f"current {estimate.tokens_per_s:.1f} tokens/s per slot ({estimate.calls} calls, "
         f"{estimate.queued} already running, {estimate.slots} slots), past its {deadline_s:g}s deadline",
-        hint=f"retry after {estimate.retry_after_s}s (the machine may be less busy), raise "
-        f"options.deadline_s above {math.ceil(estimate.seconds)}, or use options.single_model "
-        "(one call instead of the whole orchestration)",
+        hint=f"retry after {estimate.retry_after_s}s (the machine may be less busy), "
+        + (f"raise options.deadline_s above {needed}, " if needed <= MAX_DEADLINE_S else "")
+        + "or use options.single_model (one call instead of the whole orchestration)",
         details={"estimate": estimate.shown(), "deadline_s": deadline_s},
         retry_after_s=estimate.retry_after_s,
     )

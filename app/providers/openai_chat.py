@@ -86,8 +86,9 @@ class ChatEndpoint:
     """The environment variable of a required key; ``None`` when the key is optional."""
     default_model: str | None = None
     pace: LocalPace | None = None
-    """Set for a llama.cpp server (the local model): its answers' ``timings`` are learned here, it
-    streams answers someone watches, and its ``/health`` and ``/slots`` say whether it is busy."""
+    """Set for a llama.cpp server (the local model): its answers are streamed and their pace (the
+    ``timings``, or the tokens of one cut off) learned here; ``/health`` and ``/slots`` say whether
+    it is busy."""
 
 
 class OpenAIChatProvider(HttpAdapter, Paced):
@@ -137,15 +138,16 @@ class OpenAIChatProvider(HttpAdapter, Paced):
         return completion
 
     async def _answer(self, request: CompletionRequest) -> tuple[Answer, Any]:
-        """The answer, streamed when someone watches a llama.cpp server's progress; its pace learned."""
+        """The answer; from a llama.cpp server streamed, so that whoever watches sees the tokens
+        and a call cut off by its timeout still teaches the pace (the busy case that matters)."""
         url, body = f"{self._base_url}/chat/completions", self._body(request)
         if self.pace is None:
             return await self._post(url, body, request)
-        if request.on_tokens is None or not self._streams():
+        if not self._streams():
             answer, parsed = await self._post(url, body, request)
             self.pace.observe_timings(parsed.get("timings") if isinstance(parsed, Mapping) else None)
             return answer, parsed
-        reader = ChunkReader(request.on_tokens)
+        reader = ChunkReader(request.on_tokens or _unwatched)
         streamed = {**body, "stream": True, "stream_options": {"include_usage": True}}
         try:
             answer, parsed = await self._post(url, streamed, request, on_data=reader.feed)
@@ -199,6 +201,10 @@ class OpenAIChatProvider(HttpAdapter, Paced):
         self._require_configured()
         _, body = await self._get_listing(f"{self._base_url}{self._profile.listing_path}")
         return data_ids(body)
+
+
+def _unwatched(tokens: int) -> None:
+    """Nobody watches this call's progress; its reader still measures the pace."""
 
 
 def _budget_field(chosen: BudgetField, model: str) -> str:

@@ -84,6 +84,23 @@ async def test_the_estimate_past_the_deadline_is_an_immediate_503_with_retry_aft
         assert (await client.post("/phases/kill-test/orchestrate", json=roomy)).status_code == 200
 
 
+async def test_members_cut_off_on_a_slow_server_teach_the_pace_and_the_next_request_is_a_503(
+    upstream: FakeUpstream,
+) -> None:
+    # The case: a healthy server decoding far too slowly for the deadline. The first
+    # request runs blind and its members are cut off mid-answer; what they decoded sets the pace.
+    upstream.script(MODEL_ID, *[Reply(token_delay_s=0.05)] * 8)  # 20 tokens/s, no timings
+    local = local_settings(upstream.base_urls()["openai_compat"], timeout_s=1, deadline_s=3)
+    async with client_for(create_app(make_settings(local_model=local))) as client:
+        first = await client.post("/phases/kill-test/orchestrate", json=IDEA)
+        assert first.status_code in (502, 504), first.text
+        made = len(upstream.calls)
+        refused = await client.post("/phases/kill-test/orchestrate", json=IDEA)
+    assert refused.status_code == 503 and refused.json()["error"]["code"] == "too_slow_now"
+    assert "Retry-After" in refused.headers
+    assert len(upstream.calls) == made
+
+
 def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     event = None
     for line in lines:

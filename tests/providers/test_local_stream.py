@@ -3,6 +3,7 @@ as they arrive, read back exactly as a plain answer (usage, the cut-off signal),
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -11,8 +12,8 @@ import pytest
 from app.domain import CompletionRequest, Prompt
 from app.providers.chat_stream import assembled
 from app.providers.openai_chat import OpenAIChatProvider
-from app.providers.registry import local_endpoint
-from app.settings import LocalModelSettings
+from app.providers.registry import local_endpoint, openai_compat_endpoint
+from app.settings import LocalModelSettings, OpenAICompatSettings
 from app.transport import Transport
 from app.upstream_http import AiohttpTransport, HttpxTransport
 from tests.fakes.upstream import FakeUpstream, Reply, running
@@ -53,13 +54,20 @@ def asked(counts: list[int] | None) -> CompletionRequest:
     )
 
 
-async def test_a_watched_call_streams_and_reads_back_as_a_plain_one(
+async def test_a_streamed_call_reads_back_as_a_plain_one_and_counts_its_tokens(
     upstream: FakeUpstream, transport: Transport
 ) -> None:
-    local = provider(upstream, transport)
     upstream.script(MODEL, Reply(text=TEXT), Reply(text=TEXT))
-    plain = await local.complete(asked(None))
+    # The same upstream answer, whole (the openai_compat provider never streams) and streamed.
+    cloud = OpenAIChatProvider(
+        openai_compat_endpoint(
+            OpenAICompatSettings(_env_file=None, base_url=upstream.base_urls()["openai_compat"])
+        ),
+        transport,
+    )  # type: ignore[call-arg]
+    plain = await cloud.complete(asked(None))
     counts: list[int] = []
+    local = provider(upstream, transport)
     streamed = await local.complete(asked(counts))
     first, second = upstream.calls
     assert "stream" not in first.body and second.body["stream"] is True
@@ -70,6 +78,18 @@ async def test_a_watched_call_streams_and_reads_back_as_a_plain_one(
         plain.finish_reason,
     )
     assert local.pace is not None and local.pace.tokens_per_s() == pytest.approx(12.5)
+
+
+async def test_a_call_cut_off_by_its_timeout_still_teaches_the_pace(
+    upstream: FakeUpstream, transport: Transport
+) -> None:
+    upstream.tokens_per_s = None  # no timings: only the tokens seen before the cut-off tell
+    upstream.script(MODEL, Reply(text=TEXT * 20, token_delay_s=0.01))
+    local = provider(upstream, transport)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(1.0):
+            await local.complete(asked(None))
+    assert local.pace is not None and (local.pace.tokens_per_s() or 0) > 0
 
 
 async def test_a_streamed_answer_cut_off_at_max_tokens_is_still_seen_as_cut_off(
