@@ -109,26 +109,11 @@ class HttpxTransport:
         self._client = client
 
     async def send(self, request: Outgoing) -> Answer:
-        answer = await self._client.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            params=request.params,
-            content=request.content or None,
-            timeout=httpx.Timeout(request.timeout.read_s, connect=request.timeout.connect_s),
-        )
+        answer = await self._client.send(self._request(request))
         return Answer(answer.status_code, answer.headers, answer.content)
 
     async def send_streamed(self, request: Outgoing, on_data: OnData) -> Answer:
-        outgoing = self._client.build_request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            params=request.params,
-            content=request.content or None,
-            timeout=httpx.Timeout(request.timeout.read_s, connect=request.timeout.connect_s),
-        )
-        answer = await self._client.send(outgoing, stream=True)
+        answer = await self._client.send(self._request(request), stream=True)
         try:
             pieces = []
             async for piece in answer.aiter_bytes():
@@ -137,6 +122,16 @@ class HttpxTransport:
         finally:
             await answer.aclose()
         return Answer(answer.status_code, answer.headers, b"".join(pieces))
+
+    def _request(self, request: Outgoing) -> httpx.Request:
+        return self._client.build_request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            params=request.params,
+            content=request.content or None,
+            timeout=httpx.Timeout(request.timeout.read_s, connect=request.timeout.connect_s),
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
