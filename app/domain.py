@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -55,6 +56,9 @@ class CompletionRequest:
     never sends it."""
     call: CallInfo | None = None
     """Set by the fan-out for every call it makes (``None`` only for requests built by hand)."""
+    on_tokens: Callable[[int], None] | None = None
+    """Someone watches this call's progress: told the count of tokens decoded so far, as they
+    come, by an adapter that can stream (the local llama.cpp server); others ignore it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@
     └── OrchestrationError            the models could not produce an answer (5xx)
         ├── NoUsableProvider          503, names the environment variables to set
         ├── TooManyRuns               503, MAX_LIVE_RUNS runs already live in this process
+        ├── TooSlowNow                503, the local model's pace cannot meet the deadline (estimate)
         ├── AllModelsFailed           502, carries every model's error
         └── DeadlineExceeded          504, the phase deadline passed
             └── JoinedRunStillRunning 504, the deadline passed waiting on another caller's run
@@ -155,6 +156,18 @@ class TooManyRuns(OrchestrationError):
     status_code = 503
     code = "too_many_runs"
     retry_after_s = 5
+
+
+class TooSlowNow(OrchestrationError):
+    """At the local model's current pace the phase cannot end by its deadline: refused before any
+    call, with the estimate, rather than a 504 minutes later. Retry after ``retry_after_s``."""
+
+    status_code = 503
+    code = "too_slow_now"
+
+    def __init__(self, message: str, *, hint: str, details: dict[str, Any], retry_after_s: int) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.retry_after_s = retry_after_s
 
 
 class AllModelsFailed(OrchestrationError):

@@ -11,7 +11,8 @@ from app.calls.fanout import Quorum
 from app.calls.judging import Judged
 from app.calls.validated import Attempt, run_single
 from app.deadline import Deadline
-from app.errors import DeadlineExceeded
+from app.errors import DeadlineExceeded, InvalidOptions
+from app.estimate import Asked, Estimate, ensure_in_time, local_estimate, planned_calls
 from app.notices import no_synthesis
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall
@@ -43,6 +44,26 @@ class Orchestrator:
         self.orchestration_enabled = orchestration_enabled
         self.rng = rng or random.Random()  # shuffles answer order; not security
 
+    def admit(self, phase: Phase, request: PhaseRequest) -> Estimate | None:
+        """The local model's time estimate for ``request``; a 503 (``TooSlowNow``) before any call
+        when at its current pace the phase cannot end by its deadline."""
+        estimate = self._estimate(phase, request)
+        ensure_in_time(phase, estimate, request.deadline_s or phase.config.deadline_s)
+        return estimate
+
+    def _estimate(self, phase: Phase, request: PhaseRequest) -> Estimate | None:
+        r = request
+        asked = Asked(self._orchestrated(phase, r), r.models, r.strategy, r.samples, r.layers)
+        try:
+            planned = planned_calls(phase, self.roster, asked)
+        except InvalidOptions:  # the run says so, in its place among the checks
+            return None
+        return local_estimate(self.roster, planned)
+
+    def _orchestrated(self, phase: Phase, request: PhaseRequest) -> bool:
+        enabled = self.orchestration_enabled and phase.config.orchestration_enabled
+        return enabled and not request.single_model
+
     async def orchestrate(self, phase: Phase, request: PhaseRequest) -> PhaseResult:
         """Run ``phase`` for ``request``; raise an ``OrchestrationError`` when nothing valid came back."""
         deadline = Deadline(request.deadline_s or phase.config.deadline_s)
@@ -65,10 +86,16 @@ class Orchestrator:
             phase, idea=request.idea, context=request.context, instructions=request.instructions
         )
         members = members_for(phase, request.models)
-        if not (
-            self.orchestration_enabled and phase.config.orchestration_enabled and not request.single_model
-        ):
+        estimate = self._estimate(phase, request)
+        # The first event, before any model call: the plan, the deadline and the time it should take.
+        started = {
+            "phase": phase.name,
+            "deadline_s": deadline.total_s,
+            "estimate": estimate and estimate.shown(),
+        }
+        if not self._orchestrated(phase, request):
             ensure_usable(phase, roster, [])
+            emit("phase_started", **started, strategy="single", models=list(phase.config.single_model))
             with clock.models("single"):
                 attempt = await run_single(phase, prompt, roster, deadline=deadline, role="single")
             return single_result(phase, attempt, clock, deadline, Record(), mode="single")
@@ -77,7 +104,7 @@ class Orchestrator:
         members, budget = budgeted(phase, roster, prompt, plan, members, request.max_cost_usd)
         quorum = quorum_for(phase, request.quorum, request.quorum_grace_s, len(members))
         run = self._phase_run(prompt, deadline, plan, members, quorum)
-        emit("phase_started", phase=phase.name, strategy=plan.name, models=[m.model for m in members])
+        emit("phase_started", **started, strategy=plan.name, models=[m.model for m in members])
         with clock.models("fanout"):
             proposed = await plan.strategy.propose(run)
         answers = parse_answers(phase.output, proposed.answers)  # the one parse of each answer

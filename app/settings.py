@@ -110,6 +110,12 @@ class LocalModelSettings(BaseSettings):
     context_per_slot: int = Field(default=8192, ge=512, le=131072)
     """The server's context per slot: the window the local models' prompts are fitted into. The
     server reads the same variable (local_model/settings.py has its own knobs: GGUF, slots, threads)."""
+    slots: int = Field(default=4, ge=1, le=32)
+    """Requests the server decodes at once; the server reads the same variable. The admission
+    estimate plans the phase's calls onto this many slots."""
+    pace_ttl_s: float = Field(default=90.0, gt=0)
+    """How long a decode speed learned from the server's answers counts: a 503 estimate made on a
+    busy machine stops applying after this, and the next request runs and measures again."""
     startup_timeout_s: float = Field(default=120.0, gt=0)
     """How long ``python -m app`` waits for the server it started to load before serving anyway."""
 

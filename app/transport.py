@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import orjson
 
@@ -86,6 +86,20 @@ class Transport(Protocol):
 
     async def aclose(self) -> None:
         """Close the connections it holds."""
+        ...
+
+
+OnData = Callable[[bytes], None]
+"""Receives each piece of a body as it arrives."""
+
+
+@runtime_checkable
+class StreamingTransport(Transport, Protocol):
+    """A transport that can also hand a body over piece by piece while it arrives (streamed
+    answers: progress while a model decodes)."""
+
+    async def send_streamed(self, request: Outgoing, on_data: OnData) -> Answer:
+        """Send ``request``; every piece of the body goes to ``on_data`` as it comes; the answer whole."""
         ...
 
 

@@ -22,7 +22,7 @@ import aiohttp
 import httpx
 
 from app.settings import Settings
-from app.transport import Answer, Outgoing, Transport
+from app.transport import Answer, OnData, Outgoing, Transport
 
 
 @asynccontextmanager
@@ -68,6 +68,9 @@ class AiohttpTransport:
         return self._session
 
     async def send(self, request: Outgoing) -> Answer:
+        return await self.send_streamed(request, None)
+
+    async def send_streamed(self, request: Outgoing, on_data: OnData | None) -> Answer:
         timeout = request.timeout
         limits = aiohttp.ClientTimeout(
             sock_connect=timeout.connect_s, sock_read=timeout.read_s, connect=timeout.read_s
@@ -82,7 +85,14 @@ class AiohttpTransport:
                 timeout=limits,
                 allow_redirects=False,
             ) as answer:
-                content = await answer.read()
+                if on_data is None:
+                    content = await answer.read()
+                else:
+                    pieces = []
+                    async for piece in answer.content.iter_any():
+                        on_data(piece)
+                        pieces.append(piece)
+                    content = b"".join(pieces)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _as_httpx(exc, request.url) from exc
         return Answer(answer.status, answer.headers, content)
@@ -99,7 +109,22 @@ class HttpxTransport:
         self._client = client
 
     async def send(self, request: Outgoing) -> Answer:
-        answer = await self._client.request(
+        answer = await self._client.send(self._request(request))
+        return Answer(answer.status_code, answer.headers, answer.content)
+
+    async def send_streamed(self, request: Outgoing, on_data: OnData) -> Answer:
+        answer = await self._client.send(self._request(request), stream=True)
+        try:
+            pieces = []
+            async for piece in answer.aiter_bytes():
+                on_data(piece)
+                pieces.append(piece)
+        finally:
+            await answer.aclose()
+        return Answer(answer.status_code, answer.headers, b"".join(pieces))
+
+    def _request(self, request: Outgoing) -> httpx.Request:
+        return self._client.build_request(
             request.method,
             request.url,
             headers=request.headers,
@@ -107,7 +132,6 @@ class HttpxTransport:
             content=request.content or None,
             timeout=httpx.Timeout(request.timeout.read_s, connect=request.timeout.connect_s),
         )
-        return Answer(answer.status_code, answer.headers, answer.content)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.api.gate import BodyTooLarge
 from app.api.present import records
 from app.api.schemas import ErrorBody, ErrorResponse, ModelRecord
-from app.errors import OrchestrationError, OrchestratorError
+from app.errors import OrchestrationError, OrchestratorError, TooSlowNow
 
 log = structlog.get_logger("errors")
 
@@ -52,7 +52,7 @@ def service_error_response(request: Request, exc: OrchestratorError) -> JSONResp
     """The response for one of our own errors (also stored for coalesced and replayed callers)."""
     models = records(exc.outcomes) if isinstance(exc, OrchestrationError) else []
     log.warning("request_failed", code=exc.code, status=exc.status_code, error=exc.message)
-    return error_response(
+    response = error_response(
         request,
         exc.status_code,
         exc.code,
@@ -61,6 +61,9 @@ def service_error_response(request: Request, exc: OrchestratorError) -> JSONResp
         details=exc.details,
         models=models,
     )
+    if isinstance(exc, TooSlowNow):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

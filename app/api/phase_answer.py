@@ -81,6 +81,11 @@ def _what_is_left(phase: Phase, body: OrchestrateRequest, waited_s: float) -> Ph
     return replace(asked, deadline_s=max(deadline_s - waited_s, MIN_RUN_S))
 
 
+def admit(services: Services, phase: Phase, body: OrchestrateRequest) -> None:
+    """At the local model's current pace: a 503 with Retry-After now, not a 504 minutes from now."""
+    services.orchestrator.admit(phase, phase_request(body))
+
+
 def within_limits(body: OrchestrateRequest, settings: Settings) -> None:
     """The request-size settings, each named in its error."""
     if len(body.idea) > settings.max_idea_chars:

@@ -12,7 +12,7 @@ from app.api.body import parse_body
 from app.api.deps import RequestIdDep, Services, ServicesDep
 from app.api.disconnect import unless_disconnected
 from app.api.examples import request_examples
-from app.api.phase_answer import phase_answer, within_limits
+from app.api.phase_answer import admit, phase_answer, within_limits
 from app.api.remember import fingerprint, idempotency_key
 from app.api.run_routes import async_responses, prefers_async, start_run
 from app.api.schemas import ErrorResponse, OrchestrateRequest, OrchestrateResponse
@@ -40,7 +40,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "Idea, context or body over its MAX_* setting."},
     422: {"model": ErrorResponse, "description": "Invalid body; names the field and the fix."},
     502: {"model": ErrorResponse, "description": "Every model failed; each model's error listed."},
-    503: {"model": ErrorResponse, "description": "No provider configured; names the variables."},
+    503: {
+        "model": ErrorResponse,
+        "description": "No provider configured (names the variables), or too_slow_now: the local "
+        "model's current pace cannot meet the deadline (Retry-After, the estimate and the fix).",
+    },
     504: {"model": ErrorResponse, "description": "The phase deadline passed."},
 }
 
@@ -214,6 +218,7 @@ async def orchestrate(
     phase = services.catalog.get(name)
     body = await parse_body(request, OrchestrateRequest)
     within_limits(body, services.settings)
+    admit(services, phase, body)
     streaming = "text/event-stream" in request.headers.get("accept", "")
     answer = phase_answer(request, services, request_id, phase, body)
     if prefers_async(request):

@@ -1,8 +1,9 @@
 """``Accept: text/event-stream``: the same run, narrated as server-sent events.
 
-Events: ``phase_started``, ``model_started``, ``model_finished`` (status, latency, tokens),
-``synthesis_started``, then ``result`` (the JSON endpoint's body) or ``error`` (the error
-shape). Synthesizer calls are not streamed upstream, so there are no text deltas. sse-starlette
+Events: ``phase_started`` (the first, before any model call: plan, deadline, the local model's
+estimate), ``model_started``, ``model_tokens`` (local-model calls, streamed from llama.cpp: the
+tokens decoded so far), ``model_finished`` (status, latency, tokens), ``synthesis_started``, then
+``result`` (the JSON endpoint's body) or ``error`` (the error shape). sse-starlette
 does the protocol (framing, keep-alive pings, disconnect detection); when the client goes away
 it cancels this generator, which cancels the run and with it every upstream call.
 """

@@ -16,7 +16,7 @@ from app.calls.guarded import Call, call_once
 from app.calls.truncation import incomplete, larger_budget, merged_failure, merged_success, unusable
 from app.deadline import Deadline
 from app.domain import CallInfo, Outcome, Success, Usage
-from app.progress import emit
+from app.progress import emit, listening, token_progress
 
 log = structlog.get_logger("fanout")
 
@@ -25,7 +25,9 @@ async def call_model(call: Call, *, deadline: Deadline) -> Outcome:
     """Run one call to completion, its retries included; a failure comes back as a ``Failure``."""
     ref = call.member.ref
     info = CallInfo(call.phase, call.role, ref.alias)
-    call = dataclasses.replace(call, request=dataclasses.replace(call.request, call=info))
+    # Someone watches: an adapter that can stream tells them the tokens as they are decoded.
+    counted = token_progress(model=ref.alias, role=call.role) if listening() else None
+    call = dataclasses.replace(call, request=dataclasses.replace(call.request, call=info, on_tokens=counted))
     emit("model_started", model=ref.alias, provider=ref.provider, role=call.role)
     outcome = await _whole_answer(call, deadline=deadline)
     usage = _usage(outcome)

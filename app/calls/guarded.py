@@ -16,6 +16,7 @@ import structlog
 
 from app.deadline import Deadline
 from app.domain import Completion, CompletionRequest, Failure, Outcome, Role, Success, Usage
+from app.local_pace import Paced
 from app.providers.errors import ContextOverflow, ProviderError, ProviderTimeout
 from app.resilience.retry import with_retries
 from app.roster import Member
@@ -125,9 +126,12 @@ def _attempt(call: Call, deadline: Deadline, bound: Any) -> Callable[[int], Coro
             error = ProviderTimeout(
                 f"no answer within {budget:.1f}s ({reason})", provider=member.ref.provider
             )
+            await _unless_still_decoding(member, error)
             _record_failure(member, error)
             raise error from None
         except ProviderError as exc:
+            if exc.kind == "timeout":
+                await _unless_still_decoding(member, exc)
             _record_failure(member, exc)
             bound.warning(
                 "attempt_failed", attempt=number, kind=exc.kind, error=str(exc), latency_ms=_ms_since(began)
@@ -139,6 +143,20 @@ def _attempt(call: Call, deadline: Deadline, bound: Any) -> Callable[[int], Coro
         return completion
 
     return attempt
+
+
+async def _unless_still_decoding(member: Member, error: ProviderError) -> None:
+    """A local server that timed out while alive and decoding is slow, not broken: another attempt
+    would queue behind the work it is still doing and double its queue. Such a timeout is not
+    retried, and its record says why."""
+    provider = member.provider
+    if not (error.retryable and isinstance(provider, Paced)):
+        return
+    why = await provider.decoding()
+    if why is not None:
+        error.retryable = False
+        error.message = f"{error.message}; not retried: {why}, so it is slow, not down"
+        log.info("timeout_not_retried", model=member.ref.alias, why=why)
 
 
 def _failed(call: Call, exc: ProviderError, latency: float, bound: Any) -> Failure:

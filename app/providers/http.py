@@ -15,6 +15,7 @@ import httpx
 
 from app.domain import CompletionRequest
 from app.providers.base import upstream_text
+from app.providers.chat_stream import assembled
 from app.providers.errors import (
     AuthenticationError,
     ProviderConnectionError,
@@ -23,7 +24,7 @@ from app.providers.errors import (
     ProviderStatusError,
     ProviderTimeout,
 )
-from app.transport import Answer, Outgoing, Timeout, Transport, json_post
+from app.transport import Answer, OnData, Outgoing, StreamingTransport, Timeout, Transport, json_post
 
 LISTING_TIMEOUT_S = 20.0
 """Per page: a listing is small, and a provider slower than this is not going to answer."""
@@ -71,10 +72,19 @@ class HttpAdapter:
         """Whether a 2xx ``body`` is an error (some upstreams say no with HTTP 200)."""
         return False
 
-    async def _post(self, url: str, body: dict[str, Any], request: CompletionRequest) -> tuple[Answer, Any]:
-        """POST one model call; the answer and its JSON body when the upstream said yes."""
+    async def _post(
+        self, url: str, body: dict[str, Any], request: CompletionRequest, *, on_data: OnData | None = None
+    ) -> tuple[Answer, Any]:
+        """POST one model call; the answer and its JSON body when the upstream said yes. With
+        ``on_data`` (a streamed answer) each piece goes there as it arrives, and the events are
+        assembled into the body a plain answer has."""
         timeout = Timeout(request.timeout_s, min(self._connect_s, request.timeout_s))
-        return await self._accepted(json_post(url, self._headers(), body, timeout), listing=False)
+        outgoing = json_post(url, self._headers(), body, timeout)
+        return await self._accepted(outgoing, listing=False, on_data=on_data)
+
+    def _streams(self) -> bool:
+        """Whether this adapter's transport can hand an answer over while it arrives."""
+        return isinstance(self._transport, StreamingTransport)
 
     async def _get_listing(
         self,
@@ -88,14 +98,19 @@ class HttpAdapter:
         sent = self._headers() if headers is None else headers
         return await self._accepted(Outgoing("GET", url, sent, timeout, params=params), listing=True)
 
-    async def _accepted(self, request: Outgoing, *, listing: bool) -> tuple[Answer, Any]:
+    async def _accepted(
+        self, request: Outgoing, *, listing: bool, on_data: OnData | None = None
+    ) -> tuple[Answer, Any]:
         try:
-            answer = await self._transport.send(request)
+            if on_data is not None and isinstance(self._transport, StreamingTransport):
+                answer = await self._transport.send_streamed(request, on_data)
+            else:
+                answer = await self._transport.send(request)
         except httpx.TransportError as exc:
             raise self._transport_failure(exc, listing=listing) from None
         if answer.is_error:
             raise self._error(answer, lenient_json(answer))
-        body = self._json(answer)
+        body = self._json(answer) if on_data is None else self._events(answer)
         if self._refused(body):
             raise self._error(answer, body)
         return answer, body
@@ -124,6 +139,17 @@ class HttpAdapter:
             # Quote from the whole text, scrubbed before clipping: a cut could split a key.
             raise ProviderResponseError(
                 f"response is not JSON: {upstream_text(answer.text, self._secrets)!r}",
+                provider=self.name,
+                status_code=answer.status_code,
+            ) from None
+
+    def _events(self, answer: Answer) -> Any:
+        """A streamed answer's events as one body; unreadable ones are a ``ProviderResponseError``."""
+        try:
+            return assembled(answer.content)
+        except ValueError:
+            raise ProviderResponseError(
+                f"streamed response is not JSON events: {upstream_text(answer.text, self._secrets)!r}",
                 provider=self.name,
                 status_code=answer.status_code,
             ) from None

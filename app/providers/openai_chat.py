@@ -16,10 +16,13 @@ from typing import Any, Literal, NamedTuple
 from pydantic import SecretStr
 
 from app.domain import Completion, CompletionRequest
+from app.local_pace import LocalPace, Paced
 from app.providers.base import secret_values, status_error
+from app.providers.chat_stream import ChunkReader
 from app.providers.errors import BadRequest, ProviderError, ProviderStatusError
 from app.providers.http import HttpAdapter
 from app.providers.listing import ListedModel, data_ids
+from app.providers.llama_server import decoding
 from app.providers.openai_shape import chat_messages, parse_chat_completion
 from app.transport import Answer, Transport
 
@@ -82,9 +85,13 @@ class ChatEndpoint:
     key_setting: str | None = None
     """The environment variable of a required key; ``None`` when the key is optional."""
     default_model: str | None = None
+    pace: LocalPace | None = None
+    """Set for a llama.cpp server (the local model): its answers are streamed and their pace (the
+    ``timings``, or the tokens of one cut off) learned here; ``/health`` and ``/slots`` say whether
+    it is busy."""
 
 
-class OpenAIChatProvider(HttpAdapter):
+class OpenAIChatProvider(HttpAdapter, Paced):
     """``POST {base_url}/chat/completions``; the key is sent as a bearer token when there is one."""
 
     def __init__(
@@ -98,6 +105,7 @@ class OpenAIChatProvider(HttpAdapter):
         self._profile = endpoint.profile
         self._base_url = (endpoint.base_url or "").rstrip("/")
         self._key = self._secrets[0] if self._secrets else ""
+        self.pace = endpoint.pace
 
     @property
     def missing_settings(self) -> tuple[str, ...]:
@@ -120,7 +128,7 @@ class OpenAIChatProvider(HttpAdapter):
 
     async def complete(self, request: CompletionRequest) -> Completion:
         self._require_configured()
-        answer, body = await self._post(f"{self._base_url}/chat/completions", self._body(request), request)
+        answer, body = await self._answer(request)
         completion = parse_chat_completion(
             body, request, provider=self.name, secrets=self._secrets, status_code=answer.status_code
         )
@@ -128,6 +136,30 @@ class OpenAIChatProvider(HttpAdapter):
             request_id = answer.headers.get(self._profile.request_id_header)
             completion = dataclasses.replace(completion, upstream_request_id=request_id)
         return completion
+
+    async def _answer(self, request: CompletionRequest) -> tuple[Answer, Any]:
+        """The answer; from a llama.cpp server streamed, so that whoever watches sees the tokens
+        and a call cut off by its timeout still teaches the pace (the busy case that matters)."""
+        url, body = f"{self._base_url}/chat/completions", self._body(request)
+        if self.pace is None:
+            return await self._post(url, body, request)
+        if not self._streams():
+            answer, parsed = await self._post(url, body, request)
+            self.pace.observe_timings(parsed.get("timings") if isinstance(parsed, Mapping) else None)
+            return answer, parsed
+        reader = ChunkReader(request.on_tokens or _unwatched)
+        streamed = {**body, "stream": True, "stream_options": {"include_usage": True}}
+        try:
+            answer, parsed = await self._post(url, streamed, request, on_data=reader.feed)
+        except BaseException:  # a call cut off by its timeout still shows how fast the server decoded
+            self.pace.observe(reader.tokens - 1, reader.decode_s)
+            raise
+        self.pace.observe_timings(parsed.get("timings") if isinstance(parsed, Mapping) else None)
+        return answer, parsed
+
+    async def decoding(self) -> str | None:
+        """Why the llama.cpp server is alive and working, when it is one and is."""
+        return None if self.pace is None else await decoding(self._transport, self._base_url)
 
     def _body(self, request: CompletionRequest) -> dict[str, Any]:
         profile = self._profile
@@ -169,6 +201,10 @@ class OpenAIChatProvider(HttpAdapter):
         self._require_configured()
         _, body = await self._get_listing(f"{self._base_url}{self._profile.listing_path}")
         return data_ids(body)
+
+
+def _unwatched(tokens: int) -> None:
+    """Nobody watches this call's progress; its reader still measures the pace."""
 
 
 def _budget_field(chosen: BudgetField, model: str) -> str:

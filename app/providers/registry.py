@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from app.local_pace import LocalPace
 from app.providers.anthropic import AnthropicProvider
 from app.providers.base import Provider
 from app.providers.minimax import MINIMAX
@@ -88,4 +89,5 @@ def local_endpoint(settings: LocalModelSettings) -> ChatEndpoint:
         openai_compatible(),
         url_setting="LOCAL_MODEL_URL",
         default_model=settings.model,
+        pace=LocalPace(slots=settings.slots, ttl_s=settings.pace_ttl_s),
     )

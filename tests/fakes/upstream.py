@@ -52,7 +52,7 @@ from typing import Any, Literal
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
@@ -153,6 +153,11 @@ class Reply:
     model_not_found: bool = False
     """Answer with the wire's "no such model" error (table above), as for a retired or mistyped id.
     ``headers`` are sent with it."""
+    gate: threading.Event | None = None
+    """Answer only once the test sets this event (a client going away still ends it at once):
+    lets a test look at what the service did before any model answered."""
+    token_delay_s: float = 0.0
+    """Streamed answers (``stream: true``, the OpenAI-compatible wire): seconds between chunks."""
     hang: bool = False
     """Never answer: wait until the client disconnects (``ended == "disconnected"``) or the server
     stops (then reset the connection, ``ended == "stopped"``)."""
@@ -237,6 +242,14 @@ class FakeUpstream:
         """Set by ``running`` / the CLI: ``reset`` and ``truncate`` find the request's socket in it."""
         self._ids = itertools.count(1)
         self.health_status = 200
+        self.tokens_per_s: float | None = None
+        """llama.cpp mode: OpenAI-compatible answers carry ``timings`` at this decode speed."""
+        self.slots = 4
+        """What ``GET /openai/slots`` lists (llama.cpp's slots)."""
+        self.slots_busy: int | None = None
+        """Slots ``/openai/slots`` shows decoding; ``None``: one per chat request in flight.
+        Set it to play a server kept busy by someone else."""
+        self._decoding = 0
         """What ``GET /openai/health`` answers, as llama.cpp's server: 200 ready, 503 loading."""
         self.listed_models: dict[Wire, list[str]] = default_listing()
         """The ids each wire's model listing answers with; remove one to make it unknown."""
@@ -258,6 +271,7 @@ class FakeUpstream:
                 Route("/minimax/v1/text/chatcompletion_v2", self._minimax, methods=["POST"]),
                 Route("/openai/v1/chat/completions", self._openai_compat, methods=["POST"]),
                 Route("/openai/health", self._health, methods=["GET"]),
+                Route("/openai/slots", self._slots, methods=["GET"]),
                 *listing_routes(self),
             ]
         )
@@ -322,6 +336,16 @@ class FakeUpstream:
         body = {"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}}
         return JSONResponse(body, status_code=self.health_status)
 
+    async def _slots(self, request: Request) -> Response:
+        """llama.cpp's ``/slots`` as the bundled xllamacpp build shows it."""
+        with self._lock:
+            busy = self._decoding if self.slots_busy is None else self.slots_busy
+        slots = [
+            {"id": i, "n_ctx": 8192, "speculative": False, "is_processing": i < busy}
+            for i in range(self.slots)
+        ]
+        return JSONResponse(slots)
+
     async def _workers_ai(self, request: Request) -> Response:
         return await self._handle(request, "workers_ai")
 
@@ -332,7 +356,13 @@ class FakeUpstream:
         return await self._handle(request, "minimax")
 
     async def _openai_compat(self, request: Request) -> Response:
-        return await self._handle(request, "openai_compat")
+        with self._lock:
+            self._decoding += 1
+        try:
+            return await self._handle(request, "openai_compat")
+        finally:
+            with self._lock:
+                self._decoding -= 1
 
     async def _handle(self, request: Request, wire: Wire) -> Response:
         try:
@@ -363,6 +393,8 @@ class FakeUpstream:
             )
 
         reply = self._next_reply(call.model)
+        if reply.gate is not None and await self._wait(request, None, reply.gate) == "disconnected":
+            return self._end(call, "disconnected", _Nothing())
         if reply.hang or reply.delay_s > 0:
             waited = await self._wait(request, None if reply.hang else reply.delay_s)
             if waited == "disconnected":
@@ -427,7 +459,7 @@ class FakeUpstream:
         return response
 
     async def _wait(
-        self, request: Request, seconds: float | None
+        self, request: Request, seconds: float | None, gate: threading.Event | None = None
     ) -> Literal["elapsed", "disconnected", "stopped"]:
         """Sleep ``seconds`` (``None``: for ever), but end at once when the client goes away or the
         server is stopping, so a caller's timeout or cancellation frees the fake straight away."""
@@ -439,6 +471,8 @@ class FakeUpstream:
                 return "disconnected"
             if self._stopping.is_set():
                 return "stopped"
+            if gate is not None and gate.is_set():
+                return "elapsed"
             left = POLL_S if end is None else end - time.monotonic()
             if left <= 0:
                 return "elapsed"
@@ -508,7 +542,42 @@ class FakeUpstream:
             call, f"chatcmpl-fake{n:06d}", _chat_message(text, reply), text, reply, max_tokens
         )
         payload["system_fingerprint"] = "fp_fake"
-        return JSONResponse(payload, headers={"x-request-id": f"req_fake{n:06d}", **reply.headers})
+        if self.tokens_per_s is not None:
+            payload["timings"] = _timings(payload["usage"]["completion_tokens"], self.tokens_per_s)
+        headers = {"x-request-id": f"req_fake{n:06d}", **reply.headers}
+        if call.body.get("stream") is True:
+            return self._streamed(call, payload, reply, headers)
+        return JSONResponse(payload, headers=headers)
+
+    def _streamed(
+        self, call: Call, payload: dict[str, Any], reply: Reply, headers: dict[str, str]
+    ) -> Response:
+        """``payload`` as llama.cpp streams it: a role chunk, one chunk per token (about four
+        characters), the finish reason, then usage and timings, then ``[DONE]``."""
+        message = payload["choices"][0]["message"]
+        field_, text = (
+            ("content", message["content"])
+            if message.get("content") is not None
+            else ("reasoning_content", message.get("reasoning_content") or "")
+        )
+        base = {k: payload[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish}
+            return b"data: " + json.dumps({**base, "choices": [choice], **extra}).encode() + b"\n\n"
+
+        async def events() -> Any:
+            yield chunk({"role": "assistant", "content": None})
+            for start in range(0, len(text), 4):
+                if reply.token_delay_s:
+                    await asyncio.sleep(reply.token_delay_s)
+                yield chunk({field_: text[start : start + 4]})
+            yield chunk({}, payload["choices"][0]["finish_reason"])
+            tail = {k: payload[k] for k in ("usage", "timings") if k in payload}
+            yield b"data: " + json.dumps({**base, "choices": [], **tail}).encode() + b"\n\n"
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
     def _shaped_error(self, wire: Wire, call: Call, shaped: _Shaped, headers: Mapping[str, str]) -> Response:
         """A fault's body (``_context_overflow``, ``_model_not_found``) with the wire's id header."""
@@ -791,6 +860,20 @@ def _chat_completion(
             "completion_tokens": tokens_out,
             "total_tokens": tokens_in + tokens_out,
         },
+    }
+
+
+def _timings(tokens_out: int, tokens_per_s: float) -> dict[str, Any]:
+    """llama.cpp's ``timings`` of one answer decoded at ``tokens_per_s``."""
+    ms = tokens_out / tokens_per_s * 1000
+    return {
+        "cache_n": 0,
+        "prompt_n": 100,
+        "prompt_ms": 400.0,
+        "predicted_n": tokens_out,
+        "predicted_ms": ms,
+        "predicted_per_token_ms": ms / max(1, tokens_out),
+        "predicted_per_second": tokens_per_s,
     }
 
 
