@@ -54,13 +54,12 @@ class BudgetGate:
         self.key = f"{provider}/{model_id}"
         self.scopes = tuple(scopes)
         self.pauses = pauses
-        self._pause_key = pauses.key(self.key) if pauses is not None else ""
         self._counter = 0
 
     def within(self, budget_s: float) -> Hold:
         self._counter += 1
         token = f"{os.getpid()}:{id(self):x}:{self._counter}:{random.getrandbits(32):x}"
-        return Hold(self, Ticket(self._pause_key, self.scopes, token, budget_s + LEASE_GRACE_S), budget_s)
+        return Hold(self, Ticket(self.key, self.scopes, token, budget_s + LEASE_GRACE_S), budget_s)
 
     async def admit(self, ticket: Ticket, budget_s: float) -> Verdict:
         """Wait for room in every budget; raise when the wait would outlast ``budget_s``."""

@@ -48,7 +48,8 @@ GRANTED = Verdict(Answer.GRANTED)
 class Ticket:
     """One call's claim: what it counts against, under which token, for how long at most."""
 
-    pause_key: str
+    model: str
+    """``provider/model_id``: whose Retry-After pause applies."""
     scopes: Sequence[Scope]
     token: str
     lease_s: float

@@ -25,7 +25,6 @@ from app.resilience.pause import SharedPauses
 _TAKE = """
 local paused = redis.call('pttl', KEYS[1])
 if paused > 0 then return {1, paused, 0} end
-if #KEYS == 1 then return {0, 0, 0} end
 local t = redis.call('time')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease, window = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -79,7 +78,10 @@ class SharedLedger:
         """This process's counts, used while Redis is unreachable."""
 
     async def take(self, ticket: Ticket) -> Verdict:
-        keys = [ticket.pause_key]
+        if not ticket.scopes:  # the pause alone: one plain read is cheaper than the script
+            paused_s = await self._pauses.remaining_s(ticket.model)
+            return Verdict(Answer.PAUSED, paused_s) if paused_s > 0 else GRANTED
+        keys = [self._pauses.key(ticket.model)]
         args: list[str | int] = [ticket.token, _ms(ticket.lease_s), _ms(WINDOW_S)]
         for scope in ticket.scopes:
             if scope.concurrency is not None:
@@ -93,7 +95,7 @@ class SharedLedger:
             return self.alone.take_now(ticket.scopes)
         answer, wait_ms, index = (int(part) for part in reply)
         if answer == Answer.GRANTED:
-            return Verdict(Answer.GRANTED, shared=True) if len(keys) > 1 else GRANTED
+            return Verdict(Answer.GRANTED, shared=True)
         found = _scope_of(ticket.scopes, index) if index else None
         return Verdict(Answer(answer), wait_ms / 1000.0, found, shared=True)
 

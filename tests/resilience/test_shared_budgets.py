@@ -211,7 +211,7 @@ from app.resilience.shared_ledger import SharedLedger
 
 async def hold() -> None:
     pauses = SharedPauses(sys.argv[1])
-    ticket = Ticket(pauses.key("p/m"), [Scope("p/m", 1, None)], "doomed", float(sys.argv[2]))
+    ticket = Ticket("p/m", [Scope("p/m", 1, None)], "doomed", float(sys.argv[2]))
     print((await SharedLedger(pauses).take(ticket)).answer.name, flush=True)
     await asyncio.sleep(3600)
 
@@ -239,7 +239,7 @@ async def test_a_slot_held_by_a_killed_process_comes_back_when_its_lease_ends(re
     take_then_die(redis_url, lease_s=2.0)
     pauses = SharedPauses(redis_url)
     ledger = SharedLedger(pauses)
-    ticket = Ticket(pauses.key("p/m"), [Budget("p/m", 1, None)], "next", 30.0)
+    ticket = Ticket("p/m", [Budget("p/m", 1, None)], "next", 30.0)
     try:
         answers = [(await ledger.take(ticket)).answer]
         assert answers == [Answer.BUSY]  # the dead holder's slot is still counted...
@@ -259,8 +259,8 @@ async def test_a_slot_given_back_is_free_at_once_on_every_replica(redis_url: str
     here, there = SharedLedger(first), SharedLedger(second)
     budget = [Budget("p/m", 1, 2)]
     mine, theirs = (
-        Ticket(first.key("p/m"), budget, "mine", 30.0),
-        Ticket(first.key("p/m"), budget, "theirs", 30.0),
+        Ticket("p/m", budget, "mine", 30.0),
+        Ticket("p/m", budget, "theirs", 30.0),
     )
     try:
         granted = await here.take(mine)
@@ -282,7 +282,7 @@ async def test_an_unreachable_redis_counts_per_process_and_fails_nothing() -> No
     pauses = SharedPauses(f"redis://127.0.0.1:{free_port()}/0")
     ledger = SharedLedger(pauses)
     budget = [Budget("p/m", 1, None)]
-    ticket = Ticket(pauses.key("p/m"), budget, "t", 30.0)
+    ticket = Ticket("p/m", budget, "t", 30.0)
     try:
         granted = await ledger.take(ticket)
         assert granted.answer == Answer.GRANTED and not granted.shared
