@@ -5,8 +5,9 @@ the same model at once would only collect 429s of their own. The pause is a Redi
 and model that expires when the provider said to come back; a longer pause extends it, a shorter
 one never cuts it short. Without Redis nothing is shared (each call honours its own Retry-After).
 
-An unreachable Redis never fails a call: pauses go unshared and unread for a few seconds, then
-Redis is asked again.
+The same connection runs the provider budgets' scripts (``shared_ledger.py``), which read the
+pause in the round trip that admits a call. An unreachable Redis never fails a call: pauses (and
+budgets) go unshared for a few seconds, then Redis is asked again.
 """
 
 from __future__ import annotations
