@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.errors import ConfigError
 from app.phases.catalog import PhaseCatalog
 from app.phases.local_roster import localize_catalog
 from app.providers.base import Provider
 from app.providers.registry import ProviderRegistry
+from app.resilience.budgets import BudgetBook
 from app.resilience.guard import Resilience
 from app.resilience.pause import SharedPauses
 from app.resilience.retry import RetryPolicy
@@ -49,7 +51,20 @@ def resilience_from(settings: Settings) -> Resilience:
         default_concurrency=settings.default_provider_concurrency,
         # With Redis, a provider's 429 Retry-After pauses that model for every replica.
         pauses=SharedPauses(settings.redis_url.get_secret_value()) if settings.redis_url else None,
+        # The accounts' call budgets: shared by every replica through the same Redis when it is set.
+        budgets=BudgetBook(settings.provider_limits, settings.model_limits),
     )
+
+
+def check_budget_names(settings: Settings, registry: ProviderRegistry) -> None:
+    """A provider name that matches none would quietly limit nothing: stop start-up instead."""
+    named = set(settings.provider_limits) | {key.partition("/")[0] for key in settings.model_limits}
+    unknown = sorted(named - set(registry.names()))
+    if unknown:
+        raise ConfigError(
+            f"PROVIDER_LIMITS/MODEL_LIMITS name unknown provider(s): {', '.join(unknown)}",
+            hint=f"use one of: {', '.join(registry.names())}",
+        )
 
 
 def with_served_windows(catalog: PhaseCatalog, settings: Settings) -> PhaseCatalog:
@@ -79,5 +94,6 @@ def assemble(
     roster_name = choose_roster(providers, settings.local_model)
     catalog = with_served_windows(catalog, settings)
     active = localize_catalog(catalog, settings.local_model) if roster_name == "local" else catalog
+    check_budget_names(settings, registry)
     resilience = resilience_from(settings)
     return Assembly(registry, roster_name, active, resilience, Roster(active.models, registry, resilience))

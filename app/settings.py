@@ -10,7 +10,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -120,6 +120,17 @@ class LocalModelSettings(BaseSettings):
     """How long ``python -m app`` waits for the server it started to load before serving anyway."""
 
 
+class CallBudget(BaseModel):
+    """An account's allowance for one provider or model: calls in flight and calls per minute."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    concurrency: int | None = Field(default=None, ge=1)
+    """Calls in flight at once; unset: unbounded."""
+    per_minute: int | None = Field(default=None, ge=1)
+    """Calls started in any 60 s window; unset: unbounded."""
+
+
 class Settings(BaseSettings):
     """Service-wide settings; provider settings live in their own sub-models."""
 
@@ -196,6 +207,26 @@ class Settings(BaseSettings):
     provider_concurrency: dict[str, int] = Field(default_factory=dict)
     """Per-provider limit on calls in flight, as JSON: ``{"workers_ai": 8, "anthropic": 4}``."""
     default_provider_concurrency: int = Field(default=16, ge=1)
+    provider_limits: dict[str, CallBudget] = Field(default_factory=dict)
+    """The account's budget per provider, as JSON: ``{"anthropic": {"concurrency": 4, "per_minute":
+    50}}``. Shared by every replica and worker when REDIS_URL is set; per process otherwise."""
+    model_limits: dict[str, CallBudget] = Field(default_factory=dict)
+    """The account's budget per model, keyed ``provider/model_id`` (``provider/*``: each of its
+    models), as JSON. Added to the documented defaults (``workers_ai/*``: 300 per minute); ``{}``
+    as a value turns one off. Shared like PROVIDER_LIMITS."""
+
+    @field_validator("model_limits")
+    @classmethod
+    def _model_keys(cls, value: dict[str, CallBudget]) -> dict[str, CallBudget]:
+        """A key without its provider would never match a model: say so at start-up."""
+        for key in value:
+            provider, _, model_id = key.partition("/")
+            if not provider or not model_id:
+                raise ValueError(
+                    f"MODEL_LIMITS: key {key!r} must be 'provider/model_id' (or 'provider/*'), e.g. "
+                    "'workers_ai/@cf/meta/llama-4-scout-17b-16e-instruct'"
+                )
+        return value
 
     store_backend: Literal["auto", "sqlite", "redis", "none"] = "auto"
     """auto: Redis when REDIS_URL is set, else the SQLite file. none: no idempotency, no cache."""

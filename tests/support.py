@@ -86,6 +86,9 @@ def make_settings(**overrides: Any) -> Settings:
         # Each test repeats requests on purpose; the cache's and the gate's own tests switch these on.
         "cache_ttl_s": 0,
         "rate_limit": "off",
+        # Fakes are no provider's account: its documented budgets (Workers AI's 300 calls a minute
+        # per model) would hold a long test's calls back. tests/resilience/test_budgets.py checks them.
+        "model_limits": {"workers_ai/*": {}},
     }
     subs.update(overrides)
     return Settings(_env_file=None, **subs)  # type: ignore[call-arg]

@@ -25,7 +25,7 @@ log = structlog.get_logger("fanout")
 
 # Statuses the caller caused, or that say nothing about the model's health: they neither open
 # nor close a circuit.
-_NEUTRAL_KINDS = frozenset({"bad_request", "content_rejected"})
+_NEUTRAL_KINDS = frozenset({"bad_request", "content_rejected", "call_budget_exhausted"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +119,7 @@ def _attempt(call: Call, deadline: Deadline, bound: Any) -> Callable[[int], Coro
             # under load) reset read timers, so only this guarantees the model's timeout. Waiting
             # for a concurrency slot counts against it too.
             async with asyncio.timeout(budget):
-                async with guard.limiter:
+                async with guard.limiter.within(budget):
                     completion = await member.provider.complete(call.request)
         except TimeoutError:
             reason = deadline.name if budget < call.request.timeout_s else "model timeout"

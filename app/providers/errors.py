@@ -3,6 +3,8 @@
     ProviderError                   any failed model call (``kind``, ``retryable``, ``status_code``)
     ├── ProviderTimeout             connect/read/wall-clock timeout          kind=timeout, retryable
     ├── ProviderConnectionError     DNS, refused, reset                      kind=connection, retryable
+    ├── CallBudgetExhausted         the account's budget (PROVIDER_LIMITS, MODEL_LIMITS) has no room
+    │                               before the deadline: no call made        kind=call_budget_exhausted
     ├── ProviderResponseError       2xx with a body we cannot use            kind=malformed
     │   ├── AnswerTruncated         cut off at its token limit (after the one larger re-ask)  kind=truncated
     │   └── UnfinishedReasoning     reasoning that never closed: no answer   kind=unfinished_reasoning
@@ -65,6 +67,12 @@ class ProviderTimeout(ProviderError):
 class ProviderConnectionError(ProviderError):
     kind = "connection"
     retryable = True
+
+
+class CallBudgetExhausted(ProviderError):
+    """Our own budget for the provider's account would not let the call start before its deadline."""
+
+    kind = "call_budget_exhausted"
 
 
 class ProviderResponseError(ProviderError):

@@ -3,7 +3,8 @@
 A ``Guard`` is what one roster member calls through: its provider's concurrency limit, its own
 circuit breaker and error counts (per provider *and* model id, so two aliases of one model share
 them), and the retry policy. ``Resilience`` owns them all and reports them for ``GET /providers``.
-With shared pauses (Redis), a model's 429 Retry-After holds its calls back on every replica.
+The accounts' budgets (PROVIDER_LIMITS, MODEL_LIMITS) hold calls back before the process's slot;
+with Redis they count every replica's calls, and a model's 429 Retry-After pauses it everywhere.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from app.providers.errors import RateLimited
 from app.resilience.breaker import CircuitBreaker
+from app.resilience.budgets import BudgetBook
+from app.resilience.gate import BudgetGate, Ledger
+from app.resilience.ledger import LocalLedger
 from app.resilience.pause import SharedPauses
 from app.resilience.retry import RetryPolicy
+from app.resilience.shared_ledger import SharedLedger
 
 RECENT_WINDOW_S = 300.0
 
@@ -57,6 +61,10 @@ class Limiter:
         self.in_use = 0
         self._slots = asyncio.Semaphore(limit)
 
+    def within(self, _budget_s: float) -> Limiter:
+        """The slot as a context manager; the caller's own timeout bounds the wait for it."""
+        return self
+
     async def __aenter__(self) -> None:
         await self._slots.acquire()
         self.in_use += 1
@@ -66,40 +74,10 @@ class Limiter:
         self._slots.release()
 
 
-class PausingLimiter:
-    """A provider's limiter seen from one model: a call waits out the model's shared pause first.
-
-    A paused model answers, without a call, as the provider would have: ``RateLimited`` with the
-    pause's remaining time as its Retry-After, so the retry policy decides (wait within the cap
-    and the deadline, or fail over) exactly as for a real 429. A real 429 with Retry-After is
-    written to the shared pause for every replica.
-    """
-
-    def __init__(self, limiter: Limiter, pauses: SharedPauses, provider: str, model_id: str) -> None:
-        self.limiter = limiter
-        self.pauses = pauses
-        self.provider = provider
-        self.key = f"{provider}/{model_id}"
-
-    async def __aenter__(self) -> None:
-        remaining = await self.pauses.remaining_s(self.key)
-        if remaining > 0:
-            raise RateLimited(
-                f"paused {remaining:.1f}s more: the provider asked (Retry-After) all replicas to wait",
-                provider=self.provider,
-                retry_after_s=remaining,
-            )
-        await self.limiter.__aenter__()
-
-    async def __aexit__(self, _type: object, error: BaseException | None, _tb: object) -> None:
-        await self.limiter.__aexit__()
-        if isinstance(error, RateLimited) and error.retry_after_s:
-            await self.pauses.pause(self.key, error.retry_after_s)
-
-
 @dataclass(frozen=True, slots=True)
 class Guard:
-    limiter: Limiter | PausingLimiter
+    limiter: Limiter | BudgetGate
+    """``async with limiter.within(seconds):`` around each attempt."""
     breaker: CircuitBreaker
     health: ModelHealth
     policy: RetryPolicy
@@ -119,10 +97,14 @@ class Resilience:
         default_concurrency: int = 16,
         clock: Callable[[], float] = time.monotonic,
         pauses: SharedPauses | None = None,
+        budgets: BudgetBook | None = None,
     ) -> None:
         self.policy = policy
         self.pauses = pauses
         """Retry-After pauses shared by every replica (Redis); ``None``: each call honours its own."""
+        self.budgets = budgets or BudgetBook({}, {})
+        """The accounts' budgets, counted in Redis beside the pauses when there are any."""
+        self.ledger: Ledger = LocalLedger() if pauses is None else SharedLedger(pauses)
         self._threshold = breaker_threshold
         self._cooldown_s = breaker_cooldown_s
         self._unavailable_cooldown_s = unavailable_cooldown_s
@@ -140,7 +122,17 @@ class Resilience:
         key = (provider, model_id)
         if key not in self._guards:
             shared = self._limiters.setdefault(provider, Limiter(self.limit_of(provider)))
-            limiter = shared if self.pauses is None else PausingLimiter(shared, self.pauses, *key)
+            limiter: Limiter | BudgetGate = shared
+            scopes = self.budgets.scopes(provider, model_id)
+            if scopes or self.pauses is not None:
+                limiter = BudgetGate(
+                    shared,
+                    self.ledger,
+                    provider=provider,
+                    model_id=model_id,
+                    scopes=scopes,
+                    pauses=self.pauses,
+                )
             breaker = CircuitBreaker(
                 threshold=self._threshold,
                 cooldown_s=self._cooldown_s,

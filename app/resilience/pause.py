@@ -5,17 +5,20 @@ the same model at once would only collect 429s of their own. The pause is a Redi
 and model that expires when the provider said to come back; a longer pause extends it, a shorter
 one never cuts it short. Without Redis nothing is shared (each call honours its own Retry-After).
 
-An unreachable Redis never fails a call: pauses go unshared and unread for a few seconds, then
-Redis is asked again.
+The same connection runs the provider budgets' scripts (``shared_ledger.py``), which read the
+pause in the round trip that admits a call. An unreachable Redis never fails a call: pauses (and
+budgets) go unshared for a few seconds, then Redis is asked again.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 log = structlog.get_logger("app.resilience.pause")
@@ -48,6 +51,23 @@ class SharedPauses:
         self._clock = clock
         self._down_until = 0.0
 
+    def key(self, name: str) -> str:
+        """The Redis key of ``name``'s pause (``provider/model_id``)."""
+        return self._prefix + name
+
+    def script(self, source: str) -> AsyncScript:
+        return self._redis.register_script(source)
+
+    async def run(self, script: AsyncScript, keys: Sequence[str], args: Sequence[str | int]) -> Any:
+        """``script``'s reply, or ``None`` while Redis is unreachable (callers then go it alone)."""
+        if self._clock() < self._down_until:
+            return None
+        try:
+            return await script(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            self._went_down(exc)
+            return None
+
     async def remaining_s(self, key: str) -> float:
         """Seconds until calls to ``key`` may go out again (0: now)."""
         if self._clock() < self._down_until:
@@ -75,5 +95,8 @@ class SharedPauses:
         log.warning(
             "provider_pauses_unavailable",
             error=type(exc).__name__,
-            hint=f"Retry-After pauses stay per replica; Redis is asked again in {self._quiet_s:.0f}s",
+            hint=(
+                "Retry-After pauses and provider budgets stay per replica; "
+                f"Redis is asked again in {self._quiet_s:.0f}s"
+            ),
         )
