@@ -14,6 +14,8 @@
     └── OrchestrationError            the models could not produce an answer (5xx)
         ├── NoUsableProvider          503, names the environment variables to set
         ├── TooManyRuns               503, MAX_LIVE_RUNS runs already live in this process
+        ├── RunsUnavailable           503, the run queue (Redis) cannot be reached
+        ├── RunInterrupted            503, the process running the run stopped; send it again
         ├── AllModelsFailed           502, carries every model's error
         └── DeadlineExceeded          504, the phase deadline passed
             └── JoinedRunStillRunning 504, the deadline passed waiting on another caller's run
@@ -139,6 +141,21 @@ class TooManyRuns(OrchestrationError):
     status_code = 503
     code = "too_many_runs"
     retry_after_s = 5
+
+
+class RunsUnavailable(OrchestrationError):
+    """The run queue (Redis) did not answer; the caller retries after ``retry_after_s``."""
+
+    status_code = 503
+    code = "runs_unavailable"
+    retry_after_s = 5
+
+
+class RunInterrupted(OrchestrationError):
+    """The process that ran the run died or restarted before it ended; the caller sends it again."""
+
+    status_code = 503
+    code = "interrupted_by_restart"
 
 
 class AllModelsFailed(OrchestrationError):

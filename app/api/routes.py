@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -14,11 +13,9 @@ from pydantic import ValidationError
 from app.api.availability import any_model_served, degraded_reason, unavailable_models
 from app.api.deps import RequestIdDep, Services, ServicesDep
 from app.api.disconnect import unless_disconnected
-from app.api.errors import service_error_response
 from app.api.examples import request_examples
-from app.api.intake import phase_request
-from app.api.present import response
-from app.api.remember import fingerprint, idempotency_key, remembered
+from app.api.phase_answer import phase_answer
+from app.api.remember import fingerprint, idempotency_key
 from app.api.run_routes import async_responses, prefers_async, start_run
 from app.api.schemas import ErrorResponse, OrchestrateRequest, OrchestrateResponse
 from app.api.service_schemas import (
@@ -36,15 +33,10 @@ from app.api.service_schemas import (
     StoreStatus,
 )
 from app.api.stream import stream
-from app.errors import InvalidOptions, OrchestrationError, OrchestratorError, PayloadTooLarge
-from app.phases.catalog import Phase
-from app.results import PhaseRequest
+from app.errors import InvalidOptions, PayloadTooLarge
 from app.settings import Settings
-from app.store.replay import Finished
 
 router = APIRouter()
-MIN_RUN_S = 0.1
-"""The least a run gets after waiting on another (the wait stops at the deadline, so rarely less)."""
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Unknown phase; the body lists the valid ones."},
@@ -223,66 +215,23 @@ async def get_phase(name: str, services: ServicesDep) -> PhaseDetail:
 async def orchestrate(
     name: str, request: Request, services: ServicesDep, request_id: RequestIdDep
 ) -> Response:
-    phase = services.catalog.get(name)
+    services.catalog.get(name)  # 404 naming the phases before the body is read
     body = await _parse_body(request)
     _within_limits(body, services.settings)
     streaming = "text/event-stream" in request.headers.get("accept", "")
-    metrics = services.metrics
-    mode = "replayed"  # unless this request runs the phase itself
-
-    async def run(*, for_cache: bool = False, waited_s: float = 0.0) -> Finished:
-        nonlocal mode
-        try:
-            await services.require_local_model()
-            result = await services.orchestrator.orchestrate(phase, _what_is_left(phase, body, waited_s))
-        except OrchestratorError as exc:
-            mode = "failed"
-            if isinstance(exc, OrchestrationError):
-                metrics.outcomes(exc.outcomes)
-            failed = service_error_response(request, exc)
-            return Finished(failed.status_code, bytes(failed.body))
-        mode = result.mode
-        metrics.outcomes(result.outcomes)
-        answer = response(
-            result, request_id=request_id, include_raw=body.options.include_raw, roster=services.roster_name
-        )
-        if waited_s:
-            waited = answer.timings.model_copy(update={"waited_ms": round(waited_s * 1000)})
-            answer = answer.model_copy(update={"timings": waited})
-        # A cache hit sends its stored bytes as they are, so they are rendered as a hit, now.
-        hit = answer.model_copy(update={"cached": True}).model_dump_json().encode() if for_cache else None
-        return Finished(200, answer.model_dump_json().encode(), keep=not answer.degraded, replay=hit)
-
-    async def answer() -> tuple[Finished, dict[str, str]]:
-        try:
-            finished, headers = await remembered(request, services, name, body, run)
-        except OrchestratorError as exc:
-            metrics.request(name, "rejected", exc.status_code)
-            raise
-        metrics.request(name, mode, finished.status)
-        metrics.store_lookup(headers)
-        return finished, headers
+    answer = phase_answer(request, services, name, body, request_id)
 
     if prefers_async(request):
         key = idempotency_key(request)  # a bad key is a 422 before anything runs
         # The same key with another body is not the same run: it becomes a run answering 409.
         identity = None if key is None else f"{key}:{fingerprint(name, body)}"
-        return start_run(request, services, answer, identity=identity)
+        return await start_run(request, services, answer, body=body, identity=identity)
     if streaming:
         # A stream's disconnects are the SSE response's to watch (it cancels ``answer``).
         return stream(request, answer)
     keyed = idempotency_key(request) is not None  # a bad key is a 422 before anything runs
     finished, headers = await unless_disconnected(request, answer(), keyed=keyed)
     return Response(finished.body, finished.status, headers=headers, media_type="application/json")
-
-
-def _what_is_left(phase: Phase, body: OrchestrateRequest, waited_s: float) -> PhaseRequest:
-    """The body for the pipeline; after waiting on another run, with what is left of its deadline."""
-    asked = phase_request(body)
-    if not waited_s:
-        return asked
-    deadline_s = body.options.deadline_s or phase.config.deadline_s
-    return replace(asked, deadline_s=max(deadline_s - waited_s, MIN_RUN_S))
 
 
 def _within_limits(body: OrchestrateRequest, settings: Settings) -> None:
