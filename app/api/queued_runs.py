@@ -13,6 +13,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import NoReturn
 
+import structlog
 from redis.exceptions import RedisError
 from saq import Job, Queue
 
@@ -21,6 +22,7 @@ from app.errors import RunsUnavailable
 from app.jobs.board import ENDINGS, Board, Ending
 from app.store.replay import Finished
 
+log = structlog.get_logger("runs")
 RUN_JOB = "run_phase"
 """The saq function name of a run."""
 WAIT_MS = 5000
@@ -83,6 +85,15 @@ class QueuedRuns:
             return RunView(run_id, _state(record.state))
         result = Finished(ending.status, ending.body) if ending.body is not None else None
         return RunView(run_id, _state(ending.state), result)
+
+    async def record(self, order: RunOrder, finished: Finished) -> None:
+        ok = finished.status == 200
+        ending = Ending("succeeded" if ok else "failed", finished.status, finished.body)
+        try:
+            await self.board.open(order.run_id, order.owner)
+            await self.board.end(order.run_id, ending, "result" if ok else "error", finished.body.decode())
+        except RedisError as exc:  # the caller has the answer; only GET /runs/{id} will miss it
+            log.warning("run_not_recorded", run=order.run_id[:8], error=type(exc).__name__)
 
     async def cancel(self, run_id: str, owner: str) -> RunView:
         """The cancel is the run's one result (unless it already has one: 409); the worker is told."""

@@ -15,8 +15,10 @@ from app.api.deps import RequestIdDep, Services, ServicesDep
 from app.api.disconnect import unless_disconnected
 from app.api.examples import request_examples
 from app.api.phase_answer import phase_answer
-from app.api.remember import fingerprint, idempotency_key
+from app.api.remember import caller_scope, fingerprint, idempotency_key
 from app.api.run_routes import async_responses, prefers_async, start_run
+from app.api.run_work import order_of
+from app.api.runs import new_run_id
 from app.api.schemas import ErrorResponse, OrchestrateRequest, OrchestrateResponse
 from app.api.service_schemas import (
     CircuitOut,
@@ -231,6 +233,10 @@ async def orchestrate(
         return stream(request, answer)
     keyed = idempotency_key(request) is not None  # a bad key is a 422 before anything runs
     finished, headers = await unless_disconnected(request, answer(), keyed=keyed)
+    # A run underneath: its answer is kept as an ended run, which GET /runs/{Run-Id} answers.
+    order = order_of(request, new_run_id(), name, body, caller_scope(request, services.settings))
+    await services.runs.record(order, finished)
+    headers = {**headers, "Run-Id": order.run_id}
     return Response(finished.body, finished.status, headers=headers, media_type="application/json")
 
 

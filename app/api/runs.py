@@ -84,6 +84,10 @@ class RunEngine(Protocol):
 
     async def view(self, run_id: str, owner: str) -> RunView: ...
 
+    async def record(self, order: RunOrder, finished: Finished) -> None:
+        """Keep a synchronous call's answer as an ended run, so GET /runs/{id} answers it too."""
+        ...
+
     async def cancel(self, run_id: str, owner: str) -> RunView: ...
 
     def events(self, run_id: str, owner: str, after: int) -> AsyncIterator[RunEvent]: ...
@@ -158,6 +162,13 @@ class Runs:
                 return found
         raise run_not_found(run_id)
 
+    async def record(self, order: RunOrder, finished: Finished) -> None:
+        ended = _Live(order.run_id, order.owner, None)
+        ended.result = finished
+        ended.state = "succeeded" if finished.status == 200 else "failed"
+        ended.add("result" if finished.status == 200 else "error", finished.body.decode())
+        await self._keep_or_hold(ended)
+
     async def cancel(self, run_id: str, owner: str) -> RunView:
         """Cancel a queued or running run (and its upstream calls); 409 once it has ended."""
         live = self._live.get(run_id)
@@ -228,11 +239,7 @@ class Runs:
 
     async def _keep(self, live: _Live) -> None:
         """Store the ended run, then drop it from memory (kept in a small LRU if not stored)."""
-        stored = await self._keep_ended(live)
-        if not stored:
-            self._unstored[live.id] = (live.owner, live.view())
-            while len(self._unstored) > self.max_live:
-                self._unstored.popitem(last=False)
+        await self._keep_or_hold(live)
         del self._live[live.id]
         if live.key is not None:
             self._keys.pop((live.owner, live.key), None)
@@ -263,6 +270,13 @@ class Runs:
         if self.store is not None:
             await self._keep_ended(live)
         return live.view()
+
+    async def _keep_or_hold(self, live: _Live) -> None:
+        """Store the ended run, or hold it in a small LRU here when the store cannot keep it."""
+        if not await self._keep_ended(live):
+            self._unstored[live.id] = (live.owner, live.view())
+            while len(self._unstored) > self.max_live:
+                self._unstored.popitem(last=False)
 
     async def _keep_ended(self, live: _Live) -> bool:
         """Write the ended run to the store; whether it is there now."""

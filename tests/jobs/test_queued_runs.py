@@ -75,7 +75,10 @@ async def test_one_replica_queues_another_answers_and_the_first_serves_the_resul
             assert (await on_b.get(location)).content == ended.content  # any replica, same bytes
             events = await on_a.get(f"{location}/events")
             resumed = await on_b.get(f"{location}/events", headers={"Last-Event-ID": "2"})
-    assert parallel_calls(front) == 0 and parallel_calls(back) == FAN_OUT  # the worker ran it
+            synchronous = await on_a.post(URL, json=IDEA)  # a run underneath, kept on the board
+            kept = await on_b.get(f"/runs/{synchronous.headers['run-id']}")
+    assert parallel_calls(back) == FAN_OUT  # the worker ran the queued run; the front its own call
+    assert kept.status_code == 200 and kept.content == synchronous.content
     ids = [int(line[3:]) for line in events.text.splitlines() if line.startswith("id:")]
     assert ids == list(range(1, len(ids) + 1)) and len(ids) > 3
     assert [line for line in events.text.splitlines() if line.startswith("event: r")] == ["event: result"]
