@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
-from saq import Queue
+from saq.queue.redis import RedisQueue
 
 from app.api.deps import Services
 from app.api.queued_runs import WAIT_MS, QueuedRuns
@@ -23,6 +23,8 @@ from app.settings import Settings
 from app.store.base import ResultStore
 
 QUEUE_NAME = "orchestrator-runs"
+RUNS_CLIENT = "orchestrator-runs"
+"""The Redis client name of the run queue's connections."""
 
 
 async def run_engine(settings: Settings, store: ResultStore | None) -> RunEngine:
@@ -30,9 +32,12 @@ async def run_engine(settings: Settings, store: ResultStore | None) -> RunEngine
     if settings.redis_url is None:
         return Runs(store, max_live=settings.max_live_runs, ttl_s=settings.idempotency_ttl_s)
     url = settings.redis_url.get_secret_value()
-    # Reads block up to WAIT_MS for new events: the socket timeout must outlast them.
-    redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=WAIT_MS / 1000 + 5)
-    queue = Queue.from_url(url, name=QUEUE_NAME)
+    # Reads block up to WAIT_MS for new events: the socket timeout must outlast them. Named, so an
+    # operator (CLIENT LIST) tells the run queue's connections from the store's and the limiter's.
+    redis = Redis.from_url(
+        url, socket_connect_timeout=2, socket_timeout=WAIT_MS / 1000 + 5, client_name=RUNS_CLIENT
+    )
+    queue = RedisQueue(Redis.from_url(url, client_name=RUNS_CLIENT), name=QUEUE_NAME)
     await queue.connect()
     board = Board(redis, ttl_s=settings.idempotency_ttl_s)
     return QueuedRuns(board, queue, lease_s=settings.run_lease_s, attempts=settings.run_attempts)
