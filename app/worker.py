@@ -5,6 +5,9 @@ and works the queue with RUN_WORKER_CONCURRENCY runs at once, until SIGTERM or S
 runs in hand are put back on the queue for another worker and the process exits 0. A worker
 killed without warning (SIGKILL, a lost machine) stops renewing its lease; another worker takes
 its runs over RUN_LEASE_S later. Needs REDIS_URL: without it runs live in the API process.
+
+``python -m app.worker --check`` is a health check: exit 0 when at least one worker has
+registered on the run queue within the last minute (saq's worker info), 1 when none has.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ import sys
 
 import structlog
 from fastapi import FastAPI
+from redis.asyncio import Redis
+from saq.queue.redis import RedisQueue
+from saq.worker import async_check_health
 
+from app.api.run_engine import QUEUE_NAME
 from app.errors import ConfigError
 from app.main import create_app
 from app.settings import Settings
@@ -46,8 +53,19 @@ async def serve(settings: Settings) -> None:
     await work(app, stop)
 
 
-def main() -> int:
+async def check(settings: Settings) -> int:
+    """0 when a worker is registered on the run queue, else 1 (saq's own health check)."""
+    if settings.redis_url is None:
+        raise ConfigError("python -m app.worker --check needs REDIS_URL", hint="set it as for the workers")
+    queue = RedisQueue(Redis.from_url(settings.redis_url.get_secret_value()), name=QUEUE_NAME)
+    return await async_check_health(queue)
+
+
+def main(argv: list[str] | None = None) -> int:
+    checking = "--check" in (sys.argv[1:] if argv is None else argv)
     try:
+        if checking:
+            return asyncio.run(check(Settings()))
         asyncio.run(serve(Settings()))
     except ConfigError as exc:
         print(f"error: {exc.message}\nhint: {exc.hint}", file=sys.stderr)

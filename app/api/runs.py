@@ -166,7 +166,7 @@ class Runs:
         ended = _Live(order.run_id, order.owner, None)
         ended.result = finished
         ended.state = "succeeded" if finished.status == 200 else "failed"
-        ended.add("result" if finished.status == 200 else "error", finished.body.decode())
+        # No events kept: the body would be stored twice; a read rebuilds its one ending event.
         await self._keep_or_hold(ended)
 
     async def cancel(self, run_id: str, owner: str) -> RunView:
@@ -316,6 +316,8 @@ class Runs:
         body = envelope["body"]
         result = Finished(found.status, body.encode(), created_at=found.created_at) if body else None
         events = tuple(RunEvent(i, name, data) for i, name, data in envelope["events"])
+        if not events and result is not None:  # a synchronous call's record: its ending alone
+            events = (RunEvent(1, "result" if result.status == 200 else "error", body),)
         return RunView(run_id, envelope["state"], result, events)
 
 

@@ -193,6 +193,7 @@ async def _taken(
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_python_m_app_worker_stops_cleanly_on(signum: int, own_redis: RedisServer, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "REDIS_URL": own_redis.url, "LOG_FORMAT": "json"}
+    assert _health_check(env, tmp_path) == 1  # no worker yet
     worker = subprocess.Popen(
         [sys.executable, "-m", "app.worker"],
         cwd=tmp_path,
@@ -207,11 +208,24 @@ def test_python_m_app_worker_stops_cleanly_on(signum: int, own_redis: RedisServe
         if "worker_ready" in seen[-1]:
             break
     assert any("worker_ready" in line for line in seen), "".join(seen)
+    assert _health_check(env, tmp_path) == 0
     worker.send_signal(signum)
     assert worker.wait(timeout=30) == 0
     rest = worker.stdout.read().decode(errors="replace")
     worker.stdout.close()
     assert "worker_stopping" in rest and "Traceback" not in rest, rest
+
+
+def _health_check(env: dict[str, str], cwd: Path) -> int:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.worker", "--check"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode
 
 
 def test_python_m_app_worker_without_redis_says_what_to_set(tmp_path: Path) -> None:
