@@ -29,7 +29,7 @@ from app.providers.fake import FakeProvider
 from tests.api.test_runs import ASYNC, hanging, slow_fan_out
 from tests.fakes.upstream import FakeUpstream, Reply, running
 from tests.store.conftest import RedisServer
-from tests.store.keyed_apps import FAN_OUT, IDEA, URL, parallel_calls
+from tests.store.keyed_apps import FAN_OUT, IDEA, URL, key, parallel_calls
 from tests.support import fake_providers, make_settings, serve, upstream_settings
 
 pytestmark = pytest.mark.needs_redis
@@ -109,6 +109,22 @@ async def test_delete_on_one_replica_cancels_the_run_another_is_working(own_redi
     assert sorted(cancelled) and len(cancelled) == FAN_OUT
     assert polled.headers["run-state"] == "cancelled"
     assert again.status_code == 409 and again.json()["error"]["code"] == "run_finished"
+
+
+async def test_the_same_key_on_two_replicas_attaches_to_one_queued_run(own_redis: RedisServer) -> None:
+    front, back = fake_providers(slow_fan_out), fake_providers(slow_fan_out)
+    with replica(own_redis, front, works=False) as a, replica(own_redis, back, works=True) as b:
+        async with httpx.AsyncClient(base_url=a, timeout=30) as on_a, httpx.AsyncClient(base_url=b) as on_b:
+            headers = {**ASYNC, **key()}
+            first = await on_a.post(URL, json=IDEA, headers=headers)
+            second = await on_b.post(URL, json=IDEA, headers=headers)
+            done = await until_ended(on_a, first.headers["location"])
+            later = await on_b.post(URL, json=IDEA, headers=headers)  # ended: a run replaying it
+            replayed = await until_ended(on_b, later.headers["location"])
+    assert second.status_code == 202 and second.headers["location"] == first.headers["location"]
+    assert later.headers["location"] != first.headers["location"]
+    assert done.status_code == replayed.status_code == 200 and replayed.content == done.content
+    assert parallel_calls(front, back) == FAN_OUT
 
 
 @contextmanager
