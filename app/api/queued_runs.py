@@ -15,7 +15,8 @@ from typing import NoReturn
 
 import structlog
 from redis.exceptions import RedisError
-from saq import Job, Queue
+from saq import Job
+from saq.queue.redis import RedisQueue
 
 from app.api.runs import DONE, RunEvent, RunOrder, RunState, RunView, Work, run_finished, run_not_found
 from app.errors import RunsUnavailable
@@ -34,7 +35,7 @@ RUN_TIMEOUT_S = 3600
 class QueuedRuns:
     """The distributed run engine (see the module docstring); the same methods as ``Runs``."""
 
-    def __init__(self, board: Board, queue: Queue, *, lease_s: int, attempts: int) -> None:
+    def __init__(self, board: Board, queue: RedisQueue, *, lease_s: int, attempts: int) -> None:
         self.board = board
         self.queue = queue
         self.lease_s = lease_s
@@ -125,7 +126,12 @@ class QueuedRuns:
                 return
 
     async def close(self) -> None:
-        await self.queue.disconnect()
+        """Close both Redis clients; a Redis that is already gone must not fail the shutdown."""
+        try:
+            await self.queue.disconnect()  # unsubscribes first: a round trip to Redis
+        except (RedisError, OSError) as exc:
+            log.warning("run_queue_not_closed_cleanly", error=type(exc).__name__)
+            await self.queue.redis.aclose()
         await self.board.close()
 
 
