@@ -129,6 +129,9 @@ class Runs:
         self._keys: dict[tuple[str, str], str] = {}
         # Only when the store could not keep a result: the last few, so a poll still finds them.
         self._unstored: OrderedDict[str, tuple[str, RunView]] = OrderedDict()
+        # Synchronous calls' answers (the last few), in memory only: a store write per call would
+        # double the store's cost on the default path, and their callers already have them.
+        self._answered: OrderedDict[str, tuple[str, RunView]] = OrderedDict()
         self._keeping: set[asyncio.Future[None]] = set()
 
     async def start(self, order: RunOrder, work: Work, *, key: str | None = None) -> RunView:
@@ -163,11 +166,11 @@ class Runs:
         raise run_not_found(run_id)
 
     async def record(self, order: RunOrder, finished: Finished) -> None:
-        ended = _Live(order.run_id, order.owner, None)
-        ended.result = finished
-        ended.state = "succeeded" if finished.status == 200 else "failed"
-        # No events kept: the body would be stored twice; a read rebuilds its one ending event.
-        await self._keep_or_hold(ended)
+        """In this process only, the last ``max_live`` of them (see ``_answered``)."""
+        ok = finished.status == 200
+        ending = RunEvent(1, "result" if ok else "error", finished.body.decode())
+        view = RunView(order.run_id, "succeeded" if ok else "failed", finished, (ending,))
+        _hold(self._answered, order.run_id, (order.owner, view), self.max_live)
 
     async def cancel(self, run_id: str, owner: str) -> RunView:
         """Cancel a queued or running run (and its upstream calls); 409 once it has ended."""
@@ -274,9 +277,7 @@ class Runs:
     async def _keep_or_hold(self, live: _Live) -> None:
         """Store the ended run, or hold it in a small LRU here when the store cannot keep it."""
         if not await self._keep_ended(live):
-            self._unstored[live.id] = (live.owner, live.view())
-            while len(self._unstored) > self.max_live:
-                self._unstored.popitem(last=False)
+            _hold(self._unstored, live.id, (live.owner, live.view()), self.max_live)
 
     async def _keep_ended(self, live: _Live) -> bool:
         """Write the ended run to the store; whether it is there now."""
@@ -297,9 +298,10 @@ class Runs:
             return False
 
     async def _stored(self, run_id: str, owner: str) -> RunView | None:
-        if run_id in self._unstored:
-            holder, view = self._unstored[run_id]
-            return view if holder == owner else None
+        for held in (self._unstored, self._answered):
+            if run_id in held:
+                holder, view = held[run_id]
+                return view if holder == owner else None
         if self.store is None:
             return None
         try:
@@ -316,14 +318,21 @@ class Runs:
         body = envelope["body"]
         result = Finished(found.status, body.encode(), created_at=found.created_at) if body else None
         events = tuple(RunEvent(i, name, data) for i, name, data in envelope["events"])
-        if not events and result is not None:  # a synchronous call's record: its ending alone
-            events = (RunEvent(1, "result" if result.status == 200 else "error", body),)
         return RunView(run_id, envelope["state"], result, events)
 
 
 def _storage(run_id: str) -> str:
     """Where an ended run lives in the store (its owner is the entry's fingerprint)."""
     return f"run:{run_id}"
+
+
+def _hold(
+    held: OrderedDict[str, tuple[str, RunView]], run_id: str, entry: tuple[str, RunView], limit: int
+) -> None:
+    """Keep ``entry`` in an LRU of at most ``limit`` runs."""
+    held[run_id] = entry
+    while len(held) > limit:
+        held.popitem(last=False)
 
 
 def _orphaned(envelope: dict[str, Any]) -> bool:
