@@ -17,6 +17,8 @@
         ├── NoUsableProvider          503, names the environment variables to set
         ├── TooManyRuns               503, MAX_LIVE_RUNS runs already live in this process
         ├── TooSlowNow                503, the local model's pace cannot meet the deadline (estimate)
+        ├── RunsUnavailable           503, the run queue (Redis) cannot be reached
+        ├── RunInterrupted            503, the process running the run stopped; send it again
         ├── AllModelsFailed           502, carries every model's error
         └── DeadlineExceeded          504, the phase deadline passed
             └── JoinedRunStillRunning 504, the deadline passed waiting on another caller's run
@@ -168,6 +170,21 @@ class TooSlowNow(OrchestrationError):
     def __init__(self, message: str, *, hint: str, details: dict[str, Any], retry_after_s: int) -> None:
         super().__init__(message, hint=hint, details=details)
         self.retry_after_s = retry_after_s
+
+
+class RunsUnavailable(OrchestrationError):
+    """The run queue (Redis) did not answer; the caller retries after ``retry_after_s``."""
+
+    status_code = 503
+    code = "runs_unavailable"
+    retry_after_s = 5
+
+
+class RunInterrupted(OrchestrationError):
+    """The process that ran the run died or restarted before it ended; the caller sends it again."""
+
+    status_code = 503
+    code = "interrupted_by_restart"
 
 
 class AllModelsFailed(OrchestrationError):

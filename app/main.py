@@ -17,8 +17,8 @@ from app.api.openai_errors import OpenAIErrorShape
 from app.api.openai_routes import router as openai_router
 from app.api.openapi import install_openapi
 from app.api.routes import router
+from app.api.run_engine import run_engine, working
 from app.api.run_routes import router as run_router
-from app.api.runs import Runs
 from app.api.schemas import ErrorResponse
 from app.assembly import assemble
 from app.errors import ConfigError
@@ -140,7 +140,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         replayer = Replayer(store)
-        runs = Runs(store, max_live=settings.max_live_runs, ttl_s=settings.idempotency_ttl_s)
+        runs = await run_engine(settings, store)
         async with upstream_client(settings, transport) as client:
             built = assemble(settings, client, catalog, overrides)
             registry = built.registry
@@ -169,7 +169,8 @@ def _lifespan(
                 store=store.backend if store else "none",
             )
             try:
-                yield
+                async with working(app.state.services):
+                    yield
             finally:
                 await runs.close()  # the service's own runs first: they wait on the replayer
                 await replayer.close()  # keyed runs still going: the upstream client closes next

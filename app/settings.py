@@ -250,6 +250,17 @@ class Settings(BaseSettings):
     """How long a result stays replayable under its Idempotency-Key (and a run's, at /runs/{id})."""
     max_live_runs: int = Field(default=64, gt=0)
     """Runs (``Prefer: respond-async``) live at once in one process; one more answers 503."""
+    run_workers_in_process: bool = True
+    """With REDIS_URL: this process also executes queued runs (off: an API replica that only
+    enqueues, with ``python -m app.worker`` processes doing the work). Without Redis runs are
+    always in-process."""
+    run_worker_concurrency: int = Field(default=8, ge=1)
+    """Runs one worker (the API process's or ``python -m app.worker``) executes at once."""
+    run_lease_s: int = Field(default=10, ge=2)
+    """A worker's lease on a run: it renews it every third of this; a run whose worker stopped
+    renewing (killed, frozen) is taken over by another worker this long after (plus a sweep)."""
+    run_attempts: int = Field(default=3, ge=1)
+    """How many workers may take one run in turn (the first and each take-over after a crash)."""
 
     workers_ai: WorkersAISettings = Field(default_factory=WorkersAISettings)
     anthropic: AnthropicSettings = Field(default_factory=AnthropicSettings)

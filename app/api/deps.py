@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.api.runs import Runs
+from app.api.runs import RunEngine, Runs
 from app.errors import NoUsableProvider
 from app.local_health import LocalHealth, probe
 from app.metrics import Metrics
@@ -36,7 +36,7 @@ class Services:
     client: Transport | None = None
     replayer: Replayer = field(default_factory=lambda: Replayer(None))
     metrics: Metrics = field(default_factory=Metrics)
-    runs: Runs = field(default_factory=lambda: Runs(None, max_live=64, ttl_s=86400.0))
+    runs: RunEngine = field(default_factory=lambda: Runs(None, max_live=64, ttl_s=86400.0))
     _config_hashes: dict[str, str] = field(default_factory=dict)
 
     def config_hash(self, phase: str) -> str:

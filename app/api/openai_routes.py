@@ -23,7 +23,7 @@ from app.api.openai_intake import (
 from app.api.openai_present import completion
 from app.api.openai_schemas import ChatCompletion, ChatRequest, ModelList, ModelObject, OpenAIError
 from app.api.openai_stream import stream_chat
-from app.api.phase_answer import admit, phase_answer, within_limits
+from app.api.phase_answer import phase_answer, within_limits
 from app.api.remember import idempotency_key
 from app.api.schemas import OrchestrateResponse
 from app.errors import ModelNotFound
@@ -88,7 +88,6 @@ async def chat_completions(request: Request, services: ServicesDep, request_id: 
     target = resolve_model(chat.model, services.catalog)
     body = orchestrate_request(chat, target)
     within_limits(body, services.settings)
-    admit(services, target.phase, body)
     validator = schema_check(chat.response_format)
     phase = target.phase.name
     answer = phase_answer(request, services, request_id, target.phase, body)

@@ -1,5 +1,8 @@
-"""One phase run in HTTP terms, shared by every endpoint that runs a phase: the size limits, then
-the run behind the Idempotency-Key / cache handling (app.api.remember), with its metrics."""
+"""One orchestrate request's answer: the phase run behind the Idempotency-Key and the cache.
+
+Shared by the synchronous route, the in-process run engine and the queued workers, so every way
+of asking answers with the same status and bytes.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +41,9 @@ def phase_answer(
 
     async def run(*, for_cache: bool = False, waited_s: float = 0.0) -> Finished:
         nonlocal mode
+        # At the local model's current pace: a 503 with Retry-After now, not a 504 minutes from
+        # now. Checked here, not at the door, so a stored answer is still replayed when busy.
+        services.orchestrator.admit(phase, _what_is_left(phase, body, waited_s))
         try:
             await services.require_local_model()
             result = await services.orchestrator.orchestrate(phase, _what_is_left(phase, body, waited_s))
@@ -82,7 +88,7 @@ def _what_is_left(phase: Phase, body: OrchestrateRequest, waited_s: float) -> Ph
 
 
 def admit(services: Services, phase: Phase, body: OrchestrateRequest) -> None:
-    """At the local model's current pace: a 503 with Retry-After now, not a 504 minutes from now."""
+    """At the local model's current pace: a 503 with Retry-After before a run is even accepted."""
     services.orchestrator.admit(phase, phase_request(body))
 
 

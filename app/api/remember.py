@@ -82,6 +82,9 @@ def fingerprint(phase: str, body: OrchestrateRequest) -> str:
 
 def caller_scope(request: Request, settings: Settings) -> str:
     """Whose keys these are: a hash of the caller's API key (the gate checked it), never the key."""
+    queued = request.scope.get("state", {}).get("caller_scope")
+    if queued is not None:  # a queued run's request, rebuilt by a worker: its owner, set server-side
+        return str(queued)
     if settings.api_keys is None:
         return OPEN_SCOPE
     presented = request.headers.get("authorization", "").partition(" ")[2]

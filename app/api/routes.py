@@ -13,8 +13,10 @@ from app.api.deps import RequestIdDep, Services, ServicesDep
 from app.api.disconnect import unless_disconnected
 from app.api.examples import request_examples
 from app.api.phase_answer import admit, phase_answer, within_limits
-from app.api.remember import fingerprint, idempotency_key
+from app.api.remember import caller_scope, fingerprint, idempotency_key
 from app.api.run_routes import async_responses, prefers_async, start_run
+from app.api.run_work import order_of
+from app.api.runs import new_run_id
 from app.api.schemas import ErrorResponse, OrchestrateRequest, OrchestrateResponse
 from app.api.service_schemas import (
     CircuitOut,
@@ -218,19 +220,25 @@ async def orchestrate(
     phase = services.catalog.get(name)
     body = await parse_body(request, OrchestrateRequest)
     within_limits(body, services.settings)
-    admit(services, phase, body)
     streaming = "text/event-stream" in request.headers.get("accept", "")
     answer = phase_answer(request, services, request_id, phase, body)
+
     if prefers_async(request):
         key = idempotency_key(request)  # a bad key is a 422 before anything runs
         # The same key with another body is not the same run: it becomes a run answering 409.
         identity = None if key is None else f"{key}:{fingerprint(name, body)}"
-        return start_run(request, services, answer, identity=identity)
+        if key is None:  # nothing stored to replay: refuse now rather than a 202 that fails
+            admit(services, phase, body)
+        return await start_run(request, services, answer, body=body, identity=identity)
     if streaming:
         # A stream's disconnects are the SSE response's to watch (it cancels ``answer``).
         return stream(request, answer)
     keyed = idempotency_key(request) is not None  # a bad key is a 422 before anything runs
     finished, headers = await unless_disconnected(request, answer(), keyed=keyed)
+    # A run underneath: its answer is kept as an ended run, which GET /runs/{Run-Id} answers.
+    order = order_of(request, new_run_id(), name, body, caller_scope(request, services.settings))
+    await services.runs.record(order, finished)
+    headers = {**headers, "Run-Id": order.run_id}
     return Response(finished.body, finished.status, headers=headers, media_type="application/json")
 
 

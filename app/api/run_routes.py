@@ -11,10 +11,11 @@ from sse_starlette import EventSourceResponse
 from app.api.deps import Services, ServicesDep
 from app.api.errors import service_error_response
 from app.api.remember import caller_scope
-from app.api.runs import RunView
-from app.api.schemas import ErrorResponse
+from app.api.run_work import order_of
+from app.api.runs import RunView, new_run_id
+from app.api.schemas import ErrorResponse, OrchestrateRequest
 from app.api.service_schemas import RunOut
-from app.errors import OrchestratorError, TooManyRuns
+from app.errors import OrchestratorError, RunsUnavailable, TooManyRuns
 from app.store.replay import Finished
 
 router = APIRouter(tags=["runs"])
@@ -31,7 +32,14 @@ def prefers_async(request: Request) -> bool:
     return "respond-async" in {p.strip() for p in preferences}
 
 
-def start_run(request: Request, services: Services, answer: Answer, *, identity: str | None) -> Response:
+async def start_run(
+    request: Request,
+    services: Services,
+    answer: Answer,
+    *,
+    body: OrchestrateRequest,
+    identity: str | None,
+) -> Response:
     """202 with the run's Location at once; the run goes on in the service, whoever hangs up.
     ``identity`` (the Idempotency-Key and the request's fingerprint): a live run with it is reused."""
 
@@ -44,9 +52,11 @@ def start_run(request: Request, services: Services, answer: Answer, *, identity:
         return finished
 
     owner = caller_scope(request, services.settings)
+    phase = request.path_params["name"]
+    order = order_of(request, new_run_id(), phase, body, owner)
     try:
-        run = services.runs.start(owner, work, key=identity)
-    except TooManyRuns as exc:
+        run = await services.runs.start(order, work, key=identity)
+    except (TooManyRuns, RunsUnavailable) as exc:
         response = service_error_response(request, exc)
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response

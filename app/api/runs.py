@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
 
 import structlog
 
-from app.errors import RunFinished, RunNotFound, TooManyRuns
+from app.api.schemas import ErrorBody, ErrorResponse
+from app.errors import RunFinished, RunInterrupted, RunNotFound, TooManyRuns
 from app.progress import listen
 from app.store.base import ResultStore, StoredResult, StoreUnavailable
 from app.store.replay import Finished
@@ -32,6 +34,28 @@ DONE: frozenset[RunState] = frozenset({"succeeded", "failed", "cancelled"})
 MAX_EVENTS = 1000
 """A run's events kept for ``Last-Event-ID`` resumption; the oldest go first beyond that."""
 Work = Callable[[], Awaitable[Finished]]
+BOOT = secrets.token_hex(8)
+"""This process's incarnation: a run recorded live by another one (same pid, or a pid that is
+gone) was interrupted by a restart or a crash."""
+
+
+def new_run_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOrder:
+    """One run's request, as JSON-safe data (a queued job's arguments)."""
+
+    run_id: str
+    phase: str
+    body: str
+    owner: str
+    request_id: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +75,24 @@ class RunView:
     state: RunState
     result: Finished | None = None
     events: tuple[RunEvent, ...] = ()
+
+
+class RunEngine(Protocol):
+    """What the run API needs of an engine: in-process (``Runs``) or queued on Redis."""
+
+    async def start(self, order: RunOrder, work: Work, *, key: str | None = None) -> RunView: ...
+
+    async def view(self, run_id: str, owner: str) -> RunView: ...
+
+    async def record(self, order: RunOrder, finished: Finished) -> None:
+        """Keep a synchronous call's answer as an ended run, so GET /runs/{id} answers it too."""
+        ...
+
+    async def cancel(self, run_id: str, owner: str) -> RunView: ...
+
+    def events(self, run_id: str, owner: str, after: int) -> AsyncIterator[RunEvent]: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -87,10 +129,14 @@ class Runs:
         self._keys: dict[tuple[str, str], str] = {}
         # Only when the store could not keep a result: the last few, so a poll still finds them.
         self._unstored: OrderedDict[str, tuple[str, RunView]] = OrderedDict()
+        # Synchronous calls' answers (the last few), in memory only: a store write per call would
+        # double the store's cost on the default path, and their callers already have them.
+        self._answered: OrderedDict[str, tuple[str, RunView]] = OrderedDict()
         self._keeping: set[asyncio.Future[None]] = set()
 
-    def start(self, owner: str, work: Work, *, key: str | None = None) -> RunView:
-        """A new run of ``work`` for ``owner``; with ``key``, that owner's live run of it if any."""
+    async def start(self, order: RunOrder, work: Work, *, key: str | None = None) -> RunView:
+        """A new run of ``work`` for the order's owner; with ``key``, that owner's live run of it if any."""
+        owner = order.owner
         if key is not None and (same := self._keys.get((owner, key))) in self._live:
             return self._live[same].view()
         if len(self._live) >= self.max_live:
@@ -99,10 +145,11 @@ class Runs:
                 hint=f"retry after {TooManyRuns.retry_after_s} s, or raise MAX_LIVE_RUNS",
                 details={"limit": self.max_live},
             )
-        live = _Live(secrets.token_urlsafe(24), owner, key)
+        live = _Live(order.run_id, owner, key)
         self._live[live.id] = live
         if key is not None:
             self._keys[owner, key] = live.id
+        await self._record_start(live)  # before the task: its final record must come after this one
         live.task = asyncio.create_task(self._run(live, work), name=f"run-{live.id[:8]}")
         live.task.add_done_callback(lambda _: self._if_never_started(live))
         return live.view()
@@ -116,14 +163,21 @@ class Runs:
             found = await self._stored(run_id, owner)
             if found is not None:
                 return found
-        raise _not_found(run_id)
+        raise run_not_found(run_id)
+
+    async def record(self, order: RunOrder, finished: Finished) -> None:
+        """In this process only, the last ``max_live`` of them (see ``_answered``)."""
+        ok = finished.status == 200
+        ending = RunEvent(1, "result" if ok else "error", finished.body.decode())
+        view = RunView(order.run_id, "succeeded" if ok else "failed", finished, (ending,))
+        _hold(self._answered, order.run_id, (order.owner, view), self.max_live)
 
     async def cancel(self, run_id: str, owner: str) -> RunView:
         """Cancel a queued or running run (and its upstream calls); 409 once it has ended."""
         live = self._live.get(run_id)
         if live is None or live.owner != owner:
             await self.view(run_id, owner)  # 404 unless this caller's run ended
-            raise _finished(run_id)
+            raise run_finished(run_id)
         if live.task is not None and live.state not in DONE:
             live.task.cancel()
         return RunView(live.id, "cancelled")
@@ -188,33 +242,66 @@ class Runs:
 
     async def _keep(self, live: _Live) -> None:
         """Store the ended run, then drop it from memory (kept in a small LRU if not stored)."""
-        stored = False
-        if self.store is not None:
-            envelope = {
-                "state": live.state,
-                "body": live.result.body.decode() if live.result else None,
-                "events": [[e.id, e.event, e.data] for e in live.events],
-            }
-            status = live.result.status if live.result else 0
-            result = StoredResult(live.owner, status, json.dumps(envelope).encode(), time.time())
-            try:
-                await self.store.put(_storage(live.id), result, self.ttl_s)
-                stored = await self.store.get(_storage(live.id)) is not None
-            except StoreUnavailable as exc:
-                log.warning("run_not_stored", run=live.id[:8], error=str(exc))
-        if not stored:
-            self._unstored[live.id] = (live.owner, live.view())
-            while len(self._unstored) > self.max_live:
-                self._unstored.popitem(last=False)
+        await self._keep_or_hold(live)
         del self._live[live.id]
         if live.key is not None:
             self._keys.pop((live.owner, live.key), None)
         live.changed.set()
 
+    async def _record_start(self, live: _Live) -> None:
+        """A minimal record of the live run, so that after a crash it reads as interrupted."""
+        if self.store is None:
+            return
+        envelope: dict[str, Any] = {
+            "state": live.state,
+            "body": None,
+            "events": [],
+            "pid": os.getpid(),
+            "boot": BOOT,
+        }
+        record = StoredResult(live.owner, 0, json.dumps(envelope).encode(), time.time())
+        try:
+            await self.store.put(_storage(live.id), record, self.ttl_s)
+        except StoreUnavailable as exc:
+            log.warning("run_not_recorded", run=live.id[:8], error=str(exc))
+
+    async def _interrupted(self, run_id: str, owner: str) -> RunView:
+        """The run's process is gone: it ends failed, saying so, and is stored that way."""
+        live = _Live(run_id, owner, None, state="failed")
+        live.result = Finished(RunInterrupted.status_code, _interrupted_body(run_id))
+        live.add("error", live.result.body.decode())
+        if self.store is not None:
+            await self._keep_ended(live)
+        return live.view()
+
+    async def _keep_or_hold(self, live: _Live) -> None:
+        """Store the ended run, or hold it in a small LRU here when the store cannot keep it."""
+        if not await self._keep_ended(live):
+            _hold(self._unstored, live.id, (live.owner, live.view()), self.max_live)
+
+    async def _keep_ended(self, live: _Live) -> bool:
+        """Write the ended run to the store; whether it is there now."""
+        if self.store is None:
+            return False
+        envelope = {
+            "state": live.state,
+            "body": live.result.body.decode() if live.result else None,
+            "events": [[e.id, e.event, e.data] for e in live.events],
+        }
+        status = live.result.status if live.result else 0
+        result = StoredResult(live.owner, status, json.dumps(envelope).encode(), time.time())
+        try:
+            await self.store.put(_storage(live.id), result, self.ttl_s)
+            return await self.store.get(_storage(live.id)) is not None
+        except StoreUnavailable as exc:
+            log.warning("run_not_stored", run=live.id[:8], error=str(exc))
+            return False
+
     async def _stored(self, run_id: str, owner: str) -> RunView | None:
-        if run_id in self._unstored:
-            holder, view = self._unstored[run_id]
-            return view if holder == owner else None
+        for held in (self._unstored, self._answered):
+            if run_id in held:
+                holder, view = held[run_id]
+                return view if holder == owner else None
         if self.store is None:
             return None
         try:
@@ -224,6 +311,10 @@ class Runs:
         if found is None or found.fingerprint != owner:
             return None
         envelope: dict[str, Any] = json.loads(found.body)
+        if envelope["state"] not in DONE:
+            return (
+                await self._interrupted(run_id, owner) if _orphaned(envelope) else RunView(run_id, "running")
+            )
         body = envelope["body"]
         result = Finished(found.status, body.encode(), created_at=found.created_at) if body else None
         events = tuple(RunEvent(i, name, data) for i, name, data in envelope["events"])
@@ -235,7 +326,41 @@ def _storage(run_id: str) -> str:
     return f"run:{run_id}"
 
 
-def _not_found(run_id: str) -> RunNotFound:
+def _hold(
+    held: OrderedDict[str, tuple[str, RunView]], run_id: str, entry: tuple[str, RunView], limit: int
+) -> None:
+    """Keep ``entry`` in an LRU of at most ``limit`` runs."""
+    held[run_id] = entry
+    while len(held) > limit:
+        held.popitem(last=False)
+
+
+def _orphaned(envelope: dict[str, Any]) -> bool:
+    """Whether the process that recorded a live run is gone (this pid in a new incarnation, or
+    no such pid: the SQLite file is one machine's, so its pids are ours to check)."""
+    pid, boot = envelope.get("pid"), envelope.get("boot")
+    if pid == os.getpid():
+        return bool(boot != BOOT)
+    try:
+        os.kill(int(pid or 0), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return not pid
+
+
+def _interrupted_body(run_id: str) -> bytes:
+    error = ErrorBody(
+        code=RunInterrupted.code,
+        message=f"run {run_id!r} was interrupted: the process running it stopped before it ended",
+        hint="send the request again (with the same Idempotency-Key, if it had one)",
+        details={"run_id": run_id},
+    )
+    return ErrorResponse(error=error).model_dump_json().encode()
+
+
+def run_not_found(run_id: str) -> RunNotFound:
     return RunNotFound(
         f"no run {run_id!r} for this caller",
         hint="use the Location a 202 from POST /phases/{name}/orchestrate (Prefer: respond-async) "
@@ -244,7 +369,7 @@ def _not_found(run_id: str) -> RunNotFound:
     )
 
 
-def _finished(run_id: str) -> RunFinished:
+def run_finished(run_id: str) -> RunFinished:
     return RunFinished(
         f"run {run_id!r} has already ended; there is nothing to cancel",
         hint=f"GET /runs/{run_id} for its result",

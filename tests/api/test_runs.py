@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from pydantic import SecretStr
 
 from app.domain import CompletionRequest
@@ -223,3 +225,21 @@ async def test_the_same_key_with_another_body_is_a_run_that_answers_409() -> Non
         assert (await finished(client, first.headers["location"])).status_code == 200
     assert conflict.status_code == 409 and conflict.headers["run-state"] == "failed"
     assert conflict.json()["error"]["code"] == "idempotency_key_conflict"
+
+
+@pytest.mark.parametrize(
+    "responder", [fixture_responder, lambda _: RuntimeError("down")], ids=["ok", "failed"]
+)
+async def test_the_synchronous_call_is_a_run_that_get_runs_answers_with_the_same_bytes(
+    responder: Callable[[CompletionRequest], Reply], tmp_path: Path
+) -> None:
+    store = {"store_backend": "sqlite", "store_path": tmp_path / "store.sqlite3"}
+    async with fake_app(fake_providers(responder), **store) as (client, _):
+        synchronous = await client.post(URL, json=IDEA)
+        run_id = synchronous.headers["run-id"]
+        polled = await client.get(f"/runs/{run_id}")
+        events = await client.get(f"/runs/{run_id}/events")
+    assert polled.status_code == synchronous.status_code
+    assert polled.content == synchronous.content
+    assert polled.headers["run-state"] == ("succeeded" if synchronous.status_code == 200 else "failed")
+    assert ("event: result" if synchronous.status_code == 200 else "event: error") in events.text

@@ -1,0 +1,1 @@
+"""Runs queued across processes: their shared record, events and result on Redis."""
