@@ -42,6 +42,25 @@ class Upkeep:
     """Batches one write may evict to get back under the cap."""
 
 
+class _Worker:
+    """The store's thread and the one connection only that thread uses (opened on first use)."""
+
+    def __init__(self, opener: Callable[[], sqlite3.Connection]) -> None:
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._opener = opener
+        self._db: sqlite3.Connection | None = None
+
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._opener()
+        return self._db
+
+    def shut(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
 class SQLiteStore:
     backend = "sqlite"
 
@@ -51,8 +70,7 @@ class SQLiteStore:
         self.path = path
         self.limits = limits or StoreLimits()
         self.upkeep = upkeep or Upkeep()
-        self._db: sqlite3.Connection | None = None
-        self._thread: ThreadPoolExecutor | None = None
+        self._worker: _Worker | None = None
         self._size = StoreSize()
         self._writes = 0
         self._swept_at = time.monotonic()
@@ -60,25 +78,22 @@ class SQLiteStore:
     def size(self) -> StoreSize:
         return self._size
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False, timeout=5.0, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
-            schema.migrate(db)
-            self._size = schema.totals(db)
-            self._db = db
-        return self._db
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, check_same_thread=False, timeout=5.0, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
+        schema.migrate(db)
+        self._size = schema.totals(db)
+        return db
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        if self._thread is None:  # one thread: statements run in order, on the one connection
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        if self._worker is None:  # one thread: statements run in order, on the one connection
+            self._worker = _Worker(self._open)
+        worker = self._worker
         try:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._thread, lambda: work(self._connection())
-            )
+            return await asyncio.get_running_loop().run_in_executor(worker.thread, lambda: work(worker.db()))
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"sqlite store at {self.path}: {exc}") from exc
 
@@ -167,15 +182,13 @@ class SQLiteStore:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
-        """Close the connection and stop the thread; a later call opens both again."""
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return
+        """Close the connection and stop the thread; a later call opens both again.
 
-        def shut() -> None:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-        await asyncio.get_running_loop().run_in_executor(thread, shut)
-        thread.shutdown(wait=False)
+        The worker is detached first, so an operation that starts meanwhile gets a thread and a
+        connection of its own, never the one being closed (closing a connection another thread
+        uses can crash the process, not just fail).
+        """
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            await asyncio.get_running_loop().run_in_executor(worker.thread, worker.shut)
+            worker.thread.shutdown(wait=False)
