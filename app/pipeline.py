@@ -22,6 +22,7 @@ from app.results import (
     PhaseResult,
     Record,
     best_answer_result,
+    merged_result,
     single_result,
     synthesized_result,
 )
@@ -29,6 +30,7 @@ from app.roster import Roster
 from app.strategies.base import Decided, PhaseRun, Plan
 from app.strategies.registry import plan_for
 from app.synthesis.answers import Answer, best_parallel_answer, by_alias, parse_answers
+from app.synthesis.merge import merge_answers
 from app.timing import Stopwatch
 
 DEADLINE_SLACK_S = 0.5
@@ -84,9 +86,15 @@ class Orchestrator:
         with clock.models("synthesis"):
             decided = await _decide(run, answers)
         record = Record.of(plan, proposed, decided, budget)
+        if decided.merged is not None:
+            return merged_result(phase, clock, record, decided.merged)
         if (synthesized := synthesized_result(phase, clock, record, decided.judged)) is not None:
             return synthesized
         record.warnings.append(no_synthesis(phase, decided.judged, len(answers), len(members)))
+        # Every judge failed: merging two or more valid answers beats picking one of them.
+        merged = merge_answers(phase.output, {a: p.value for a, p in decided.judged.answers.items()})
+        if merged is not None and merged.answers > 1:
+            return merged_result(phase, clock, record, merged, fallback=True)
         if (best := best_parallel_answer(decided.judged.answers, decided.judged.tally)) is not None:
             return best_answer_result(phase, clock, record, *best)
         with clock.models("fallback"):
