@@ -92,7 +92,9 @@ class Orchestrator:
             return synthesized
         record.warnings.append(no_synthesis(phase, decided.judged, len(answers), len(members)))
         # Every judge failed: merging two or more valid answers beats picking one of them.
-        merged = merge_answers(phase.output, {a: p.value for a, p in decided.judged.answers.items()})
+        judged = decided.judged
+        valid = {alias: p.value if p.valid else None for alias, p in judged.answers.items()}
+        merged = merge_answers(phase.output, valid, settled=judged.tally.settled() if judged.tally else None)
         if merged is not None and merged.answers > 1:
             return merged_result(phase, clock, record, merged, fallback=True)
         if (best := best_parallel_answer(decided.judged.answers, decided.judged.tally)) is not None:

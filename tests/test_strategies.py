@@ -125,6 +125,37 @@ async def test_vote_needs_a_decision_field() -> None:
     assert "decision field" in response.json()["error"]["message"]
 
 
+async def test_merge_combines_the_answers_without_a_judge() -> None:
+    verdicts = {REASONER: "GO", SCOUT: "PIVOT", QWEN3: "GO", MINIMAX: "PIVOT", OPENAI: "GO"}
+    body, fakes = await post(answers(verdicts, judge="KILL"), strategy="merge")
+    assert body["strategy"] == "merge" and body["mode"] == "orchestrated" and not body["degraded"]
+    assert body["output"]["verdict"] == "GO" and body["merge"]["verdict"] == "majority 3/5"
+    assert body["synthesizer"] is None and calls_of(fakes, "synthesizer") == []
+    assert len(records(body, "parallel")) == 5 and body["votes"]["leader"] == "GO"
+    assert body["merge"]["*"].endswith("the most central answer")
+
+
+async def test_merge_follows_the_decision_rule_where_the_veto_outweighs_the_count() -> None:
+    verdicts = {REASONER: "GO", SCOUT: "KILL", QWEN3: "GO", MINIMAX: "PIVOT", OPENAI: "PIVOT"}
+    body, _ = await post(answers(verdicts), strategy="merge")
+    assert body["votes"]["leader"] == "KILL" and body["output"]["verdict"] == "KILL"
+    assert body["merge"]["verdict"] == "the decision rule's weighted vote"
+
+
+async def test_when_every_judge_fails_the_answers_are_merged_before_any_single_model() -> None:
+    def respond(request: CompletionRequest) -> Reply:
+        if info(request).role in ("synthesizer", "repair"):
+            return UpstreamServerError("down", provider="x", status_code=500)
+        verdicts = {REASONER: "GO", SCOUT: "PIVOT", QWEN3: "GO", MINIMAX: "GO", OPENAI: "PIVOT"}
+        return answers(verdicts)(request)
+
+    body, fakes = await post(respond)
+    assert body["strategy"] == "synthesize" and body["mode"] == "fallback" and body["degraded"] is True
+    assert body["output"]["verdict"] == "GO" and body["merge"]["verdict"] == "majority 3/5"
+    assert any("merged 5 schema-valid answers without synthesis" in w for w in body["warnings"])
+    assert calls_of(fakes, "synthesizer") and calls_of(fakes, "fallback") == []
+
+
 async def test_self_consistency_samples_each_model_at_rising_temperatures() -> None:
     body, fakes = await post(answers({REASONER: "KILL"}, judge="GO"), strategy="self_consistency", samples=2)
     members = records(body, "parallel")

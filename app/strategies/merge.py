@@ -27,8 +27,7 @@ class Merge(Strategy):
         rule = run.phase.config.decision
         votes = tally(rule, parsed) if rule is not None else None
         # The phase's decision rule (a veto counts double) settles its field, as in strategy vote.
-        settled = {votes.field: votes.leader} if votes is not None and votes.leader is not None else {}
-        merged = merge_answers(run.phase.output, parsed, settled=settled)
+        merged = merge_answers(run.phase.output, parsed, settled=votes.settled() if votes else None)
         judged = Judged(Attempt(), {}, by_alias(answers), votes)
         notes = [merged.note()] if merged is not None and merged.fell_back else []
         return Decided(judged, notes=notes, merged=merged)

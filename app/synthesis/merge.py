@@ -77,15 +77,33 @@ def merge_answers(
 
 def rank_by_centrality(schema: Node, answers: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Aliases, most central first: by how far the others agree with each answer on the categorical
-    fields (the agreement report's overall), then the richer answer, then answer order."""
+    fields (the agreement report's overall), then by the words its text shares with theirs, then
+    the richer answer, then answer order."""
+    words = {alias: _words(answer) for alias, answer in answers.items()}
 
-    def score(item: tuple[int, str]) -> tuple[float, int, int]:
+    def score(item: tuple[int, str]) -> tuple[float, float, int, int]:
         index, alias = item
         others = {a: v for a, v in answers.items() if a != alias}
         overall = build_report(schema, others, answers[alias]).overall if others else None
-        return (overall or 0.0, len(json.dumps(answers[alias], default=str)), -index)
+        shared = sum(_overlap(words[alias], words[a]) for a in others) / max(len(others), 1)
+        return (overall or 0.0, round(shared, 6), len(json.dumps(answers[alias], default=str)), -index)
 
     return [alias for _, alias in sorted(enumerate(answers), key=score, reverse=True)]
+
+
+def _words(value: Value) -> set[str]:
+    """Every word of the answer's text, normalised: what free-text agreement is measured on."""
+    if isinstance(value, str):
+        return set(_normal(value).split())
+    if isinstance(value, Mapping):
+        return set().union(*(_words(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_words(v) for v in value)) if value else set()
+    return set()
+
+
+def _overlap(one: set[str], other: set[str]) -> float:
+    return len(one & other) / len(one | other) if one or other else 0.0
 
 
 def _merge_object(
@@ -106,20 +124,31 @@ def _merge_object(
 
 
 def _merge_value(values: list[Value], node: Node, path: str, how: dict[str, str]) -> Value:
-    """One field's values (most central first) merged by their kind; the central's when mixed."""
+    """One field's values (most central first) merged by their kind: those of the central answer's
+    kind (a field may be text in one answer and an object in another)."""
+    values = [v for v in values if _kind(v) == _kind(values[0])]
     if len(values) == 1:
         return values[0]
-    if all(isinstance(v, bool) for v in values) or (
-        all(isinstance(v, str) for v in values) and _is_enum(node)
-    ):
+    kind = _kind(values[0])
+    if kind == "boolean" or (kind == "string" and _is_enum(node)):
         return _majority(values, path, how)
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+    if kind == "number":
         return _median(values, node, path, how)
-    if all(isinstance(v, list) for v in values):
+    if kind == "array":
         return _union(values, node, path, how)
-    if all(isinstance(v, dict) for v in values):
+    if kind == "object":
         return _merge_object(values, node, path, how)
-    return values[0]  # free text, or kinds that differ between answers: the central answer's
+    return values[0]  # free text: the central answer's
+
+
+def _kind(value: Value) -> str:
+    if isinstance(value, bool):  # before numbers: bool is an int subclass
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else "other"
 
 
 def _majority(values: list[Value], path: str, how: dict[str, str]) -> Value:
@@ -128,7 +157,10 @@ def _majority(values: list[Value], path: str, how: dict[str, str]) -> Value:
     # Ties go to the most central answer's choice: values are in centrality order.
     winner = next(v for v in values if counts[json.dumps(v)] == top)
     if len(counts) > 1:
-        how[path] = f"majority {top}/{len(values)}"
+        tied = sum(1 for n in counts.values() if n == top) > 1
+        how[path] = (
+            f"tie {top}/{len(values)}, the most central's" if tied else f"majority {top}/{len(values)}"
+        )
     return winner
 
 
