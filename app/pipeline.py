@@ -124,5 +124,6 @@ async def _decide(run: PhaseRun, answers: list[Answer]) -> Decided:
     config = run.phase.config
     if len(answers) < config.min_successes:  # no quorum, no judge: the answers go to the fallback
         return Decided(Judged(Attempt(), {}, by_alias(answers)))
-    emit("synthesis_started", answers=len(answers), judges=list(config.synthesis.models))
+    judges = list(config.synthesis.models) if run.plan.strategy.judged else []
+    emit("synthesis_started", answers=len(answers), judges=judges)
     return await run.plan.strategy.decide(run, answers)

@@ -111,6 +111,8 @@ class Strategy:
     """``synthesize``: every member answers once, the judge reconciles. Others override a step."""
 
     name: ClassVar[StrategyName] = "synthesize"
+    judged: ClassVar[bool] = True
+    """Its decision asks the phase's judge (``merge``'s does not)."""
 
     def planned_calls(self, plan: Plan, roster: Roster, members: Sequence[ModelCall]) -> list[PlannedCall]:
         """Every call this strategy will make for ``members``, the judge's included."""

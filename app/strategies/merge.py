@@ -18,6 +18,7 @@ class Merge(Strategy):
     """No judge: majority, median and union over the answers (app/synthesis/merge.py), zero extra calls."""
 
     name = "merge"
+    judged = False
 
     def planned_calls(self, plan: Plan, roster: Roster, members: Sequence[ModelCall]) -> list[PlannedCall]:
         return self.planned_proposals(plan, roster, members)
