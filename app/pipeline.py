@@ -115,7 +115,12 @@ class Orchestrator:
         phase = plan.phase
         # The fan-out ends early enough for the judge: a hung member is cut off (and not retried)
         # at the fan-out's end rather than holding the phase until its deadline.
-        proposals_end = deadline.ending_before(phase.config.synthesis.reserve_for(deadline.total_s))
+        # A strategy without a judge (merge) keeps nothing back: its fan-out has the whole deadline.
+        proposals_end = (
+            deadline.ending_before(phase.config.synthesis.reserve_for(deadline.total_s))
+            if plan.strategy.judged
+            else deadline
+        )
         return PhaseRun(phase, prompt, self.roster, deadline, proposals_end, self.rng, plan, members, quorum)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from app.domain import CompletionRequest, Role
 from app.providers.errors import UpstreamServerError
-from app.providers.fake import FakeProvider, Reply, info
+from app.providers.fake import Delayed, FakeProvider, Reply, info
 from app.strategies.names import NAMES
 from tests.support import fake_app, fake_providers, fixture, fixture_responder
 
@@ -140,6 +140,19 @@ async def test_merge_follows_the_decision_rule_where_the_veto_outweighs_the_coun
     body, _ = await post(answers(verdicts), strategy="merge")
     assert body["votes"]["leader"] == "KILL" and body["output"]["verdict"] == "KILL"
     assert body["merge"]["verdict"] == "the decision rule's weighted vote"
+
+
+@pytest.mark.parametrize(("strategy", "scout"), [("merge", "ok"), ("synthesize", "timeout")])
+async def test_merge_keeps_no_time_back_for_a_judge(strategy: str, scout: str) -> None:
+    # A 4 s deadline keeps 2 s for the judge: a member answering at 2.6 s is cut off, unless no
+    # judge will run.
+    def respond(request: CompletionRequest) -> Reply:
+        reply = fixture_responder(request)
+        return Delayed(2.6, reply) if request.model == SCOUT and info(request).role == "parallel" else reply
+
+    body, _ = await post(respond, strategy=strategy, deadline_s=4)
+    [record] = [m for m in records(body, "parallel") if m["model"] == "llama-scout"]
+    assert record["status"] == scout, record
 
 
 async def test_when_every_judge_fails_the_answers_are_merged_before_any_single_model() -> None:
