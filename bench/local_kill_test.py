@@ -196,6 +196,7 @@ def table(idle: dict[str, list[Timed]], busy: dict[str, list[Timed]], runs: int)
             *(ratio(median(m["merge"]), median(m["single"])) for m in (idle, busy)),
             "≤ 1.5×",
         ),
+        ("single-model answers", statuses(idle["single"]), statuses(busy["single"]), "–"),
         (
             "orchestrated answers",
             statuses(idle["merge"]),
