@@ -23,6 +23,7 @@ from app.results import (
     PhaseResult,
     Record,
     best_answer_result,
+    merged_result,
     single_result,
     synthesized_result,
 )
@@ -30,6 +31,7 @@ from app.roster import Roster
 from app.strategies.base import Decided, PhaseRun, Plan
 from app.strategies.registry import plan_for
 from app.synthesis.answers import Answer, best_parallel_answer, by_alias, parse_answers
+from app.synthesis.merge import merge_answers
 from app.timing import Stopwatch
 
 DEADLINE_SLACK_S = 0.5
@@ -111,9 +113,17 @@ class Orchestrator:
         with clock.models("synthesis"):
             decided = await _decide(run, answers)
         record = Record.of(plan, proposed, decided, budget)
+        if decided.merged is not None:
+            return merged_result(phase, clock, record, decided.merged)
         if (synthesized := synthesized_result(phase, clock, record, decided.judged)) is not None:
             return synthesized
         record.warnings.append(no_synthesis(phase, decided.judged, len(answers), len(members)))
+        # Every judge failed: merging two or more valid answers beats picking one of them.
+        judged = decided.judged
+        valid = {alias: p.value if p.valid else None for alias, p in judged.answers.items()}
+        merged = merge_answers(phase.output, valid, settled=judged.tally.settled() if judged.tally else None)
+        if merged is not None and merged.answers > 1:
+            return merged_result(phase, clock, record, merged, fallback=True)
         if (best := best_parallel_answer(decided.judged.answers, decided.judged.tally)) is not None:
             return best_answer_result(phase, clock, record, *best)
         with clock.models("fallback"):
@@ -132,7 +142,12 @@ class Orchestrator:
         phase = plan.phase
         # The fan-out ends early enough for the judge: a hung member is cut off (and not retried)
         # at the fan-out's end rather than holding the phase until its deadline.
-        proposals_end = deadline.ending_before(phase.config.synthesis.reserve_for(deadline.total_s))
+        # A strategy without a judge (merge) keeps nothing back: its fan-out has the whole deadline.
+        proposals_end = (
+            deadline.ending_before(phase.config.synthesis.reserve_for(deadline.total_s))
+            if plan.strategy.judged
+            else deadline
+        )
         return PhaseRun(phase, prompt, self.roster, deadline, proposals_end, self.rng, plan, members, quorum)
 
 
@@ -141,5 +156,6 @@ async def _decide(run: PhaseRun, answers: list[Answer]) -> Decided:
     config = run.phase.config
     if len(answers) < config.min_successes:  # no quorum, no judge: the answers go to the fallback
         return Decided(Judged(Attempt(), {}, by_alias(answers)))
-    emit("synthesis_started", answers=len(answers), judges=list(config.synthesis.models))
+    judges = list(config.synthesis.models) if run.plan.strategy.judged else []
+    emit("synthesis_started", answers=len(answers), judges=judges)
     return await run.plan.strategy.decide(run, answers)

@@ -15,6 +15,8 @@ from app.notices import call_warnings
 from app.phases.catalog import Phase
 from app.strategies.base import Decided, Plan, Proposed, Rankings, RouteDecision
 from app.strategies.names import StrategyName
+from app.synthesis.answers import answer_text
+from app.synthesis.merge import Merged
 from app.synthesis.review import Review, review
 from app.synthesis.validate import annotate
 from app.synthesis.votes import Tally
@@ -68,6 +70,8 @@ class PhaseResult:
     """The model whose answer became ``output``: the judge, the fallback's member or the single model."""
     review: Review = field(default_factory=Review)
     """How far the parallel answers agreed with each other and with ``output``."""
+    merge: dict[str, str] | None = None
+    """When the members' answers were merged: each combined field and how, the rest's source."""
 
 
 @dataclass(slots=True)
@@ -100,6 +104,7 @@ class Record:
         author: ModelRef | None,
         final_text: str,
         synthesizer: ModelRef | None = None,
+        merged: Merged | None = None,
     ) -> PhaseResult:
         """The phase's result, its output written by ``author``."""
         judged, decided, proposed = self.judged, self.decided, self.proposed
@@ -124,6 +129,7 @@ class Record:
             budget=self.budget.check if self.budget else None,
             author=author,
             review=review(phase.output.schema, answers, tally, output, mode=mode),
+            merge=merge_record(merged) if merged else None,
         )
 
 
@@ -142,6 +148,31 @@ def synthesized_result(phase: Phase, clock: Stopwatch, record: Record, judged: J
         final_text=text,
         synthesizer=judge.ref,
     )
+
+
+def merged_result(
+    phase: Phase, clock: Stopwatch, record: Record, merged: Merged, *, fallback: bool = False
+) -> PhaseResult:
+    """The members' answers merged without a judge: strategy merge, or the fallback when every judge
+    failed (then with a warning saying so)."""
+    if fallback:
+        record.warnings.append(f"fallback: merged {merged.answers} schema-valid answers without synthesis")
+    central = _answer_of(record.outcomes, merged.central)
+    return record.result(
+        phase,
+        clock,
+        output=merged.output,
+        mode="fallback" if fallback else "orchestrated",
+        author=central.model if central else None,
+        final_text=answer_text(merged.output, ""),
+        merged=merged,
+    )
+
+
+def merge_record(merged: Merged) -> dict[str, str]:
+    """Each combined field and how; every other field is the most central answer's."""
+    rest = "kept whole (the merge did not validate)" if merged.fell_back else "the rest"
+    return {**merged.fields, "*": f"{rest}: from {merged.central}, the most central answer"}
 
 
 def best_answer_result(

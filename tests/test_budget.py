@@ -46,6 +46,12 @@ def test_synthesize_prices_each_member_once_and_the_judge_reading_every_answer()
     assert priced("synthesize") == pytest.approx(members + judge_usd(answers))
 
 
+def test_merge_prices_the_members_only_no_judge() -> None:
+    members = sum(usd(m.model, PROMPT_TOKENS, m.max_tokens) for m in MEMBERS)
+    assert priced("merge") == pytest.approx(members)
+    assert priced("merge") < priced("synthesize")
+
+
 def test_self_moa_is_priced_as_its_samples_of_the_best_model_only() -> None:
     best = next(m for m in MEMBERS if m.model == "reasoner")  # the first usable member
     for samples in (1, 3, 5):

@@ -569,7 +569,16 @@ def assert_source(body: dict[str, Any], source: str) -> None:
     answered = [m for m in body["models"] if m["role"] == "fallback" and m["status"] == "ok"]
     if kind == "best-parallel":
         assert answered == []
-        assert any("schema-valid answer without synthesis" in w for w in body["warnings"]), body["warnings"]
+        # Two or more valid answers are merged (#18: the merge is the fallback when every judge
+        # fails); one is returned as it is.
+        valid = [m for m in body["models"] if m["role"] == "parallel" and m["status"] == "ok"]
+        valid = [m for m in valid if not m["output_errors"]]
+        if len(valid) >= 2:
+            merged = f"fallback: merged {len(valid)} schema-valid answers without synthesis"
+            assert merged in body["warnings"] and body["merge"] is not None, body["warnings"]
+        else:
+            assert any("schema-valid answer without synthesis" in w for w in body["warnings"]), body
+            assert body["merge"] is None
         return
     assert [m["model"] for m in answered if not m["output_errors"]] == [alias]
     assert f"fallback: answered by the single model {alias}" in body["warnings"]

@@ -10,7 +10,7 @@ import pytest
 
 from app.domain import CompletionRequest, Role
 from app.providers.errors import UpstreamServerError
-from app.providers.fake import FakeProvider, Reply, info
+from app.providers.fake import Delayed, FakeProvider, Reply, info
 from app.strategies.names import NAMES
 from tests.support import fake_app, fake_providers, fixture, fixture_responder
 
@@ -123,6 +123,50 @@ async def test_vote_needs_a_decision_field() -> None:
         )
     assert response.status_code == 422
     assert "decision field" in response.json()["error"]["message"]
+
+
+async def test_merge_combines_the_answers_without_a_judge() -> None:
+    verdicts = {REASONER: "GO", SCOUT: "PIVOT", QWEN3: "GO", MINIMAX: "PIVOT", OPENAI: "GO"}
+    body, fakes = await post(answers(verdicts, judge="KILL"), strategy="merge")
+    assert body["strategy"] == "merge" and body["mode"] == "orchestrated" and not body["degraded"]
+    assert body["output"]["verdict"] == "GO" and body["merge"]["verdict"] == "majority 3/5"
+    assert body["synthesizer"] is None and calls_of(fakes, "synthesizer") == []
+    assert len(records(body, "parallel")) == 5 and body["votes"]["leader"] == "GO"
+    assert body["merge"]["*"].endswith("the most central answer")
+
+
+async def test_merge_follows_the_decision_rule_where_the_veto_outweighs_the_count() -> None:
+    verdicts = {REASONER: "GO", SCOUT: "KILL", QWEN3: "GO", MINIMAX: "PIVOT", OPENAI: "PIVOT"}
+    body, _ = await post(answers(verdicts), strategy="merge")
+    assert body["votes"]["leader"] == "KILL" and body["output"]["verdict"] == "KILL"
+    assert body["merge"]["verdict"] == "the decision rule's weighted vote"
+
+
+@pytest.mark.parametrize(("strategy", "scout"), [("merge", "ok"), ("synthesize", "timeout")])
+async def test_merge_keeps_no_time_back_for_a_judge(strategy: str, scout: str) -> None:
+    # A 4 s deadline keeps 2 s for the judge: a member answering at 2.6 s is cut off, unless no
+    # judge will run.
+    def respond(request: CompletionRequest) -> Reply:
+        reply = fixture_responder(request)
+        return Delayed(2.6, reply) if request.model == SCOUT and info(request).role == "parallel" else reply
+
+    body, _ = await post(respond, strategy=strategy, deadline_s=4)
+    [record] = [m for m in records(body, "parallel") if m["model"] == "llama-scout"]
+    assert record["status"] == scout, record
+
+
+async def test_when_every_judge_fails_the_answers_are_merged_before_any_single_model() -> None:
+    def respond(request: CompletionRequest) -> Reply:
+        if info(request).role in ("synthesizer", "repair"):
+            return UpstreamServerError("down", provider="x", status_code=500)
+        verdicts = {REASONER: "GO", SCOUT: "PIVOT", QWEN3: "GO", MINIMAX: "GO", OPENAI: "PIVOT"}
+        return answers(verdicts)(request)
+
+    body, fakes = await post(respond)
+    assert body["strategy"] == "synthesize" and body["mode"] == "fallback" and body["degraded"] is True
+    assert body["output"]["verdict"] == "GO" and body["merge"]["verdict"] == "majority 3/5"
+    assert any("merged 5 schema-valid answers without synthesis" in w for w in body["warnings"])
+    assert calls_of(fakes, "synthesizer") and calls_of(fakes, "fallback") == []
 
 
 async def test_self_consistency_samples_each_model_at_rising_temperatures() -> None:

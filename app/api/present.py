@@ -102,6 +102,7 @@ def response(
         agreement=findings.agreement(review.agreement) if review.agreement else None,
         rankings=findings.rankings(result.rankings) if result.rankings else None,
         route=findings.route(result.route) if result.route else None,
+        merge=result.merge,
         budget=findings.budget(result.budget) if result.budget else None,
         degraded=_degraded(result),
         warnings=result.warnings + list(review.warnings),

@@ -283,6 +283,11 @@ class OrchestrateResponse(BaseModel):
     )
     rankings: Rankings | None = Field(default=None, description="strategy rank: who ranked whom.")
     route: RouteDecision | None = Field(default=None, description="strategy route: the models chosen.")
+    merge: dict[str, str] | None = Field(
+        default=None,
+        description="strategy merge (or the fallback when every judge failed): each field the answers "
+        "were combined on and how (majority, median, union); '*' names the answer the rest came from.",
+    )
     budget: BudgetCheck | None = Field(
         default=None, description="With max_cost_usd: the worst-case estimate and the models dropped."
     )

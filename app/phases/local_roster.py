@@ -3,7 +3,9 @@
 One small model asked several times with the same settings gives several copies of one answer,
 which an ensemble cannot use. The members therefore differ where a single set of weights can:
 temperature (spread over the parallel range), seed, and the analyst's perspective in the system
-prompt. The same model then judges, with the phase's own synthesis rules and a low temperature.
+prompt. Their answers are then merged field by field without a model call (strategy ``merge``):
+the same model judging them (``options.strategy: synthesize``, still available) was a second full
+decode that doubled the phase's time and added no accuracy (EVAL.md).
 Schema-constrained decoding (llama.cpp's ``response_format``) keeps even a 270M model's JSON
 valid. Wild ideas are off: a model this small cannot tell a divergent idea from noise, and the
 extra call would cost a third of the phase's time budget.
@@ -84,6 +86,7 @@ def localize(phase: Phase, settings: LocalModelSettings) -> Phase:
                     "reserve_s": reserve if reserve > 0 else None,
                 }
             ),
+            "strategy": "merge",
             "single_model": (SINGLE,),
             "single_max_tokens": settings.synthesis_max_tokens,
             "wild_ideas_model": None,

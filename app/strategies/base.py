@@ -20,6 +20,7 @@ from app.prompts import TaskPrompt
 from app.roster import Member, Roster
 from app.strategies.names import StrategyName
 from app.synthesis.answers import Answer
+from app.synthesis.merge import Merged
 
 Members = Sequence[ModelCall]
 """The parallel members a strategy plans for."""
@@ -102,12 +103,16 @@ class Decided:
     judged: Judged
     rankings: Rankings | None = None
     notes: list[str] = field(default_factory=list)
+    merged: Merged | None = None
+    """strategy merge: the members' answers combined without a judge (``judged`` then holds no call)."""
 
 
 class Strategy:
     """``synthesize``: every member answers once, the judge reconciles. Others override a step."""
 
     name: ClassVar[StrategyName] = "synthesize"
+    judged: ClassVar[bool] = True
+    """Its decision asks the phase's judge (``merge``'s does not)."""
 
     def planned_calls(self, plan: Plan, roster: Roster, members: Sequence[ModelCall]) -> list[PlannedCall]:
         """Every call this strategy will make for ``members``, the judge's included."""

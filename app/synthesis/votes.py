@@ -21,6 +21,10 @@ class Tally:
     leader: str | None = None
     """The weighted majority; a tie involving the veto option goes to the veto; else ``None``."""
 
+    def settled(self) -> dict[str, str]:
+        """The field the vote settles and its leader, for a merge; empty without a leader."""
+        return {self.field: self.leader} if self.leader is not None else {}
+
     def describe(self, rule: DecisionRule, labels: Mapping[str, str]) -> str:
         """A few lines for the judge: the raw votes by answer label and the weighted result."""
         by_label = {label: self.choices[a] for label, a in labels.items() if a in self.choices}

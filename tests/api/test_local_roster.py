@@ -41,7 +41,9 @@ async def test_a_phase_runs_on_the_local_roster(client: httpx.AsyncClient, upstr
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["roster"] == "local" and body["mode"] == "orchestrated" and not body["degraded"]
-    assert body["synthesizer"]["model"] == "local-judge"
+    # The local default decision is the merge (#18): no judge call, the record says how.
+    assert body["strategy"] == "merge" and body["synthesizer"] is None
+    assert body["merge"]["*"] == "the rest: from local-1, the most central answer", body["merge"]
     schema = (await client.get("/phases/kill-test")).json()["output_schema"]
     assert list(Draft202012Validator(schema).iter_errors(body["output"])) == []
     parallel = [m for m in body["models"] if m["role"] == "parallel"]
@@ -49,7 +51,7 @@ async def test_a_phase_runs_on_the_local_roster(client: httpx.AsyncClient, upstr
     assert all(m["status"] == "ok" and m["provider"] == "local" for m in parallel)
 
     calls = upstream.calls
-    assert {c.wire for c in calls} == {"openai_compat"} and len(calls) == 4  # 3 members + judge
+    assert {c.wire for c in calls} == {"openai_compat"} and len(calls) == 3  # 3 members, no judge
     members = [c for c in calls if "Your perspective:" in c.system]
     assert len(members) == 3
     assert len({c.body["seed"] for c in members}) == 3
@@ -62,6 +64,18 @@ async def test_a_phase_runs_on_the_local_roster(client: httpx.AsyncClient, upstr
         assert sent["required"] == ["verdict"]
         assert sent["additionalProperties"] is False  # no room to echo the schema's keywords as keys
         assert sent["properties"]["fatalFlaws"]["maxItems"] == BOUNDED_MAX_ITEMS
+
+
+async def test_the_local_judge_stays_available_by_option(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    body = b'{"idea": "AI agent that audits freight invoices", "options": {"strategy": "synthesize"}}'
+    response = await client.post("/phases/kill-test/orchestrate", content=body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["strategy"] == "synthesize" and answer["synthesizer"]["model"] == "local-judge"
+    assert answer["merge"] is None
+    assert len(upstream.calls) == 4  # 3 members + the judge
 
 
 async def test_the_local_roster_is_visible_everywhere(client: httpx.AsyncClient) -> None:

@@ -53,7 +53,7 @@ def test_a_run_writes_the_table_the_json_and_the_plot(
     assert run_cli("--dataset", str(dataset), "--modes", modes, "--concurrency", "2", "--out", str(out)) == 0
 
     printed = capsys.readouterr().out
-    assert "3 items x 8 modes on the cloud roster" in printed
+    assert "3 items x 9 modes on the cloud roster" in printed
     assert "not run: strategy:vote" in printed
     for mode in ("single:reasoner", "single:qwen3", "strategy:synthesize", "strategy:moa"):
         assert mode in printed
@@ -68,6 +68,7 @@ def test_a_run_writes_the_table_the_json_and_the_plot(
         "strategy:route",
         "strategy:self_moa",
         "strategy:moa",
+        "strategy:merge",
     ]
     assert summary["single:reasoner"]["correct"] == 2 and summary["single:reasoner"][
         "accuracy"
@@ -75,7 +76,7 @@ def test_a_run_writes_the_table_the_json_and_the_plot(
     assert summary["single:reasoner"]["cost_per_item_usd"] == pytest.approx((50 * 0.0605 + 5 * 0.40) / 1e6)
     assert summary["single:reasoner"]["tokens_per_item"] == 55
     assert all(row["accuracy"] == 1.0 for mode, row in summary.items() if mode != "single:reasoner")
-    assert len(document["answers"]) == 3 * 8
+    assert len(document["answers"]) == 3 * 9
     spider = next(
         a for a in document["answers"] if a["mode"] == "single:reasoner" and a["item"]["id"] == "q0"
     )

@@ -72,7 +72,8 @@ async def test_every_strategy_runs_and_vote_is_explained_not_dropped() -> None:
     modes, missing = every_mode(task, roster)
     strategies = [m.name for m in modes if m.name.startswith("strategy:")]
     assert strategies == [
-        f"strategy:{s}" for s in ("synthesize", "self_consistency", "rank", "route", "self_moa", "moa")
+        f"strategy:{s}"
+        for s in ("synthesize", "self_consistency", "rank", "route", "self_moa", "moa", "merge")
     ]
     assert [u.name for u in missing] == ["strategy:vote"] and "decision field" in missing[0].reason
     run = await run_eval(fresh, [m for m in modes if m.name in strategies], ITEMS[:2], concurrency=4)

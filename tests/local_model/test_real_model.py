@@ -44,7 +44,12 @@ def test_kill_test_on_the_real_local_model(service: tuple[str, str, subprocess.P
         assert member["tokens_out"] > 0, member
     whole = sum(m["status"] == "ok" for m in parallel)
     if whole >= 2:
-        assert body["mode"] == "orchestrated" and body["synthesizer"]["model"] == "local-judge", body
+        # The shipped local decision: the answers merged field by field, no judge call.
+        assert body["mode"] == "orchestrated" and body["strategy"] == "merge", body
+        assert body["synthesizer"] is None and "synthesizer" not in {m["role"] for m in body["models"]}
+        assert body["merge"]["*"].endswith("the most central answer"), body["merge"]
+        if body["votes"]["leader"] is not None:  # the phase's decision rule settles the verdict
+            assert body["output"]["verdict"] == body["votes"]["leader"], body
     else:
         assert body["mode"] == "fallback" and body["degraded"] is True, body
         assert any("min_successes" in w for w in body["warnings"]), body["warnings"]
