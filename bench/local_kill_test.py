@@ -1,6 +1,6 @@
 """Issue #18's target table for a kill-test on the local model, measured in one run on this machine.
 
-    .venv/bin/python bench/local_kill_test.py [--runs 3] [--judge]
+    .venv/bin/python bench/local_kill_test.py [--runs 3] [--judge] [--set LOCAL_MODEL_MEMBERS=2 ...]
 
 It starts the service as `make run` does (`python -m app`, no cloud key, which starts the bundled
 llama.cpp server), warms it with one single-model and one orchestrated kill-test, then times back to
@@ -33,7 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support import free_port  # noqa: E402
+from tests.support import free_port, stop_process  # noqa: E402
 
 IDEA = "An AI agent that reconciles freight invoices against rate confirmations for brokers"
 BURNER = "while True: pass"
@@ -49,8 +49,9 @@ class Timed:
 
 
 @contextmanager
-def service(tmp: Path) -> Iterator[str]:
-    """`python -m app` on free ports with no provider key; stopped with SIGINT, as Ctrl-C does."""
+def service(tmp: Path, tuning: dict[str, str]) -> Iterator[str]:
+    """`python -m app` on free ports with no provider key; stopped with SIGINT, as Ctrl-C does.
+    ``tuning``: settings beside the shipped defaults (``--set``), for a tuned row."""
     api_port, model_port = free_port(), free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -61,6 +62,7 @@ def service(tmp: Path) -> Iterator[str]:
         "LOG_LEVEL": "WARNING",
         "STORE_BACKEND": "none",
         "RATE_LIMIT": "off",
+        **tuning,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "app"], cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -70,11 +72,7 @@ def service(tmp: Path) -> Iterator[str]:
         wait_ready(origin, process)
         yield origin
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, signal.SIGINT)
 
 
 def wait_ready(origin: str, process: subprocess.Popen[bytes], timeout_s: float = 240) -> None:
@@ -228,8 +226,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each kind (median)")
     parser.add_argument("--judge", action="store_true", help="also time the LLM judge (synthesize)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="a setting for a tuned row"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, service(Path(tmp)) as origin:
+    tuning = dict(item.split("=", 1) for item in args.set)
+    if tuning:
+        print(f"tuned: {tuning}", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp, service(Path(tmp), tuning) as origin:
         began = time.monotonic()
         single(origin)  # warm: model loaded, prompt cache primed
         orchestrated(origin)

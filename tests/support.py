@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
@@ -191,3 +193,14 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def stop_process(process: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout_s: float = 30) -> None:
+    """Ask ``process`` to stop with ``sig`` (as a process manager or Ctrl-C would); kill it if it
+    has not stopped within ``timeout_s``."""
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import free_port
+from tests.support import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_TIMEOUT_S = 600.0
@@ -58,8 +58,4 @@ def service(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]
         yield origin, env["LOCAL_MODEL_URL"], process
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_process(process, signal.SIGINT)

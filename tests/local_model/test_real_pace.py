@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from app.providers.openai_chat import OpenAIChatProvider
 from app.providers.registry import local_endpoint
 from app.settings import LocalModelSettings
 from app.upstream_http import AiohttpTransport
-from tests.support import free_port
+from tests.support import free_port, stop_process
 
 pytestmark = pytest.mark.needs_local_model
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,11 +43,7 @@ def model_url() -> Iterator[str]:
             time.sleep(0.5)
         yield url
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
 
 
 def asked(max_tokens: int, counts: list[int] | None) -> CompletionRequest:

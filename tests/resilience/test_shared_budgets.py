@@ -27,7 +27,7 @@ from app.resilience.pause import SharedPauses
 from app.resilience.shared_ledger import SharedLedger
 from tests.fakes.upstream import FakeUpstream, Reply, running
 from tests.store.conftest import RedisServer, start_redis
-from tests.support import free_port
+from tests.support import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMITED = "budget-m1"
@@ -113,12 +113,7 @@ def app_process(env: dict[str, str], cwd: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield origin
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, timeout_s=20)
 
 
 def replica_env(upstream: str, phases: Path, replica: str, redis_url: str | None) -> dict[str, str]:
