@@ -33,7 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support import free_port, stop_process  # noqa: E402
+from tests.support import free_port, stop_process, wait_ready  # noqa: E402
 
 IDEA = "An AI agent that reconciles freight invoices against rate confirmations for brokers"
 BURNER = "while True: pass"
@@ -69,24 +69,10 @@ def service(tmp: Path, tuning: dict[str, str]) -> Iterator[str]:
     )
     origin = f"http://127.0.0.1:{api_port}"
     try:
-        wait_ready(origin, process)
+        wait_ready(origin, process, timeout_s=240)
         yield origin
     finally:
         stop_process(process, signal.SIGINT)
-
-
-def wait_ready(origin: str, process: subprocess.Popen[bytes], timeout_s: float = 240) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"python -m app exited with {process.returncode}")
-        try:
-            if httpx.get(f"{origin}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"{origin}/readyz not ready within {timeout_s:g}s")
 
 
 @contextmanager

@@ -204,3 +204,19 @@ def stop_process(process: subprocess.Popen[Any], sig: int = signal.SIGTERM, time
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def wait_ready(origin: str, process: subprocess.Popen[Any], timeout_s: float) -> None:
+    """Return once ``python -m app`` at ``origin`` answers ``/readyz`` with 200; raise if the
+    process exits first or ``timeout_s`` passes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"python -m app exited with {process.returncode}")
+        try:
+            if httpx.get(f"{origin}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{origin}/readyz not ready within {timeout_s:g}s")

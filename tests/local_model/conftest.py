@@ -6,31 +6,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.support import free_port, stop_process
+from tests.support import free_port, stop_process, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_TIMEOUT_S = 600.0
 DEADLINE_S = 900.0
-
-
-def wait_ready(origin: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"python -m app exited with {process.returncode}"
-        try:
-            if httpx.get(f"{origin}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{origin}/readyz not ready within {timeout_s:g}s")
 
 
 @pytest.fixture
