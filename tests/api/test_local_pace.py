@@ -7,6 +7,7 @@ import json
 import math
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -82,6 +83,31 @@ async def test_the_estimate_past_the_deadline_is_an_immediate_503_with_retry_aft
         # The fix the hint names works: a deadline above the estimate is admitted and answered.
         roomy = {**IDEA, "options": {"deadline_s": math.ceil(estimate["seconds"]) + 10}}
         assert (await client.post("/phases/kill-test/orchestrate", json=roomy)).status_code == 200
+
+
+async def test_a_busy_server_still_replays_a_stored_answer_and_refuses_new_work_at_once(
+    upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    # The estimate guards new work only: a resend under the same Idempotency-Key gets its stored
+    # answer however slow the model is now, and nothing is lost to a 503.
+    upstream.tokens_per_s = 1.0
+    local = local_settings(upstream.base_urls()["openai_compat"])
+    store = {"store_backend": "sqlite", "store_path": tmp_path / "store.sqlite3"}
+    keyed = {"Idempotency-Key": "busy-machine-resend"}
+    async with client_for(create_app(make_settings(local_model=local, **store))) as client:
+        first = await client.post("/phases/kill-test/orchestrate", json=IDEA, headers=keyed)
+        assert first.status_code == 200, first.text  # nothing known yet: it runs, and measures
+        made = len(upstream.calls)
+
+        resent = await client.post("/phases/kill-test/orchestrate", json=IDEA, headers=keyed)
+        fresh = await client.post("/phases/kill-test/orchestrate", json=IDEA)
+        queued = await client.post(
+            "/phases/kill-test/orchestrate", json=IDEA, headers={"Prefer": "respond-async"}
+        )
+    assert resent.status_code == 200 and resent.content == first.content
+    assert fresh.status_code == 503 and fresh.json()["error"]["code"] == "too_slow_now"
+    assert queued.status_code == 503 and "Location" not in queued.headers  # no 202 for a doomed run
+    assert len(upstream.calls) == made
 
 
 async def test_members_cut_off_on_a_slow_server_teach_the_pace_and_the_next_request_is_a_503(
