@@ -50,7 +50,11 @@ def resilience_from(settings: Settings) -> Resilience:
         concurrency=settings.provider_concurrency,
         default_concurrency=settings.default_provider_concurrency,
         # With Redis, a provider's 429 Retry-After pauses that model for every replica.
-        pauses=SharedPauses(settings.redis_url.get_secret_value()) if settings.redis_url else None,
+        pauses=(
+            SharedPauses(settings.redis_url.get_secret_value(), timeout_s=settings.redis_timeout_s)
+            if settings.redis_url
+            else None
+        ),
         # The accounts' call budgets: shared by every replica through the same Redis when it is set.
         budgets=BudgetBook(settings.provider_limits, settings.model_limits),
     )

@@ -60,7 +60,9 @@ def store_from(settings: Settings) -> SizedStore | None:
         raise ConfigError(
             "STORE_BACKEND=redis needs REDIS_URL", hint="e.g. REDIS_URL=redis://127.0.0.1:6379/0"
         )
-    return RedisStore(settings.redis_url.get_secret_value(), limits=limits)
+    return RedisStore(
+        settings.redis_url.get_secret_value(), limits=limits, timeout_s=settings.redis_timeout_s
+    )
 
 
 def create_app(

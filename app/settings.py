@@ -240,6 +240,10 @@ class Settings(BaseSettings):
     names this setting), so it gets no replay or cache hit."""
     redis_url: SecretStr | None = None
     """``redis://[:password@]host:6379/0``: results, idempotency records and locks shared by replicas."""
+    redis_timeout_s: float = Field(default=0.5, gt=0, le=30)
+    """How long one round trip to Redis may take for the store, the shared Retry-After pauses and
+    provider budgets, and the per-caller allowance. Past it the call goes on without Redis (each
+    replica alone for a few seconds) rather than waiting on it longer than on a model."""
     cache_ttl_s: float = Field(default=3600.0, ge=0)
     """How long a result is kept for identical requests (phase, body, effective config) that ask
     for a cached answer (``Cache-Control: max-age=N``, or CACHE_DEFAULT=on). 0 turns the cache off."""

@@ -91,6 +91,9 @@ def make_settings(**overrides: Any) -> Settings:
         # Fakes are no provider's account: its documented budgets (Workers AI's 300 calls a minute
         # per model) would hold a long test's calls back. tests/resilience/test_budgets.py checks them.
         "model_limits": {"workers_ai/*": {}},
+        # A loopback round trip to a test's redis-server has taken over the shipped 0.5 s on a busy
+        # CI machine; an unreachable Redis (a free port) is refused at once, whatever this is.
+        "redis_timeout_s": 5.0,
     }
     subs.update(overrides)
     return Settings(_env_file=None, **subs)  # type: ignore[call-arg]

@@ -44,7 +44,11 @@ class Gate:
         limit = rate_limit(settings)
         redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
         # Shared by every replica when Redis is configured, else this process's own window.
-        self.allowance = None if limit is None else Allowance(limit, redis_url=redis_url)
+        self.allowance = (
+            None
+            if limit is None
+            else Allowance(limit, redis_url=redis_url, timeout_s=settings.redis_timeout_s)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -205,7 +205,7 @@ from app.resilience.pause import SharedPauses
 from app.resilience.shared_ledger import SharedLedger
 
 async def hold() -> None:
-    pauses = SharedPauses(sys.argv[1])
+    pauses = SharedPauses(sys.argv[1], timeout_s=5.0)
     ticket = Ticket("p/m", [Scope("p/m", 1, None)], "doomed", float(sys.argv[2]))
     print((await SharedLedger(pauses).take(ticket)).answer.name, flush=True)
     await asyncio.sleep(3600)
@@ -232,7 +232,7 @@ def take_then_die(redis_url: str, lease_s: float) -> None:
 @pytest.mark.needs_redis
 async def test_a_slot_held_by_a_killed_process_comes_back_when_its_lease_ends(redis_url: str) -> None:
     take_then_die(redis_url, lease_s=2.0)
-    pauses = SharedPauses(redis_url)
+    pauses = SharedPauses(redis_url, timeout_s=5.0)
     ledger = SharedLedger(pauses)
     ticket = Ticket("p/m", [Budget("p/m", 1, None)], "next", 30.0)
     try:
@@ -250,7 +250,7 @@ async def test_a_slot_held_by_a_killed_process_comes_back_when_its_lease_ends(re
 
 @pytest.mark.needs_redis
 async def test_a_slot_given_back_is_free_at_once_on_every_replica(redis_url: str) -> None:
-    first, second = SharedPauses(redis_url), SharedPauses(redis_url)
+    first, second = SharedPauses(redis_url, timeout_s=5.0), SharedPauses(redis_url, timeout_s=5.0)
     here, there = SharedLedger(first), SharedLedger(second)
     budget = [Budget("p/m", 1, 2)]
     mine, theirs = (

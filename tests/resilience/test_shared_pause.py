@@ -82,7 +82,7 @@ async def test_without_redis_each_replica_learns_its_own_429() -> None:
 
 @pytest.mark.needs_redis
 async def test_a_shorter_retry_after_never_cuts_a_pause_short(redis_url: str) -> None:
-    pauses = SharedPauses(redis_url)
+    pauses = SharedPauses(redis_url, timeout_s=5.0)
     try:
         assert await pauses.remaining_s("p/m") == 0.0
         await pauses.pause("p/m", 30.0)

@@ -61,7 +61,9 @@ async def test_a_sqlite_entry_over_its_cap_is_answered_but_not_replayed(tmp_path
 @pytest.mark.needs_redis
 async def test_every_redis_key_expires_and_an_oversized_entry_is_skipped(redis_server: RedisServer) -> None:
     prefix = f"t-{uuid.uuid4().hex}:"
-    store = RedisStore(redis_server.url, prefix=prefix, limits=StoreLimits(max_entry_bytes=500))
+    store = RedisStore(
+        redis_server.url, prefix=prefix, limits=StoreLimits(max_entry_bytes=500), timeout_s=5.0
+    )
     raw = Redis.from_url(redis_server.url)
     try:
         await store.put("small", StoredResult("p", 200, b"a" * 100, time.time()), ttl_s=60)
