@@ -154,7 +154,8 @@ class Orchestrator:
 async def _decide(run: PhaseRun, answers: list[Answer]) -> Decided:
     """The strategy's decision, when enough members answered; else no judge, only the answers."""
     config = run.phase.config
-    if len(answers) < config.min_successes:  # no quorum, no judge: the answers go to the fallback
+    if run.plan.strategy.needs_quorum and len(answers) < config.min_successes:
+        # No quorum, no judge: the answers go to the fallback.
         return Decided(Judged(Attempt(), {}, by_alias(answers)))
     judges = list(config.synthesis.models) if run.plan.strategy.judged else []
     emit("synthesis_started", answers=len(answers), judges=judges)

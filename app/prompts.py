@@ -119,7 +119,8 @@ class TaskPrompt:
 
     def extended(self, more: str) -> TaskPrompt:
         """The same prompt with ``more`` after its tail (the repair and refiner rounds)."""
-        return dataclasses.replace(self, tail=f"{self.tail}\n\n{more}", _rendered={})
+        tail = f"{self.tail}\n\n{more}" if self.tail else more
+        return dataclasses.replace(self, tail=tail, _rendered={})
 
     def refenced(self) -> TaskPrompt:
         """The same prompt under a fresh nonce, for a round that quotes text written by a model that
@@ -191,8 +192,14 @@ def phase_prompt(phase: Phase, *, idea: str, context: dict[str, Any], instructio
     )
     fence = Fence()
     head = "\n\n".join((data_notice(fence, caller), caller_blocks(caller, fence)))
-    tail = "## Output\nOne JSON object that validates against this JSON Schema:\n" + phase.output.prompt_text
-    return TaskPrompt(f"{phase.system_prompt}\n\n{OUTPUT_RULES}", head, tail, fence, caller)
+    # Everything fixed for the phase comes first and the request's own text last, so a server that
+    # caches prompt prefixes (llama.cpp per slot, OpenAI-compatible providers per account) reuses
+    # the instructions and the schema, about 1,250 of kill-test's 1,400 tokens, and reads only the
+    # idea, context and the fence's fresh nonce anew.
+    output = (
+        "## Output\nOne JSON object that validates against this JSON Schema:\n" + phase.output.prompt_text
+    )
+    return TaskPrompt(f"{phase.system_prompt}\n\n{OUTPUT_RULES}\n\n{output}", head, "", fence, caller)
 
 
 def _chars(prompt: Prompt) -> int:

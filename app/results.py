@@ -170,9 +170,10 @@ def merged_result(
 
 
 def merge_record(merged: Merged) -> dict[str, str]:
-    """Each combined field and how; every other field is the most central answer's."""
+    """Each combined field and how; every other field is the base answer's (the most central, or
+    the writer's under strategy ballot)."""
     rest = "kept whole (the merge did not validate)" if merged.fell_back else "the rest"
-    return {**merged.fields, "*": f"{rest}: from {merged.central}, the most central answer"}
+    return {**merged.fields, "*": f"{rest}: from {merged.central}, {merged.central_is}"}
 
 
 def best_answer_result(

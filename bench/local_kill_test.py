@@ -1,14 +1,17 @@
 """Issue #18's target table for a kill-test on the local model, measured in one run on this machine.
 
-    .venv/bin/python bench/local_kill_test.py [--runs 3] [--judge] [--set LOCAL_MODEL_MEMBERS=2 ...]
+    .venv/bin/python bench/local_kill_test.py [--runs 3] [--also merge,synthesize] [--set NAME=VALUE ...]
 
 It starts the service as `make run` does (`python -m app`, no cloud key, which starts the bundled
 llama.cpp server), warms it with one single-model and one orchestrated kill-test, then times back to
 back, `--runs` times each: one model alone (`options.single_model`) and the shipped orchestration
-(the local default, strategy merge; `--judge` adds the LLM judge, `options.strategy: synthesize`).
-The same again while a CPU burner it starts (one busy process, about one core) runs, then stops it.
-Orchestrated runs are read as server-sent events (`Accept: text/event-stream`), which also gives
-the time to the first progress event. Figures are medians; a shared machine makes them noisy.
+(the local default, strategy ballot), plus each `--also` strategy (`merge`: every member writes a
+whole answer; `synthesize`: the LLM judge). The same again while a CPU burner it starts (one busy
+process, about one core) runs, then stops it. Orchestrated runs are read as server-sent events
+(`Accept: text/event-stream`), which also gives the time to the first progress event. Figures are
+medians; a shared machine makes them noisy, and so does the model: each request's prompt differs
+(a fresh fence nonce), so the same idea draws a 100-token answer one time and 300 the next. The
+tokens each model wrote are printed per run (stderr) and as a median total in the table.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class Timed:
     wall_s: float
     status: str
     first_event_s: float | None = None
+    decoded: tuple[int, ...] = ()
+    """Tokens each model wrote (members, or the single model), from the answer's record."""
 
 
 @contextmanager
@@ -90,7 +95,10 @@ def single(origin: str) -> Timed:
     body = {"idea": IDEA, "options": {"single_model": True}}
     began = time.monotonic()
     response = httpx.post(f"{origin}/phases/kill-test/orchestrate", json=body, timeout=600)
-    return Timed(time.monotonic() - began, _status(response.status_code, response.headers))
+    answered = response.json() if response.status_code == 200 else {}
+    return Timed(
+        time.monotonic() - began, _status(response.status_code, response.headers), None, _decoded(answered)
+    )
 
 
 def orchestrated(origin: str, strategy: str | None = None) -> Timed:
@@ -99,7 +107,7 @@ def orchestrated(origin: str, strategy: str | None = None) -> Timed:
     if strategy:
         body["options"] = {"strategy": strategy}
     headers = {"Accept": "text/event-stream"}
-    began, first, status = time.monotonic(), None, "no result"
+    began, first, status, decoded = time.monotonic(), None, "no result", ()
     url = f"{origin}/phases/kill-test/orchestrate"
     with httpx.stream("POST", url, json=body, headers=headers, timeout=600) as response:
         if response.status_code != 200:
@@ -111,9 +119,14 @@ def orchestrated(origin: str, strategy: str | None = None) -> Timed:
                 event = line.removeprefix("event:").strip()
                 first = first if first is not None else time.monotonic() - began
             elif line.startswith("data:") and event in ("result", "error"):
-                status = _streamed_status(event, json.loads(line.removeprefix("data:")))
+                data = json.loads(line.removeprefix("data:"))
+                status, decoded = _streamed_status(event, data), _decoded(data)
                 break
-    return Timed(time.monotonic() - began, status, first)
+    return Timed(time.monotonic() - began, status, first, decoded)
+
+
+def _decoded(body: dict[str, Any]) -> tuple[int, ...]:
+    return tuple(m.get("tokens_out") or 0 for m in body.get("models", []) if m.get("status") == "ok")
 
 
 def _status(code: int, headers: httpx.Headers) -> str:
@@ -128,14 +141,14 @@ def _streamed_status(event: str, data: dict[str, Any]) -> str:
     return f"error {error.get('code')}"
 
 
-def measure(origin: str, runs: int, judge: bool) -> dict[str, list[Timed]]:
-    """Back to back, ``runs`` times: single, orchestrated (and the judge's run, if asked)."""
-    found: dict[str, list[Timed]] = {"single": [], "merge": [], "judge": []}
+def measure(origin: str, runs: int, also: list[str]) -> dict[str, list[Timed]]:
+    """Back to back, ``runs`` times: single, the default orchestration, then each ``also`` strategy."""
+    found: dict[str, list[Timed]] = {"single": [], "default": [], **{name: [] for name in also}}
     for _ in range(runs):
         found["single"].append(single(origin))
-        found["merge"].append(orchestrated(origin))
-        if judge:
-            found["judge"].append(orchestrated(origin, "synthesize"))
+        found["default"].append(orchestrated(origin))
+        for name in also:
+            found[name].append(orchestrated(origin, name))
     return found
 
 
@@ -163,40 +176,45 @@ def statuses(timed: list[Timed]) -> str:
     return ", ".join(f"{status} ×{n}" for status, n in counts.items()) or "–"
 
 
+def decoded(timed: list[Timed]) -> str:
+    totals = [sum(t.decoded) for t in timed if t.decoded]
+    return f"{statistics.median(totals):.0f}" if totals else "–"
+
+
 def table(idle: dict[str, list[Timed]], busy: dict[str, list[Timed]], runs: int) -> list[str]:
+    both = (idle, busy)
     rows = [
         (
             "single-model wall time (`options.single_model`)",
-            *(seconds(median(m["single"])) for m in (idle, busy)),
+            *(seconds(median(m["single"])) for m in both),
             "–",
         ),
         (
-            "orchestrated wall time (default: merge)",
-            *(seconds(median(m["merge"])) for m in (idle, busy)),
+            "orchestrated wall time (default: ballot)",
+            *(seconds(median(m["default"])) for m in both),
             "≤ 20 s idle",
         ),
         (
             "orchestrated ÷ single",
-            *(ratio(median(m["merge"]), median(m["single"])) for m in (idle, busy)),
+            *(ratio(median(m["default"]), median(m["single"])) for m in both),
             "≤ 1.5×",
         ),
+        ("tokens written per run, single (median)", *(decoded(m["single"]) for m in both), "–"),
+        ("tokens written per run, orchestrated (median)", *(decoded(m["default"]) for m in both), "–"),
         ("single-model answers", statuses(idle["single"]), statuses(busy["single"]), "–"),
         (
             "orchestrated answers",
-            statuses(idle["merge"]),
-            statuses(busy["merge"]),
+            statuses(idle["default"]),
+            statuses(busy["default"]),
             "200, or 503 + Retry-After ≤ 1 s",
         ),
-        ("first progress event (SSE)", *(seconds(first_event(m["merge"])) for m in (idle, busy)), "≤ 1 s"),
+        ("first progress event (SSE)", *(seconds(first_event(m["default"])) for m in both), "≤ 1 s"),
     ]
-    if idle["judge"]:
+    for name in [k for k in idle if k not in ("single", "default")]:
         rows += [
-            (
-                "with the LLM judge (`strategy: synthesize`)",
-                *(seconds(median(m["judge"])) for m in (idle, busy)),
-                "–",
-            ),
-            ("judge ÷ single", *(ratio(median(m["judge"]), median(m["single"])) for m in (idle, busy)), "–"),
+            (f"`options.strategy: {name}` wall time", *(seconds(median(m[name])) for m in both), "–"),
+            (f"{name} ÷ single", *(ratio(median(m[name]), median(m["single"])) for m in both), "–"),
+            (f"tokens written per run, {name} (median)", *(decoded(m[name]) for m in both), "–"),
         ]
     head = [
         f"kill-test on the local model, warm, median of {runs}; {len(os.sched_getaffinity(0))} cores, "
@@ -211,11 +229,14 @@ def table(idle: dict[str, list[Timed]], busy: dict[str, list[Timed]], runs: int)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each kind (median)")
-    parser.add_argument("--judge", action="store_true", help="also time the LLM judge (synthesize)")
+    parser.add_argument(
+        "--also", default="", metavar="NAMES", help="strategies timed beside the default: merge,synthesize"
+    )
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="a setting for a tuned row"
     )
     args = parser.parse_args()
+    also = [name for name in args.also.split(",") if name]
     tuning = dict(item.split("=", 1) for item in args.set)
     if tuning:
         print(f"tuned: {tuning}", file=sys.stderr)
@@ -224,14 +245,15 @@ def main() -> None:
         single(origin)  # warm: model loaded, prompt cache primed
         orchestrated(origin)
         print(f"warm-up (cold start's first runs): {time.monotonic() - began:.1f} s", file=sys.stderr)
-        idle = measure(origin, args.runs, args.judge)
+        idle = measure(origin, args.runs, also)
         with cpu_burner():
-            busy = measure(origin, args.runs, args.judge)
+            busy = measure(origin, args.runs, also)
     for name, found in (("idle", idle), ("busy", busy)):
         for kind, timed in found.items():
             for t in timed:
                 print(
-                    f"{name} {kind}: {t.wall_s:.1f} s {t.status} first event {seconds(t.first_event_s)}",
+                    f"{name} {kind}: {t.wall_s:.1f} s {t.status} first event {seconds(t.first_event_s)}"
+                    f" tokens written {'/'.join(map(str, t.decoded)) or '–'}",
                     file=sys.stderr,
                 )
     print("\n".join(table(idle, busy, args.runs)))

@@ -16,6 +16,7 @@ from app.results import PhaseRequest
 from app.roster import Roster
 from app.strategies.names import NAMES as STRATEGIES
 from app.strategies.names import StrategyName, unfit_reason
+from app.synthesis.ballot import ballot_form
 from evaluation.datasets import Item
 from evaluation.task import alone
 
@@ -61,6 +62,11 @@ def every_mode(task: Phase, roster: Roster) -> tuple[list[Mode], list[Unavailabl
         # text with no fixed options, so there is nothing to vote on.
         if (why := unfit_reason(strategy, has_decision=task.config.decision is not None)) is not None:
             missing.append(Unavailable(name, f"{why}; quiz answers are free text"))
+        elif strategy == "ballot" and not ballot_form(task.output, task.config.decision).fields:
+            # Measured, it would be the first member alone: single:<first> already is that.
+            missing.append(
+                Unavailable(name, "strategy 'ballot' votes on decision fields; quiz answers have none")
+            )
         else:
             modes.append(Mode(name, task, strategy))
     return modes, missing

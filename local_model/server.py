@@ -76,6 +76,7 @@ def start(settings: ServerSettings, endpoint: Endpoint) -> Any:
     params.port = endpoint.port
     params.n_parallel = settings.slots
     params.n_ctx = settings.slots * settings.context_per_slot
+    params.swa_full = settings.reuse_prompts
     params.chat_template = settings.chat_template
     params.use_jinja = False  # a built-in template name, not a Jinja source
     params.cpuparams.n_threads = settings.threads or os.cpu_count() or 2

@@ -33,5 +33,11 @@ class ServerSettings(BaseSettings):
     context_per_slot: int = Field(default=8192, ge=512, le=131072)
     threads: int | None = Field(default=None, ge=1)
     """CPU threads for decoding; unset: llama.cpp's choice (the machine's cores)."""
+    reuse_prompts: bool = True
+    """Keep every layer's whole context (llama.cpp's ``swa_full``) so a slot reuses all of the prompt
+    prefix it has read. Gemma 3's sliding-window layers otherwise keep only their last 512
+    positions, and when a request's own part (a workflow's context) runs longer than that,
+    llama.cpp reads back into the shared prefix (measured: 935 of 1,248 shared tokens reused, not
+    all). Costs about 0.4 GB more memory at the default slots and context."""
     chat_template: str = "gemma"
     """llama.cpp's built-in template name; the packaged GGUF carries none of its own."""

@@ -544,7 +544,8 @@ def test_fault_matrix(cell: Cell, matrix: dict[str, Future[Observed]]) -> None:
 
 def assert_record(record: dict[str, Any], fault: Fault, alias: str, attempts: int) -> None:
     if fault.kind in FAILING:
-        assert record["status"] == fault.status, record
+        # The kind and the error first: pytest cuts a long record's repr before them.
+        assert record["status"] == fault.status, (record["error_kind"], record["error"], record)
         assert record["error_kind"] == fault.error_kind_of(alias), record
         assert record["attempts"] == calls_of(fault, attempts), record
         assert record["error"], record

@@ -169,6 +169,56 @@ async def test_when_every_judge_fails_the_answers_are_merged_before_any_single_m
     assert calls_of(fakes, "synthesizer") and calls_of(fakes, "fallback") == []
 
 
+async def test_ballot_has_the_first_member_write_and_the_others_vote_on_the_verdict() -> None:
+    # The writer (reasoner, the first member) says GO; the ballots outweigh it with the veto.
+    verdicts = {REASONER: "GO", SCOUT: "KILL", QWEN3: "GO", MINIMAX: "PIVOT", OPENAI: "KILL"}
+    body, fakes = await post(answers(verdicts, judge="GO"), strategy="ballot")
+    assert body["strategy"] == "ballot" and body["mode"] == "orchestrated" and not body["degraded"]
+    assert body["synthesizer"] is None and calls_of(fakes, "synthesizer") == []
+    assert body["votes"]["leader"] == "KILL" and body["output"]["verdict"] == "KILL"
+    assert body["merge"]["verdict"] == "the decision rule's weighted vote"
+    assert body["merge"]["*"] == "the rest: from reasoner, the writer; the others cast ballots"
+    assert body["output"] == {**fixture("kill-test"), "verdict": "KILL"}  # the writer's, re-voted
+    members = records(body, "parallel")
+    assert len(members) == 5 and all(m["status"] == "ok" and not m.get("output_errors") for m in members)
+
+    sent = {c.model: c for c in calls_of(fakes, "parallel")}
+    writer = sent.pop(REASONER)
+    assert "## Ballot" not in writer.prompt.user
+    for ballot in sent.values():  # whole answers from these fakes: read as ballots all the same
+        assert ballot.max_tokens == 40 < writer.max_tokens
+        assert ballot.prompt.user.rstrip().splitlines()[0] == writer.prompt.user.splitlines()[0]
+        assert "## Ballot" in ballot.prompt.user and "Decide only verdict" in ballot.prompt.user
+        if ballot.json_schema is not None:  # the models that take a schema get the ballot's
+            assert list(ballot.json_schema["properties"]) == ["verdict"]
+            assert ballot.json_schema["additionalProperties"] is False
+
+
+async def test_ballot_without_its_writer_falls_back_to_a_whole_answer_never_a_ballot() -> None:
+    def respond(request: CompletionRequest) -> Reply:
+        if request.model == REASONER and info(request).role == "parallel":
+            return UpstreamServerError("down", provider="workers_ai", status_code=500)
+        return answers({SCOUT: "KILL", QWEN3: "KILL", MINIMAX: "KILL", OPENAI: "KILL"})(request)
+
+    body, fakes = await post(respond, strategy="ballot")
+    assert body["mode"] == "fallback" and body["degraded"] is True
+    assert set(body["output"]) > {"verdict", "fatalFlaws"}  # a whole kill-test answer
+    assert [m["status"] for m in records(body, "parallel") if m["model"] == "reasoner"] == ["error"]
+    assert len(calls_of(fakes, "fallback")) == 1  # the single model wrote it
+
+
+async def test_ballot_on_a_phase_with_nothing_to_vote_on_says_one_member_wrote_it() -> None:
+    async with fake_app() as (client, fakes):
+        response = await client.post(
+            "/phases/customer-intel/orchestrate", json={**IDEA, "options": {"strategy": "ballot"}}
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["strategy"] == "ballot" and body["mode"] == "orchestrated"
+    assert len(records(body, "parallel")) == 1 == len(calls_of(dict(fakes), "parallel"))
+    assert any("no decision field to vote on" in w for w in body["warnings"]), body["warnings"]
+
+
 async def test_self_consistency_samples_each_model_at_rising_temperatures() -> None:
     body, fakes = await post(answers({REASONER: "KILL"}, judge="GO"), strategy="self_consistency", samples=2)
     members = records(body, "parallel")

@@ -113,6 +113,8 @@ class Strategy:
     name: ClassVar[StrategyName] = "synthesize"
     judged: ClassVar[bool] = True
     """Its decision asks the phase's judge (``merge``'s does not)."""
+    needs_quorum: ClassVar[bool] = True
+    """It decides only with the phase's ``min_successes`` answers (``ballot`` needs its writer's)."""
 
     def planned_calls(self, plan: Plan, roster: Roster, members: Sequence[ModelCall]) -> list[PlannedCall]:
         """Every call this strategy will make for ``members``, the judge's included."""
@@ -163,9 +165,11 @@ def member_call(
     temperature: float | None = None,
     role: Role = "parallel",
     suffix: str = "",
+    schema: dict[str, object] | None = None,
 ) -> Call:
-    """A parallel member's call on ``task`` (the phase's by default), under a per-call alias for
-    samples and layers (``reasoner#2``, ``reasoner@L2``) so each is its own record."""
+    """A parallel member's call on ``task`` (the phase's by default) for an answer to ``schema`` (the
+    phase's by default), under a per-call alias for samples and layers (``reasoner#2``,
+    ``reasoner@L2``) so each is its own record."""
     phase = run.phase
     member = run.roster.member(member_call.model)
     alias = member_call.model + (f"#{sample}" if sample is not None else "") + suffix
@@ -177,7 +181,7 @@ def member_call(
         temperature=temperature if temperature is not None else member_call.temperature,
         max_tokens=member_call.max_tokens,
         timeout_s=phase.config.model_timeout_s,
-        schema=phase.output.wire_schema_for(bounded_output=member.spec.bounded_output),
+        schema=schema or phase.output.wire_schema_for(bounded_output=member.spec.bounded_output),
     )
     return Call(member, request, role, phase.name)
 

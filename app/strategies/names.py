@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-StrategyName = Literal["synthesize", "vote", "self_consistency", "rank", "route", "self_moa", "moa", "merge"]
+StrategyName = Literal[
+    "synthesize", "vote", "self_consistency", "rank", "route", "self_moa", "moa", "merge", "ballot"
+]
 NAMES: tuple[StrategyName, ...] = get_args(StrategyName)
 
 NEEDS_DECISION: frozenset[StrategyName] = frozenset({"vote"})

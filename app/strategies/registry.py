@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.errors import InvalidOptions
 from app.phases.catalog import Phase
+from app.strategies.ballot import Ballot
 from app.strategies.base import Plan, Strategy
 from app.strategies.merge import Merge
 from app.strategies.moa import Moa
@@ -16,7 +17,8 @@ from app.strategies.synthesize import Synthesize
 from app.strategies.vote import Vote
 
 STRATEGIES: dict[StrategyName, Strategy] = {
-    s.name: s for s in (Synthesize(), Vote(), SelfConsistency(), Rank(), Route(), SelfMoa(), Moa(), Merge())
+    s.name: s
+    for s in (Synthesize(), Vote(), SelfConsistency(), Rank(), Route(), SelfMoa(), Moa(), Merge(), Ballot())
 }
 if tuple(STRATEGIES) != NAMES:  # pragma: no cover - a strategy added to one list and not the other
     raise ImportError(f"strategy objects {list(STRATEGIES)} do not match the names {list(NAMES)}")

@@ -35,13 +35,17 @@ class Merged:
     fell_back: bool = False
     """The field-by-field merge did not validate; the central answer is returned whole."""
     answers: int = 1
-    """How many schema-valid answers were merged."""
+    """How many schema-valid answers were merged (ballots included)."""
+    central_is: str = "the most central answer"
+    """Why ``central`` is the base: the most central answer (merge), or the writer (ballot)."""
 
     def note(self) -> str:
         """One line for the record."""
         if self.fell_back:
-            return f"merge: the merged output did not validate; kept {self.central}'s answer (most central)"
-        return f"merge: {len(self.fields)} fields combined; the rest from {self.central} (most central)"
+            return (
+                f"merge: the merged output did not validate; kept {self.central}'s answer ({self.central_is})"
+            )
+        return f"merge: {len(self.fields)} fields combined; the rest from {self.central} ({self.central_is})"
 
 
 def merge_answers(
@@ -73,6 +77,41 @@ def merge_answers(
     if repaired is not None:
         return Merged(repaired, central, how, answers=len(valid))
     return Merged(valid[central], central, fell_back=True, answers=len(valid))
+
+
+def settle_by_ballots(
+    schema: OutputSchema,
+    writer: str,
+    answer: Mapping[str, Any],
+    ballots: Mapping[str, Mapping[str, Any] | None],
+    fields: Sequence[str],
+    *,
+    settled: Mapping[str, Any] | None = None,
+) -> Merged:
+    """The ``writer``'s schema-valid ``answer`` with each of ``fields`` set by the vote of the writer
+    and the valid ``ballots`` (strategy ``ballot``): majority for choices and booleans (a tie goes to
+    the writer's), the median for numbers; ``settled`` fields (the decision rule's weighted vote) as
+    given. The result validates against ``schema``: a combination its rules forbid reverts voted
+    fields to the writer's, one at a time."""
+    valid = {alias: ballot for alias, ballot in ballots.items() if ballot is not None}
+    properties = schema.schema.get("properties", {})
+    merged, how = dict(answer), {}
+    for name in fields:
+        if settled and name in settled:
+            if answer.get(name) != settled[name]:
+                how[name] = "the decision rule's weighted vote"
+            merged[name] = settled[name]
+            continue
+        values = [v for v in (answer.get(name), *(b.get(name) for b in valid.values())) if v is not None]
+        if values:
+            merged[name] = _merge_value(values, properties.get(name, {}), name, how)
+    role, count = "the writer; the others cast ballots", 1 + len(valid)
+    if schema.is_valid(merged):
+        return Merged(merged, writer, how, answers=count, central_is=role)
+    repaired = _revert_until_valid(schema, merged, dict(answer), how)
+    if repaired is not None:
+        return Merged(repaired, writer, how, answers=count, central_is=role)
+    return Merged(dict(answer), writer, fell_back=True, answers=count, central_is=role)
 
 
 def rank_by_centrality(schema: Node, answers: Mapping[str, Mapping[str, Any]]) -> list[str]:

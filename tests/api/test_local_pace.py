@@ -162,7 +162,10 @@ def test_progress_starts_before_any_model_answers_and_tokens_stream_while_member
         kinds = [n for n, _ in mine]
         assert kinds[0] == "model_started" and kinds[-1] == "model_finished"
         counts = [d["tokens"] for n, d in mine if n == "model_tokens"]
-        assert len(counts) >= 2 and counts == sorted(counts)  # during the decode, growing
+        assert counts == sorted(counts)
+        # The writer's answer streams its growing count during the decode; a ballot is a few
+        # tokens, within the first report's 16.
+        assert len(counts) >= (2 if alias == "local-1" else 0), (alias, counts)
         finished = mine[-1][1]
         record = next(m for m in result["models"] if m["model"] == alias)
         # The streamed answer is accounted exactly as a plain one: the upstream's usage.

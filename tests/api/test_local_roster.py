@@ -41,14 +41,15 @@ async def test_a_phase_runs_on_the_local_roster(client: httpx.AsyncClient, upstr
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["roster"] == "local" and body["mode"] == "orchestrated" and not body["degraded"]
-    # The local default decision is the merge (#18): no judge call, the record says how.
-    assert body["strategy"] == "merge" and body["synthesizer"] is None
-    assert body["merge"]["*"] == "the rest: from local-1, the most central answer", body["merge"]
+    # The local default (#18): local-1 writes the answer, local-2 and local-3 vote on its verdict.
+    assert body["strategy"] == "ballot" and body["synthesizer"] is None
+    assert body["merge"]["*"] == "the rest: from local-1, the writer; the others cast ballots", body["merge"]
     schema = (await client.get("/phases/kill-test")).json()["output_schema"]
     assert list(Draft202012Validator(schema).iter_errors(body["output"])) == []
     parallel = [m for m in body["models"] if m["role"] == "parallel"]
     assert [m["model"] for m in parallel] == ["local-1", "local-2", "local-3"]
     assert all(m["status"] == "ok" and m["provider"] == "local" for m in parallel)
+    assert all(not m.get("output_errors") for m in parallel), parallel  # ballots parse as ballots
 
     calls = upstream.calls
     assert {c.wire for c in calls} == {"openai_compat"} and len(calls) == 3  # 3 members, no judge
@@ -57,13 +58,37 @@ async def test_a_phase_runs_on_the_local_roster(client: httpx.AsyncClient, upstr
     assert len({c.body["seed"] for c in members}) == 3
     assert len({c.body["temperature"] for c in members}) == 3
     assert len({c.system for c in members}) == 3
-    for call in members:  # schema-constrained decoding, with the tightened and bounded schema
-        format_ = call.body["response_format"]
-        assert format_["type"] == "json_schema"
-        sent = format_["json_schema"]["schema"]
-        assert sent["required"] == ["verdict"]
-        assert sent["additionalProperties"] is False  # no room to echo the schema's keywords as keys
-        assert sent["properties"]["fatalFlaws"]["maxItems"] == BOUNDED_MAX_ITEMS
+    sent = {c.body["seed"]: c.body["response_format"]["json_schema"]["schema"] for c in members}
+    [writer] = [c for c in members if "## Ballot" not in c.user]
+    ballots = [c for c in members if "## Ballot" in c.user]
+    # The writer: schema-constrained decoding with the tightened, bounded schema.
+    whole = sent[writer.body["seed"]]
+    assert whole["required"] == ["verdict"]
+    assert whole["additionalProperties"] is False  # no room to echo the schema's keywords as keys
+    assert whole["properties"]["fatalFlaws"]["maxItems"] == BOUNDED_MAX_ITEMS
+    # The ballots: the verdict alone, in a budget sized for it.
+    for ballot in ballots:
+        assert sent[ballot.body["seed"]] == {
+            "type": "object",
+            "properties": {"verdict": whole["properties"]["verdict"]},
+            "required": ["verdict"],
+            "additionalProperties": False,
+        }
+        assert ballot.body["max_tokens"] == 40 < writer.body["max_tokens"]
+        assert ballot.system.startswith(writer.system.split("Your perspective:")[0])  # one cached prefix
+
+
+async def test_every_member_writes_a_whole_answer_under_merge(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    body = b'{"idea": "AI agent that audits freight invoices", "options": {"strategy": "merge"}}'
+    response = await client.post("/phases/kill-test/orchestrate", content=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["strategy"] == "merge"
+    assert response.json()["merge"]["*"] == "the rest: from local-1, the most central answer"
+    assert len(upstream.calls) == 3
+    assert not any("## Ballot" in c.user for c in upstream.calls)
+    assert {c.body["max_tokens"] for c in upstream.calls} == {640}
 
 
 async def test_the_local_judge_stays_available_by_option(

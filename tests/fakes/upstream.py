@@ -213,7 +213,28 @@ def dress(model: str, text: str, phase: str = "planning") -> str:
 def default_responder(call: Call, *, phase: str = DEFAULT_PHASE, fixtures: Path = FIXTURES) -> str:
     """``phase``'s fixture (whatever the call: judge, ranker and wild-ideas calls get it too), dressed."""
     text = (fixtures / f"{phase}.json").read_text(encoding="utf-8").strip()
-    return dress(call.model, text, phase)
+    return dress(call.model, within_schema(call, text), phase)
+
+
+def within_schema(call: Call, text: str) -> str:
+    """``text`` cut to the properties of the request's ``response_format`` schema when it is closed
+    (``additionalProperties: false``), as llama.cpp's grammar would force: a ballot asking for
+    ``verdict`` alone gets ``{"verdict": ...}``. Unchanged when nothing is cut or it would not fit."""
+    format_ = call.body.get("response_format")
+    schema = format_.get("json_schema", {}).get("schema") if isinstance(format_, dict) else None
+    if not isinstance(schema, dict) or schema.get("additionalProperties") is not False:
+        return text
+    allowed = schema.get("properties")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(allowed, dict) or not isinstance(value, dict):
+        return text
+    kept = {key: v for key, v in value.items() if key in allowed}
+    if kept == value or not set(schema.get("required", [])) <= set(kept):
+        return text
+    return json.dumps(kept)
 
 
 class FakeUpstream:

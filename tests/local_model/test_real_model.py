@@ -15,7 +15,9 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+from app.prompts import phase_prompt
 from tests.local_model.conftest import DEADLINE_S
+from tests.support import catalog_for
 
 pytestmark = pytest.mark.needs_local_model
 
@@ -33,26 +35,60 @@ def test_kill_test_on_the_real_local_model(service: tuple[str, str, subprocess.P
     assert list(Draft202012Validator(schema).iter_errors(body["output"])) == []
     assert body["output"]["verdict"] in ("GO", "PIVOT", "KILL")
     assert body["roster"] == "local"
-    parallel = [m for m in body["models"] if m["role"] == "parallel"]
-    assert len(parallel) >= 2
-    # Gemma 3 270M sometimes loops inside its JSON until the token budget: such a member is
-    # recorded truncated (budget named, never repaired into a stub), and when fewer than two
-    # members answered whole the phase honestly falls back to the single model.
-    for member in parallel:
+    parallel = {m["model"]: m for m in body["models"] if m["role"] == "parallel"}
+    assert list(parallel) == ["local-1", "local-2", "local-3"]
+    # Gemma 3 270M sometimes loops inside its JSON until the token budget: such a call is
+    # recorded truncated (budget named, never repaired into a stub).
+    for member in parallel.values():
         if member["status"] != "ok":
             assert member["error_kind"] == "truncated" and "max_tokens=" in member["error"], member
         assert member["tokens_out"] > 0, member
-    whole = sum(m["status"] == "ok" for m in parallel)
-    if whole >= 2:
-        # The shipped local decision: the answers merged field by field, no judge call.
-        assert body["mode"] == "orchestrated" and body["strategy"] == "merge", body
-        assert body["synthesizer"] is None and "synthesizer" not in {m["role"] for m in body["models"]}
-        assert body["merge"]["*"].endswith("the most central answer"), body["merge"]
+    # The shipped local decision (strategy ballot): local-1 writes, local-2 and local-3 vote on
+    # the verdict in a few tokens each.
+    for alias in ("local-2", "local-3"):
+        assert parallel[alias]["tokens_out"] <= 40 + 80, parallel[alias]  # its budget (and a re-ask)
+    assert body["strategy"] == "ballot" and body["synthesizer"] is None, body
+    if parallel["local-1"]["status"] == "ok":
+        assert body["mode"] == "orchestrated", body
+        assert body["merge"]["*"].endswith("the writer; the others cast ballots"), body["merge"]
         if body["votes"]["leader"] is not None:  # the phase's decision rule settles the verdict
             assert body["output"]["verdict"] == body["votes"]["leader"], body
-    else:
+    else:  # no whole answer to vote on: the single model, honestly marked
         assert body["mode"] == "fallback" and body["degraded"] is True, body
-        assert any("min_successes" in w for w in body["warnings"]), body["warnings"]
+
+    # Every member writing a whole answer, merged field by field: one option away.
+    merged = httpx.post(
+        f"{origin}/phases/kill-test/orchestrate",
+        json={"idea": "AI agent that audits freight invoices for small logistics brokers",
+              "options": {"strategy": "merge"}},
+        timeout=DEADLINE_S + 60,
+    )  # fmt: skip
+    assert merged.status_code == 200, merged.text
+    answer = merged.json()
+    assert list(Draft202012Validator(schema).iter_errors(answer["output"])) == []
+    whole = [m for m in answer["models"] if m["role"] == "parallel" and m["status"] == "ok"]
+    if len(whole) >= 2:
+        assert answer["mode"] == "orchestrated" and answer["strategy"] == "merge", answer
+        assert answer["merge"]["*"].endswith("the most central answer"), answer["merge"]
+    else:
+        assert answer["mode"] == "fallback" and answer["degraded"] is True, answer
+        assert any("min_successes" in w for w in answer["warnings"]), answer["warnings"]
+
+    # A slot reuses the prompt prefix it has read (LOCAL_MODEL_REUSE_PROMPTS): the phase's fixed
+    # part comes first, so a second request reads only its own tokens, even when they are many
+    # (a workflow's context): without whole-context caches, Gemma 3's sliding-window layers keep
+    # only the last 512 positions, and llama.cpp read such a prompt from its first token again.
+    system = (
+        phase_prompt(catalog_for().get("kill-test"), idea="x", context={}, instructions=None).full().system
+    )
+    read = []
+    for topic in ("freight", "dental"):
+        context = " ".join(f"{topic} fact {i}." for i in range(200))  # about 1,000 tokens of its own
+        chat = {"messages": [{"role": "system", "content": system}, {"role": "user", "content": context}],
+                "max_tokens": 1}  # fmt: skip
+        timings = httpx.post(f"{model_url}/chat/completions", json=chat, timeout=300).json()["timings"]
+        read.append((timings["cache_n"], timings["prompt_n"]))
+    assert read[1][0] > 1000, read  # the system prompt came from the cache
 
     # Ctrl-C stops both: the service and the model server it started.
     process.send_signal(signal.SIGINT)

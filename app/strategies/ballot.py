@@ -1,0 +1,105 @@
+"""``ballot``: the first member writes the answer, the others vote on its decision fields, no judge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.calls.fanout import fan_out
+from app.calls.judging import Judged
+from app.calls.validated import Attempt
+from app.phases.catalog import Phase
+from app.phases.config import ModelCall
+from app.roster import Roster
+from app.strategies.base import (
+    Decided,
+    PhaseRun,
+    Plan,
+    PlannedCall,
+    Proposed,
+    Strategy,
+    member_call,
+    successes,
+)
+from app.synthesis.answers import Answer, by_alias
+from app.synthesis.ballot import BallotForm, ballot_form, ballot_instruction
+from app.synthesis.merge import settle_by_ballots
+from app.synthesis.votes import tally
+
+
+class Ballot(Strategy):
+    """One whole answer and short ballots (app/synthesis/ballot.py): an ensemble's vote on the
+    decision for little more than one answer's decode. A phase with nothing to vote on gets the
+    writer's answer alone, and a note that says so."""
+
+    name = "ballot"
+    judged = False
+    needs_quorum = False  # the writer's answer is enough; ballots only settle its decision fields
+
+    def planned_calls(self, plan: Plan, roster: Roster, members: Sequence[ModelCall]) -> list[PlannedCall]:
+        return self.planned_proposals(plan, roster, members)
+
+    def planned_proposals(
+        self, plan: Plan, roster: Roster, members: Sequence[ModelCall]
+    ) -> list[PlannedCall]:
+        if not members:
+            return []
+        writer, *voters = members
+        form = _form(plan.phase)
+        ballots = [PlannedCall(m.model, "parallel", form.max_tokens) for m in voters] if form.fields else []
+        return [PlannedCall(writer.model, "parallel", writer.max_tokens), *ballots]
+
+    async def propose(self, run: PhaseRun) -> Proposed:
+        if not run.members:
+            return Proposed([], [])
+        writer, *voters = run.members
+        form = _form(run.phase)
+        calls = [member_call(run, writer)]
+        if form.fields:
+            task = run.task.extended(ballot_instruction(form.fields))
+            budget = {"max_tokens": form.max_tokens}
+            calls += [
+                member_call(run, m.model_copy(update=budget), task=task, schema=form.wire_schema)
+                for m in voters
+            ]
+        outcomes = await fan_out(calls, deadline=run.proposals_end)  # every ballot counts: no quorum
+        return Proposed(outcomes, successes(outcomes))
+
+    async def decide(self, run: PhaseRun, answers: list[Answer]) -> Decided:
+        phase, writer = run.phase, run.members[0].model if run.members else None
+        form = _form(phase)
+        fields = form.fields
+        parsed = by_alias(answers)
+        written = parsed.get(writer) if writer else None
+        # Ballots are read as ballots: against the phase's schema they would all fail.
+        ballots = {a.alias: form.read(a.text) for a in answers if a.alias != writer}
+        parsed.update(ballots)
+        votes = None
+        if phase.config.decision is not None:
+            cast = {alias: p.value if p.valid else None for alias, p in parsed.items()}
+            votes = tally(phase.config.decision, cast)
+        if writer is None or written is None or not written.valid or written.value is None:
+            # No answer to vote on: the fallback's turn. The ballots stay out of its reach: a
+            # ballot can satisfy a lenient schema (kill-test requires only its verdict).
+            whole = {alias: p for alias, p in parsed.items() if alias not in ballots}
+            return Decided(Judged(Attempt(), {}, whole, votes))
+        judged = Judged(Attempt(), {}, parsed, votes)
+        merged = settle_by_ballots(
+            phase.output,
+            writer,
+            written.value,
+            {alias: p.value if p.valid else None for alias, p in ballots.items()},
+            fields,
+            settled=votes.settled() if votes else None,
+        )
+        notes = [merged.note()] if merged.fell_back else []
+        if not fields:
+            notes.append(
+                f"ballot: phase {phase.name!r} has no decision field to vote on (an enum, boolean or "
+                f"number at the top level), so {writer} wrote the answer alone; "
+                "options.strategy: merge has every member write one"
+            )
+        return Decided(judged, notes=notes, merged=merged)
+
+
+def _form(phase: Phase) -> BallotForm:
+    return ballot_form(phase.output, phase.config.decision)
