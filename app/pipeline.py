@@ -106,7 +106,14 @@ class Orchestrator:
         members, budget = budgeted(phase, roster, prompt, plan, members, request.max_cost_usd)
         quorum = quorum_for(phase, request.quorum, request.quorum_grace_s, len(members))
         run = self._phase_run(prompt, deadline, plan, members, quorum)
-        emit("phase_started", **started, strategy=plan.name, models=[m.model for m in members])
+        # Whom the strategy will ask (ballot's writer is the single model, beside the members).
+        planned = plan.strategy.planned_proposals(plan, roster, members)
+        emit(
+            "phase_started",
+            **started,
+            strategy=plan.name,
+            models=list(dict.fromkeys(c.alias for c in planned)),
+        )
         with clock.models("fanout"):
             proposed = await plan.strategy.propose(run)
         answers = parse_answers(phase.output, proposed.answers)  # the one parse of each answer

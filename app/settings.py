@@ -97,8 +97,11 @@ class LocalModelSettings(BaseSettings):
     loopback address nobody answers on. Off in docker-compose, where it is its own service."""
     model: str = "gemma-3-270m"
     """The model id sent; llama.cpp serves one model and accepts any id."""
-    members: int = Field(default=3, ge=1, le=6)
-    """Parallel members per phase: the same weights with other temperatures, seeds and perspectives."""
+    members: int = Field(default=2, ge=1, le=6)
+    """Parallel members per phase: the same weights with other temperatures, seeds and perspectives.
+    Two by default: under strategy ballot they and the writer make three votes (no tie), and each
+    ballot adds its prompt's own tokens to read (BENCHMARKS.md: 1.37x one model with two, 1.67x
+    with three)."""
     max_tokens: int = Field(default=640, ge=64, le=8192)
     """Per parallel answer; keeps a phase on 2 CPU cores well under two minutes."""
     synthesis_max_tokens: int = Field(default=900, ge=64, le=8192)

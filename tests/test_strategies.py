@@ -20,6 +20,7 @@ SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
 QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"
 MINIMAX = "MiniMax-M2.7"
 OPENAI = "local-model"
+LLAMA_70B = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 PARALLEL = ("reasoner", "llama-scout", "qwen3", "minimax", "openai-compat")
 
 
@@ -169,25 +170,33 @@ async def test_when_every_judge_fails_the_answers_are_merged_before_any_single_m
     assert calls_of(fakes, "synthesizer") and calls_of(fakes, "fallback") == []
 
 
-async def test_ballot_has_the_first_member_write_and_the_others_vote_on_the_verdict() -> None:
-    # The writer (reasoner, the first member) says GO; the ballots outweigh it with the veto.
-    verdicts = {REASONER: "GO", SCOUT: "KILL", QWEN3: "GO", MINIMAX: "PIVOT", OPENAI: "KILL"}
+async def test_ballot_has_the_single_model_write_and_every_member_vote_on_the_verdict() -> None:
+    # The writer (llama-70b, kill-test's single model) says GO; the ballots outweigh it with the veto.
+    verdicts = {
+        LLAMA_70B: "GO",
+        REASONER: "KILL",
+        SCOUT: "GO",
+        QWEN3: "PIVOT",
+        MINIMAX: "PIVOT",
+        OPENAI: "KILL",
+    }
     body, fakes = await post(answers(verdicts, judge="GO"), strategy="ballot")
     assert body["strategy"] == "ballot" and body["mode"] == "orchestrated" and not body["degraded"]
     assert body["synthesizer"] is None and calls_of(fakes, "synthesizer") == []
     assert body["votes"]["leader"] == "KILL" and body["output"]["verdict"] == "KILL"
     assert body["merge"]["verdict"] == "the decision rule's weighted vote"
-    assert body["merge"]["*"] == "the rest: from reasoner, the writer; the others cast ballots"
+    assert body["merge"]["*"] == "the rest: from llama-70b, the writer; the others cast ballots"
     assert body["output"] == {**fixture("kill-test"), "verdict": "KILL"}  # the writer's, re-voted
     members = records(body, "parallel")
-    assert len(members) == 5 and all(m["status"] == "ok" and not m.get("output_errors") for m in members)
+    assert [m["model"] for m in members] == ["llama-70b", *PARALLEL]
+    assert all(m["status"] == "ok" and not m.get("output_errors") for m in members)
 
     sent = {c.model: c for c in calls_of(fakes, "parallel")}
-    writer = sent.pop(REASONER)
-    assert "## Ballot" not in writer.prompt.user
+    writer = sent.pop(LLAMA_70B)
+    assert "## Ballot" not in writer.prompt.user and writer.max_tokens == 4096  # single_max_tokens
     for ballot in sent.values():  # whole answers from these fakes: read as ballots all the same
-        assert ballot.max_tokens == 40 < writer.max_tokens
-        assert ballot.prompt.user.rstrip().splitlines()[0] == writer.prompt.user.splitlines()[0]
+        assert ballot.max_tokens == 40
+        assert ballot.prompt.user.startswith(writer.prompt.user)  # the task, then the ballot
         assert "## Ballot" in ballot.prompt.user and "Decide only verdict" in ballot.prompt.user
         if ballot.json_schema is not None:  # the models that take a schema get the ballot's
             assert list(ballot.json_schema["properties"]) == ["verdict"]
@@ -196,15 +205,17 @@ async def test_ballot_has_the_first_member_write_and_the_others_vote_on_the_verd
 
 async def test_ballot_without_its_writer_falls_back_to_a_whole_answer_never_a_ballot() -> None:
     def respond(request: CompletionRequest) -> Reply:
-        if request.model == REASONER and info(request).role == "parallel":
+        if request.model == LLAMA_70B:
             return UpstreamServerError("down", provider="workers_ai", status_code=500)
-        return answers({SCOUT: "KILL", QWEN3: "KILL", MINIMAX: "KILL", OPENAI: "KILL"})(request)
+        return answers({REASONER: "KILL", SCOUT: "KILL", QWEN3: "KILL", MINIMAX: "KILL", OPENAI: "KILL"})(
+            request
+        )
 
     body, fakes = await post(respond, strategy="ballot")
     assert body["mode"] == "fallback" and body["degraded"] is True
     assert set(body["output"]) > {"verdict", "fatalFlaws"}  # a whole kill-test answer
-    assert [m["status"] for m in records(body, "parallel") if m["model"] == "reasoner"] == ["error"]
-    assert len(calls_of(fakes, "fallback")) == 1  # the single model wrote it
+    assert [m["status"] for m in records(body, "parallel") if m["model"] == "llama-70b"] == ["error"]
+    assert [c.model for c in calls_of(fakes, "fallback")][-1] == MINIMAX  # the next single model wrote it
 
 
 async def test_ballot_on_a_phase_with_nothing_to_vote_on_says_one_member_wrote_it() -> None:

@@ -285,8 +285,9 @@ class OrchestrateResponse(BaseModel):
     route: RouteDecision | None = Field(default=None, description="strategy route: the models chosen.")
     merge: dict[str, str] | None = Field(
         default=None,
-        description="strategy merge (or the fallback when every judge failed): each field the answers "
-        "were combined on and how (majority, median, union); '*' names the answer the rest came from.",
+        description="strategy merge or ballot (or the fallback when every judge failed): each field the "
+        "answers were combined on and how (majority, median, union, the decision rule's vote); '*' names "
+        "the answer the rest came from (the most central, or ballot's writer).",
     )
     budget: BudgetCheck | None = Field(
         default=None, description="With max_cost_usd: the worst-case estimate and the models dropped."

@@ -3,8 +3,8 @@
 One small model asked several times with the same settings gives several copies of one answer,
 which an ensemble cannot use. The members therefore differ where a single set of weights can:
 temperature (spread over the parallel range), seed, and the analyst's perspective in the system
-prompt. The first member writes the answer and the others cast ballots on its decision fields
-(strategy ``ballot``, app/synthesis/ballot.py): llama.cpp on a small CPU decodes three streams no
+prompt. The single model writes the answer, asked as ``options.single_model`` asks it, and the
+members cast ballots on its decision fields (strategy ``ballot``, app/synthesis/ballot.py): llama.cpp on a small CPU decodes three streams no
 faster than one, so three whole answers took three answers' time, while a ballot is a dozen
 tokens. ``options.strategy: merge`` has every member write a whole answer, merged field by field;
 ``synthesize`` adds the same model as judge, a second full decode that added no accuracy (EVAL.md).

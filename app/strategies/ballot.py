@@ -1,4 +1,4 @@
-"""``ballot``: the first member writes the answer, the others vote on its decision fields, no judge."""
+"""``ballot``: the phase's single model writes the answer, every member votes on its decision fields."""
 
 from __future__ import annotations
 
@@ -28,7 +28,11 @@ from app.synthesis.votes import tally
 
 class Ballot(Strategy):
     """One whole answer and short ballots (app/synthesis/ballot.py): an ensemble's vote on the
-    decision for little more than one answer's decode. A phase with nothing to vote on gets the
+    decision for little more than one answer's decode.
+
+    The writer is the phase's single model, asked exactly as ``options.single_model`` asks it (its
+    temperature and budget, no perspective), so the ballots are all the orchestration adds; with
+    no single model usable, the first member writes. A phase with nothing to vote on gets the
     writer's answer alone, and a note that says so."""
 
     name = "ballot"
@@ -41,17 +45,17 @@ class Ballot(Strategy):
     def planned_proposals(
         self, plan: Plan, roster: Roster, members: Sequence[ModelCall]
     ) -> list[PlannedCall]:
-        if not members:
+        writer, voters = _roles(plan.phase, roster, members)
+        if writer is None:
             return []
-        writer, *voters = members
         form = _form(plan.phase)
         ballots = [PlannedCall(m.model, "parallel", form.max_tokens) for m in voters] if form.fields else []
         return [PlannedCall(writer.model, "parallel", writer.max_tokens), *ballots]
 
     async def propose(self, run: PhaseRun) -> Proposed:
-        if not run.members:
+        writer, voters = _roles(run.phase, run.roster, run.members)
+        if writer is None:
             return Proposed([], [])
-        writer, *voters = run.members
         form = _form(run.phase)
         calls = [member_call(run, writer)]
         if form.fields:
@@ -65,9 +69,10 @@ class Ballot(Strategy):
         return Proposed(outcomes, successes(outcomes))
 
     async def decide(self, run: PhaseRun, answers: list[Answer]) -> Decided:
-        phase, writer = run.phase, run.members[0].model if run.members else None
+        phase = run.phase
+        chosen, _ = _roles(phase, run.roster, run.members)
+        writer = chosen.model if chosen is not None else None
         form = _form(phase)
-        fields = form.fields
         parsed = by_alias(answers)
         written = parsed.get(writer) if writer else None
         # Ballots are read as ballots: against the phase's schema they would all fail.
@@ -82,23 +87,40 @@ class Ballot(Strategy):
             # ballot can satisfy a lenient schema (kill-test requires only its verdict).
             whole = {alias: p for alias, p in parsed.items() if alias not in ballots}
             return Decided(Judged(Attempt(), {}, whole, votes))
-        judged = Judged(Attempt(), {}, parsed, votes)
         merged = settle_by_ballots(
             phase.output,
             writer,
             written.value,
             {alias: p.value if p.valid else None for alias, p in ballots.items()},
-            fields,
+            form.fields,
             settled=votes.settled() if votes else None,
         )
         notes = [merged.note()] if merged.fell_back else []
-        if not fields:
+        if not form.fields:
             notes.append(
                 f"ballot: phase {phase.name!r} has no decision field to vote on (an enum, boolean or "
                 f"number at the top level), so {writer} wrote the answer alone; "
                 "options.strategy: merge has every member write one"
             )
-        return Decided(judged, notes=notes, merged=merged)
+        return Decided(Judged(Attempt(), {}, parsed, votes), notes=notes, merged=merged)
+
+
+def _roles(
+    phase: Phase, roster: Roster, members: Sequence[ModelCall]
+) -> tuple[ModelCall | None, list[ModelCall]]:
+    """The writer and the voters: the phase's first usable single model and every other member;
+    without one, the first member and the rest."""
+    config = phase.config
+    single = roster.first_usable(config.single_model)
+    if single is not None:
+        alias = single.ref.alias
+        writer = ModelCall(
+            model=alias, temperature=config.single_temperature, max_tokens=config.single_max_tokens
+        )
+        return writer, [m for m in members if m.model != alias]
+    if not members:
+        return None, []
+    return members[0], list(members[1:])
 
 
 def _form(phase: Phase) -> BallotForm:

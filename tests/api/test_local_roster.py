@@ -41,41 +41,41 @@ async def test_a_phase_runs_on_the_local_roster(client: httpx.AsyncClient, upstr
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["roster"] == "local" and body["mode"] == "orchestrated" and not body["degraded"]
-    # The local default (#18): local-1 writes the answer, local-2 and local-3 vote on its verdict.
+    # The local default (#18): the single model writes the answer, the three members vote on its verdict.
     assert body["strategy"] == "ballot" and body["synthesizer"] is None
-    assert body["merge"]["*"] == "the rest: from local-1, the writer; the others cast ballots", body["merge"]
+    assert body["merge"]["*"] == "the rest: from local, the writer; the others cast ballots", body["merge"]
     schema = (await client.get("/phases/kill-test")).json()["output_schema"]
     assert list(Draft202012Validator(schema).iter_errors(body["output"])) == []
     parallel = [m for m in body["models"] if m["role"] == "parallel"]
-    assert [m["model"] for m in parallel] == ["local-1", "local-2", "local-3"]
+    assert [m["model"] for m in parallel] == ["local", "local-1", "local-2", "local-3"]
     assert all(m["status"] == "ok" and m["provider"] == "local" for m in parallel)
     assert all(not m.get("output_errors") for m in parallel), parallel  # ballots parse as ballots
 
     calls = upstream.calls
-    assert {c.wire for c in calls} == {"openai_compat"} and len(calls) == 3  # 3 members, no judge
-    members = [c for c in calls if "Your perspective:" in c.system]
-    assert len(members) == 3
-    assert len({c.body["seed"] for c in members}) == 3
-    assert len({c.body["temperature"] for c in members}) == 3
-    assert len({c.system for c in members}) == 3
-    sent = {c.body["seed"]: c.body["response_format"]["json_schema"]["schema"] for c in members}
-    [writer] = [c for c in members if "## Ballot" not in c.user]
-    ballots = [c for c in members if "## Ballot" in c.user]
-    # The writer: schema-constrained decoding with the tightened, bounded schema.
-    whole = sent[writer.body["seed"]]
+    assert {c.wire for c in calls} == {"openai_compat"} and len(calls) == 4  # writer + 3 ballots, no judge
+    [writer] = [c for c in calls if "Your perspective:" not in c.system]
+    ballots = [c for c in calls if "Your perspective:" in c.system]
+    assert len(ballots) == 3
+    assert len({c.body["seed"] for c in calls}) == 4
+    assert len({c.body["temperature"] for c in ballots}) == 3
+    assert len({c.system for c in ballots}) == 3
+    # The writer is asked as options.single_model asks: its budget, no perspective, no ballot.
+    assert "## Ballot" not in writer.user and writer.body["max_tokens"] == 900
+    whole = writer.body["response_format"]["json_schema"]["schema"]
     assert whole["required"] == ["verdict"]
     assert whole["additionalProperties"] is False  # no room to echo the schema's keywords as keys
     assert whole["properties"]["fatalFlaws"]["maxItems"] == BOUNDED_MAX_ITEMS
-    # The ballots: the verdict alone, in a budget sized for it.
+    # The ballots: the verdict alone, in a budget sized for it, after the writer's cached prefix.
     for ballot in ballots:
-        assert sent[ballot.body["seed"]] == {
+        assert "## Ballot" in ballot.user
+        assert ballot.body["response_format"]["json_schema"]["schema"] == {
             "type": "object",
             "properties": {"verdict": whole["properties"]["verdict"]},
             "required": ["verdict"],
             "additionalProperties": False,
         }
-        assert ballot.body["max_tokens"] == 40 < writer.body["max_tokens"]
-        assert ballot.system.startswith(writer.system.split("Your perspective:")[0])  # one cached prefix
+        assert ballot.body["max_tokens"] == 40
+        assert ballot.system.startswith(writer.system)  # one prefix for the slots to reuse
 
 
 async def test_every_member_writes_a_whole_answer_under_merge(
