@@ -181,6 +181,13 @@ def decoded(timed: list[Timed]) -> str:
     return f"{statistics.median(totals):.0f}" if totals else "–"
 
 
+def per_token(timed: list[Timed]) -> float | None:
+    """Median seconds per token of the answer itself (the first model's: single, or the writer):
+    the same comparison at equal answer lengths, which each request's nonce otherwise varies."""
+    rates = [t.wall_s / t.decoded[0] for t in timed if t.decoded and t.decoded[0]]
+    return statistics.median(rates) if rates else None
+
+
 def table(idle: dict[str, list[Timed]], busy: dict[str, list[Timed]], runs: int) -> list[str]:
     both = (idle, busy)
     rows = [
@@ -198,6 +205,11 @@ def table(idle: dict[str, list[Timed]], busy: dict[str, list[Timed]], runs: int)
             "orchestrated ÷ single",
             *(ratio(median(m["default"]), median(m["single"])) for m in both),
             "≤ 1.5×",
+        ),
+        (
+            "the same per token of the answer (single's, or the writer's)",
+            *(ratio(per_token(m["default"]), per_token(m["single"])) for m in both),
+            "–",
         ),
         ("tokens written per run, single (median)", *(decoded(m["single"]) for m in both), "–"),
         ("tokens written per run, orchestrated (median)", *(decoded(m["default"]) for m in both), "–"),

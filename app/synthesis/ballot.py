@@ -3,7 +3,7 @@
 One model writes the whole answer (the phase's single model); every member writes only a ballot,
 the phase's decision fields as one small JSON object, and the ballots settle those fields
 (app/synthesis/merge.py, ``settle_by_ballots``). On a CPU that decodes three streams no faster
-than one (llama.cpp on two cores: 68 tokens/s together, 77 alone), three whole answers cost three
+than one (llama.cpp on two cores: 66 tokens/s together, 77 alone), three whole answers cost three
 answers' time; a ballot is a dozen tokens, so the vote costs little more than the one answer
 (BENCHMARKS.md). The vote is where an ensemble pays: the decision, by majority, from several
 perspectives.
