@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.domain import CompletionRequest, Role
+from app.domain import Completion, CompletionRequest, Role, Usage
 from app.providers.errors import UpstreamServerError
 from app.providers.fake import Delayed, FakeProvider, Reply, info
 from app.strategies.names import NAMES
@@ -216,6 +216,34 @@ async def test_ballot_without_its_writer_falls_back_to_a_whole_answer_never_a_ba
     assert set(body["output"]) > {"verdict", "fatalFlaws"}  # a whole kill-test answer
     assert [m["status"] for m in records(body, "parallel") if m["model"] == "llama-70b"] == ["error"]
     assert [c.model for c in calls_of(fakes, "fallback")][-1] == MINIMAX  # the next single model wrote it
+
+
+async def test_ballot_counts_the_ballots_that_came_whole_and_names_the_rest() -> None:
+    # Misbehaving voters: one cut off at its limit (twice: the re-ask too), one whose reasoning
+    # never closes, one that fails; the two left vote KILL against the writer's GO.
+    cut = Completion(text='{"verd', usage=Usage(10, 40), finish_reason="length")
+    unfinished = Completion(text="", usage=Usage(10, 40), reasoning="Let me weigh", reasoning_unfinished=True)
+
+    def respond(request: CompletionRequest) -> Reply:
+        if info(request).role == "parallel":
+            if request.model == REASONER:
+                return cut
+            if request.model == QWEN3:
+                return unfinished
+            if request.model == SCOUT:
+                return UpstreamServerError("down", provider="workers_ai", status_code=500)
+        return answers({LLAMA_70B: "GO", MINIMAX: "KILL", OPENAI: "KILL"})(request)
+
+    body, fakes = await post(respond, strategy="ballot")
+    assert body["mode"] == "orchestrated" and body["output"]["verdict"] == "KILL"
+    assert body["votes"]["choices"] == {"llama-70b": "GO", "minimax": "KILL", "openai-compat": "KILL"}
+    by_model = {m["model"]: m for m in records(body, "parallel")}
+    assert (
+        by_model["reasoner"]["error_kind"] == "truncated" and "max_tokens=" in by_model["reasoner"]["error"]
+    )
+    assert by_model["qwen3"]["error_kind"] == "unfinished_reasoning"
+    assert by_model["llama-scout"]["status"] == "error"
+    assert [c.max_tokens for c in fakes["workers_ai"].calls_for(REASONER)] == [40, 80]  # re-asked once
 
 
 async def test_ballot_on_a_phase_with_nothing_to_vote_on_says_one_member_wrote_it() -> None:
