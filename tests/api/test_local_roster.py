@@ -78,6 +78,26 @@ async def test_a_phase_runs_on_the_local_roster(client: httpx.AsyncClient, upstr
         assert ballot.system.startswith(writer.system)  # one prefix for the slots to reuse
 
 
+async def test_the_writer_is_asked_exactly_as_the_single_model_is(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    idea = {"idea": "AI agent that audits freight invoices"}
+    single = {**idea, "options": {"single_model": True}}
+    assert (await client.post("/phases/kill-test/orchestrate", json=single)).status_code == 200
+    [alone] = upstream.calls
+    assert (await client.post("/phases/kill-test/orchestrate", json=idea)).status_code == 200
+    [writer] = [c for c in upstream.calls[1:] if "Your perspective:" not in c.system]
+    # The same body (model, seed, temperature, budget, schema, streaming) and the same system
+    # prompt; the user message differs only by the request's fence nonce.
+    assert {k: v for k, v in writer.body.items() if k != "messages"} == {
+        k: v for k, v in alone.body.items() if k != "messages"
+    }
+    assert writer.system == alone.system
+    nonce = alone.user.split(">>>")[0].rsplit(" ", 1)[-1]
+    other = writer.user.split(">>>")[0].rsplit(" ", 1)[-1]
+    assert writer.user == alone.user.replace(nonce, other)
+
+
 async def test_every_member_writes_a_whole_answer_under_merge(
     client: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
