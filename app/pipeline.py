@@ -134,7 +134,9 @@ class Orchestrator:
         if (best := best_parallel_answer(decided.judged.answers, decided.judged.tally)) is not None:
             return best_answer_result(phase, clock, record, *best)
         with clock.models("fallback"):
-            attempt = await run_single(phase, prompt, roster, deadline=deadline, role="fallback")
+            attempt = await run_single(
+                phase, prompt, roster, deadline=deadline, role="fallback", skip=decided.asked_single
+            )
         return single_result(phase, attempt, clock, deadline, record, mode="fallback")
 
     def _phase_run(

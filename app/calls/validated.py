@@ -5,6 +5,7 @@ The single-model mode, the last step of every fallback and each synthesizer go t
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,15 +103,17 @@ async def run_single(
     *,
     deadline: Deadline,
     role: Role,
+    skip: Collection[str] = (),
 ) -> Attempt:
-    """Try the phase's single models in order until one returns a valid output."""
+    """Try the phase's single models in order until one returns a valid output (``skip``: aliases
+    already asked this request)."""
     config = phase.config
     sampling = Sampling(config.single_temperature, config.single_max_tokens, config.model_timeout_s)
     outcomes: list[Outcome] = []
     last = Attempt()
     for alias in config.single_model:
         member = roster.member(alias)
-        if not member.usable or deadline.spent:
+        if not member.usable or deadline.spent or alias in skip:
             continue
         last = await ask_validated(member, prompt, phase, role=role, sampling=sampling, deadline=deadline)
         outcomes.extend(last.outcomes)

@@ -86,7 +86,9 @@ class Ballot(Strategy):
             # No answer to vote on: the fallback's turn. The ballots stay out of its reach: a
             # ballot can satisfy a lenient schema (kill-test requires only its verdict).
             whole = {alias: p for alias, p in parsed.items() if alias not in ballots}
-            return Decided(Judged(Attempt(), {}, whole, votes))
+            # The writer was the single model's own call: the fallback asks the next one, not it
+            # again (the same prompt and seed would loop or hang the same way).
+            return Decided(Judged(Attempt(), {}, whole, votes), asked_single=(writer,) if writer else ())
         merged = settle_by_ballots(
             phase.output,
             writer,

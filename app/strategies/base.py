@@ -105,6 +105,9 @@ class Decided:
     notes: list[str] = field(default_factory=list)
     merged: Merged | None = None
     """strategy merge: the members' answers combined without a judge (``judged`` then holds no call)."""
+    asked_single: tuple[str, ...] = ()
+    """Single models the strategy already asked and that failed (ballot's writer): the fallback
+    skips them rather than make the same call again."""
 
 
 class Strategy:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -12,8 +13,8 @@ from jsonschema import Draft202012Validator
 from app.main import create_app
 from app.phases.output import BOUNDED_MAX_ITEMS
 from app.settings import LocalModelSettings, OpenAICompatSettings
-from tests.fakes.upstream import FakeUpstream, running
-from tests.support import client_for, free_port, make_settings
+from tests.fakes.upstream import Call, FakeUpstream, running, within_schema
+from tests.support import client_for, fixture, free_port, make_settings
 
 IDEA = b'{"idea": "AI agent that audits freight invoices for small brokers"}'
 
@@ -96,6 +97,29 @@ async def test_the_writer_is_asked_exactly_as_the_single_model_is(
     nonce = alone.user.split(">>>")[0].rsplit(" ", 1)[-1]
     other = writer.user.split(">>>")[0].rsplit(" ", 1)[-1]
     assert writer.user == alone.user.replace(nonce, other)
+
+
+async def test_a_failed_writer_is_not_asked_again_and_the_error_says_why() -> None:
+    # The writer (no perspective, no ballot) answers prose; the ballots vote. The local roster's
+    # only single model is the writer, so no fallback call is made: the same prompt and seed
+    # would only fail again. The error names the writer's rejected answer.
+    def respond(call: Call) -> str:
+        if "Your perspective:" in call.system:
+            return within_schema(call, json.dumps(fixture("kill-test")))
+        return "I think this idea is promising but I cannot format it."
+
+    fake = FakeUpstream(respond)
+    with running(fake):
+        settings = make_settings(local_model=local_settings(fake.base_urls()["openai_compat"]))
+        async with client_for(create_app(settings)) as client:
+            response = await client.post("/phases/kill-test/orchestrate", content=IDEA)
+    assert response.status_code == 502, response.text
+    error = response.json()["error"]
+    writer = [m for m in error["models"] if m["model"] == "local"]
+    assert [m["role"] for m in writer] == ["parallel"], error["models"]  # asked once, not again
+    assert writer[0]["output_errors"], writer
+    # The writer once, and the three ballots (this file's roster has three members).
+    assert ["## Ballot" in c.user for c in fake.calls].count(False) == 1 and len(fake.calls) == 4
 
 
 async def test_every_member_writes_a_whole_answer_under_merge(
