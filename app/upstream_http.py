@@ -24,6 +24,12 @@ import httpx
 from app.settings import Settings
 from app.transport import Answer, OnData, Outgoing, Transport
 
+IDLE_CONNECTION_S = 2.0
+"""How long an idle pooled connection may be reused. Below the 5 s after which uvicorn (vLLM,
+llama.cpp's Python servers, this project's fake upstream) and Node close an idle connection: at
+5 s on both ends a request could go out on a connection the server was closing, and fail with a
+broken connection that costs a retry (seen as a flaky fault-matrix cell)."""
+
 
 @asynccontextmanager
 async def upstream_client(settings: Settings, transport: Transport | None = None) -> AsyncIterator[Transport]:
@@ -41,7 +47,9 @@ def production_transport(settings: Settings) -> Transport:
     if settings.http_backend == "aiohttp":
         return AiohttpTransport(pool_size=settings.max_connections)
     limits = httpx.Limits(
-        max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
+        max_connections=settings.max_connections,
+        max_keepalive_connections=settings.max_connections,
+        keepalive_expiry=IDLE_CONNECTION_S,
     )
     timeout = httpx.Timeout(60.0, connect=settings.connect_timeout_s)
     return HttpxTransport(httpx.AsyncClient(limits=limits, timeout=timeout))
@@ -50,7 +58,7 @@ def production_transport(settings: Settings) -> Transport:
 class AiohttpTransport:
     """Requests straight through one aiohttp session and its pool (made on first use)."""
 
-    def __init__(self, *, pool_size: int = 100, keepalive_s: float = 5.0) -> None:
+    def __init__(self, *, pool_size: int = 100, keepalive_s: float = IDLE_CONNECTION_S) -> None:
         self._session: aiohttp.ClientSession | None = None
         self._pool_size, self._keepalive_s = pool_size, keepalive_s
 

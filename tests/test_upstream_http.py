@@ -24,7 +24,7 @@ from app.providers.openai_chat import OpenAIChatProvider
 from app.providers.registry import openai_compat_endpoint
 from app.settings import OpenAICompatSettings
 from app.transport import Answer, Outgoing, Timeout, json_post
-from app.upstream_http import upstream_client
+from app.upstream_http import IDLE_CONNECTION_S, upstream_client
 from tests.support import free_port, make_settings
 
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -122,6 +122,37 @@ async def send(path: str, url: str, body: dict[str, Any]) -> Answer:
         if method == "post":
             return await transport.send(json_post(url, {"X-Test": "1"}, body, TIMEOUT))
         return await transport.send(Outgoing("GET", url, {"X-Test": "1"}, TIMEOUT, params=body))
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_a_connection_idle_past_its_limit_is_never_reused(path: str) -> None:
+    # A server that keeps connections open and counts them. Back to back, one connection serves
+    # both requests; idle past IDLE_CONNECTION_S, the next request gets a fresh one, well before
+    # the 5 s after which uvicorn-style servers close it under the client's feet.
+    accepted: list[int] = []
+
+    async def keeps_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        while True:
+            await _read_request(reader)
+            await answers_after_read(writer)
+
+    backend, method = path.split("-")
+    async with server(keeps_alive) as url, upstream_client(make_settings(http_backend=backend)) as transport:
+
+        async def ask() -> None:
+            if method == "post":
+                answer = await transport.send(json_post(url, {}, {"n": 1}, TIMEOUT))
+            else:
+                answer = await transport.send(Outgoing("GET", url, {}, TIMEOUT))
+            assert answer.status_code == 200
+
+        await ask()
+        await ask()
+        assert len(accepted) == 1
+        await asyncio.sleep(IDLE_CONNECTION_S + 0.3)
+        await ask()
+        assert len(accepted) == 2
 
 
 @pytest.mark.parametrize("path", PATHS)
