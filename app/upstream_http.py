@@ -9,6 +9,14 @@ environment, which the aiohttp pool does not read.
 
 aiohttp's errors are mapped onto httpx's own classes by what happened (``_as_httpx``), so both
 backends name a fault alike, and lose the upstream's address, which aiohttp's messages carry.
+
+A pooled connection can be dead before it is reused: llama.cpp's server closes the connection
+after every streamed answer although its headers say keep-alive, and a request sent at once went
+out on it and failed in half a millisecond (a ballot's first attempt, retried after a second's
+backoff). Both backends send such a request again at once on another connection, and only when
+its connection came from the pool and was found closed in order (or unwritable) before any
+answer, as an idle connection closed by its server is. A reset is never sent again here: a
+server resets a request it had begun, and the retry policy decides about that.
 tests/test_upstream_http.py drives each fault over real sockets on both backends.
 """
 
@@ -17,12 +25,18 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
 import httpx
 
 from app.settings import Settings
 from app.transport import Answer, OnData, Outgoing, Transport
+
+STALE_TRIES = 8
+"""Fresh tries after a pooled connection turned out closed: each failed try drops one stale
+connection from the pool, and a server that closes every kept-alive connection is reached on a new
+one at the second."""
 
 IDLE_CONNECTION_S = 2.0
 """How long an idle pooled connection may be reused. Below the 5 s after which uvicorn (vLLM,
@@ -70,9 +84,11 @@ class AiohttpTransport:
                 keepalive_timeout=self._keepalive_s,
                 ssl=httpx.create_ssl_context(),  # httpx's CA bundle (certifi), as on the httpx backend
             )
+            reuse = aiohttp.TraceConfig()
+            reuse.on_connection_reuseconn.append(_mark_reused)
             # No trust_env: aiohttp would read ~/.netrc and the proxy variables on every request, in
             # a thread (40% of the CPU under load). For a proxy, HTTP_BACKEND=httpx.
-            self._session = aiohttp.ClientSession(connector=connector)
+            self._session = aiohttp.ClientSession(connector=connector, trace_configs=[reuse])
         return self._session
 
     async def send(self, request: Outgoing) -> Answer:
@@ -84,15 +100,7 @@ class AiohttpTransport:
             sock_connect=timeout.connect_s, sock_read=timeout.read_s, connect=timeout.read_s
         )
         try:
-            async with self._aiohttp().request(
-                request.method,
-                request.url,
-                params=request.params,
-                data=request.content or None,
-                headers=request.headers,
-                timeout=limits,
-                allow_redirects=False,
-            ) as answer:
+            async with await self._head(request, limits) as answer:
                 if on_data is None:
                     content = await answer.read()
                 else:
@@ -105,9 +113,44 @@ class AiohttpTransport:
             raise _as_httpx(exc, request.url) from exc
         return Answer(answer.status, answer.headers, content)
 
+    async def _head(self, request: Outgoing, limits: aiohttp.ClientTimeout) -> aiohttp.ClientResponse:
+        """The answer's status and headers. A request that went out on a pooled connection the
+        server had already closed goes out again on another: it never reached the server."""
+        for tries_left in range(STALE_TRIES, -1, -1):
+            pooled = _Pooled()
+            try:
+                return await self._aiohttp().request(
+                    request.method,
+                    request.url,
+                    params=request.params,
+                    data=request.content or None,
+                    headers=request.headers,
+                    timeout=limits,
+                    allow_redirects=False,
+                    trace_request_ctx=pooled,
+                )
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                if not (pooled.reused and tries_left and _closed_quietly(exc)):
+                    raise
+        raise AssertionError("unreachable: the last try raises")
+
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+class _Pooled:
+    """Whether one request's connection came from the pool (set by aiohttp's trace signal)."""
+
+    __slots__ = ("reused",)
+
+    def __init__(self) -> None:
+        self.reused = False
+
+
+async def _mark_reused(_: aiohttp.ClientSession, context: Any, __: Any) -> None:
+    if isinstance(context.trace_request_ctx, _Pooled):
+        context.trace_request_ctx.reused = True
 
 
 class HttpxTransport:
@@ -117,11 +160,15 @@ class HttpxTransport:
         self._client = client
 
     async def send(self, request: Outgoing) -> Answer:
-        answer = await self._client.send(self._request(request))
-        return Answer(answer.status_code, answer.headers, answer.content)
+        answer = await self._head(request)
+        try:
+            content = await answer.aread()
+        finally:
+            await answer.aclose()
+        return Answer(answer.status_code, answer.headers, content)
 
     async def send_streamed(self, request: Outgoing, on_data: OnData) -> Answer:
-        answer = await self._client.send(self._request(request), stream=True)
+        answer = await self._head(request)
         try:
             pieces = []
             async for piece in answer.aiter_bytes():
@@ -130,6 +177,25 @@ class HttpxTransport:
         finally:
             await answer.aclose()
         return Answer(answer.status_code, answer.headers, b"".join(pieces))
+
+    async def _head(self, request: Outgoing) -> httpx.Response:
+        """The answer's status and headers, its body still to read; a request that went out on a
+        pooled connection the server had already closed goes out again on another."""
+        for tries_left in range(STALE_TRIES, -1, -1):
+            connected: list[bool] = []
+
+            async def trace(event: str, _: Any, connected: list[bool] = connected) -> None:
+                if event == "connection.connect_tcp.started":
+                    connected.append(True)
+
+            outgoing = self._request(request)
+            outgoing.extensions["trace"] = trace
+            try:
+                return await self._client.send(outgoing, stream=True)
+            except (httpx.RemoteProtocolError, httpx.WriteError):  # not ReadError: a reset
+                if connected or not tries_left:
+                    raise
+        raise AssertionError("unreachable: the last try raises")
 
     def _request(self, request: Outgoing) -> httpx.Request:
         return self._client.build_request(
@@ -143,6 +209,15 @@ class HttpxTransport:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _closed_quietly(error: aiohttp.ServerDisconnectedError | aiohttp.ClientOSError) -> bool:
+    """Whether the connection had been closed in order (a FIN, as a server closing an idle
+    connection does) or the request could not be written: not a reset (an ``errno``), which a
+    server sends when it drops a request it had begun, and which is the upstream's fault to report."""
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return True
+    return not isinstance(error, aiohttp.ClientConnectorError) and error.errno is None
 
 
 def _as_httpx(error: BaseException, url: str) -> httpx.TransportError:

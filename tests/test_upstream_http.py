@@ -156,6 +156,72 @@ async def test_a_connection_idle_past_its_limit_is_never_reused(path: str) -> No
 
 
 @pytest.mark.parametrize("path", PATHS)
+async def test_a_request_on_a_connection_the_server_closed_goes_out_again_on_a_fresh_one(path: str) -> None:
+    # llama.cpp's server closes the connection after every streamed answer while its headers say
+    # keep-alive, so the next request, sent at once, can find it dead (seen as a ballot's first
+    # attempt failing in 0.5 ms and retried a second later). This server answers one request per
+    # connection and hangs up, unanswered, when a second arrives on it: deterministically stale.
+    accepted: list[int] = []
+
+    async def one_per_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        await _read_request(reader)
+        await answers_after_read(writer)
+        await _read_request(reader)  # the client reused the connection: close without a word
+
+    backend, method = path.split("-")
+    async with (
+        server(one_per_connection) as url,
+        upstream_client(make_settings(http_backend=backend)) as transport,
+    ):
+        for _ in range(3):
+            if method == "post":
+                answer = await transport.send(json_post(url, {}, {"n": 1}, TIMEOUT))
+            else:
+                answer = await transport.send(Outgoing("GET", url, {}, TIMEOUT))
+            assert answer.status_code == 200
+    assert len(accepted) == 3  # one connection per answer: each stale one was dropped, not retried
+
+
+@pytest.mark.parametrize("path", ["aiohttp-post", "httpx-post"])
+async def test_a_reset_on_a_pooled_connection_is_reported_not_sent_again(path: str) -> None:
+    # A reset is how a server drops a request it had begun: the upstream's fault, for the retry
+    # policy to weigh, never a quiet second request.
+    accepted: list[int] = []
+
+    async def answers_then_resets(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        await answers(reader, writer)
+        await resets(reader, writer)
+
+    backend = path.split("-")[0]
+    async with (
+        server(answers_then_resets) as url,
+        upstream_client(make_settings(http_backend=backend)) as transport,
+    ):
+        assert (await transport.send(json_post(url, {}, {"n": 1}, TIMEOUT))).status_code == 200
+        with pytest.raises(httpx.ReadError):
+            await transport.send(json_post(url, {}, {"n": 2}, TIMEOUT))
+    assert len(accepted) == 1
+
+
+@pytest.mark.parametrize("path", ["aiohttp-post", "httpx-post"])
+async def test_a_fresh_connection_that_hangs_up_is_not_tried_again(path: str) -> None:
+    # Only a pooled connection is suspect: a server that hangs up on a new one is the fault to
+    # report. (POST, every model call: aiohttp itself tries an idempotent GET twice.)
+    accepted: list[int] = []
+
+    async def counts_and_hangs_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        await hangs_up(reader, writer)
+
+    async with server(counts_and_hangs_up) as url:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await send(path, url, {"q": 1})
+    assert len(accepted) == 1
+
+
+@pytest.mark.parametrize("path", PATHS)
 async def test_an_answer_arrives_whole(path: str) -> None:
     async with server(answers) as url:
         response = await send(path, url, {"q": "é"})
