@@ -159,6 +159,11 @@ class Replayer:
         finally:
             flight.waiters -= 1
             if flight.waiters == 0 and not flight.keyed and not flight.task.done():
+                # Gone from the table before it is cancelled: a caller arriving while the run
+                # closes its calls starts a run of its own, never joins one being cancelled
+                # (it would inherit the cancellation, a 499 for a caller still connected).
+                if self._inflight.get(key) is flight:
+                    del self._inflight[key]
                 flight.task.cancel()
                 # Shielded: a second cancel of this caller must not cut the run's clean-up short.
                 await asyncio.shield(asyncio.gather(flight.task, return_exceptions=True))

@@ -135,6 +135,37 @@ async def test_an_unkeyed_run_stops_when_its_last_caller_leaves() -> None:
     assert compute.ended == "cancelled"
 
 
+async def test_a_caller_arriving_while_an_abandoned_run_closes_starts_its_own() -> None:
+    # The last caller of an unkeyed run hangs up, and the run takes a while to close its upstream
+    # calls. A caller with the same request arriving meanwhile must get an answer, not the
+    # abandoned run's cancellation (seen as a 499 for a caller still connected, under load).
+    replayer = Replayer(MemoryStore())
+    closing, closed = asyncio.Event(), asyncio.Event()
+    runs: list[str] = []
+
+    async def compute(waited_s: float = 0.0) -> Finished:
+        runs.append("started")
+        if len(runs) == 1:
+            try:
+                await asyncio.Event().wait()  # the first run goes on until it is cancelled
+            except asyncio.CancelledError:
+                closing.set()
+                await closed.wait()  # closing its calls
+                raise
+        return Finished(200, b"done")
+
+    first = asyncio.create_task(replayer.run("k", "p", compute, ttl_s=60, wait_s=30))
+    await asyncio.sleep(0.01)
+    first.cancel()  # the only caller hangs up
+    await closing.wait()
+    second = asyncio.create_task(replayer.run("k", "p", compute, ttl_s=60, wait_s=30))
+    await asyncio.sleep(0.01)
+    closed.set()
+    assert (await second).body == b"done"
+    assert runs == ["started", "started"]
+    await asyncio.gather(first, return_exceptions=True)
+
+
 async def test_a_keyed_run_finishes_and_keeps_even_an_unkeepable_200_when_everyone_left() -> None:
     store = MemoryStore()
     replayer, compute = Replayer(store), Gated()
