@@ -2,9 +2,10 @@
 
 The pessimistic reading, as the cost budget's: every call decodes its whole ``max_tokens``. Calls
 that write answers (members, samples) run side by side on the server's slots, in waves behind the
-local calls already in flight; calls that read the answers (the judge, a ranker) come after them,
-one by one. The speed is the median per-slot speed of the server's recent answers
-(``app.local_pace``); with none fresh there is no estimate and the phase runs (and measures).
+local calls already in flight; calls that read the answers (the judge, a ranker) or wait for them
+(ballots on a ``serial`` server) come after them, one by one. The speed is the median per-slot
+speed of the server's recent answers (``app.local_pace``); with none fresh there is no estimate
+and the phase runs (and measures).
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ def local_estimate(roster: Roster, planned: Sequence[PlannedCall]) -> Estimate |
         return None
     provider = roster.member(local[0].alias).ref.provider
     queued = roster.resilience.in_use(provider)
-    writers = [c for c in local if not c.reads_answers]
-    readers = [c for c in local if c.reads_answers]
+    writers = [c for c in local if not (c.reads_answers or c.in_turn)]
+    readers = [c for c in local if c.reads_answers or c.in_turn]
     waves = math.ceil((sum(c.count for c in writers) + queued) / pace.slots) if writers else 0
     side_by_side = waves * max((c.max_tokens for c in writers), default=0)
     one_by_one = sum(c.max_tokens * c.count for c in readers)

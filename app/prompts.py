@@ -85,27 +85,28 @@ class TaskPrompt:
     context_cap: int | None = None
     """At most this many characters of context (``0``: none); ``None``: as much as fits."""
     _rendered: dict[tuple[int | None, str], Prompt] = field(default_factory=dict, compare=False, repr=False)
-    """Rendered prompts by (context cap, system extra): every member with the same window and
+    """Rendered prompts by (context cap, closing): every member with the same window and
     perspective gets the same text, so it is built once per request."""
 
     def full(self) -> Prompt:
         """The prompt with all of its context (within ``context_cap``), for a window of unknown size."""
         return self._render(self.context_cap, "")
 
-    def fit(self, *, window: int | None, max_tokens: int, system_extra: str = "") -> Fitted:
-        """The prompt for a model with a ``window``-token context that may write ``max_tokens``.
+    def fit(self, *, window: int | None, max_tokens: int, closing: str = "") -> Fitted:
+        """The prompt for a model with a ``window``-token context that may write ``max_tokens``,
+        with ``closing`` (one model's own text, such as its perspective) at the very end.
 
         The whole context when it fits; else the context trimmed by priority, with a note saying
         what was cut; else (not even the prompt without context fits) ``overflow`` says why.
         """
-        whole = self._render(self.context_cap, system_extra)
+        whole = self._render(self.context_cap, closing)
         if window is None or _tokens(whole) + max_tokens <= window:
             return Fitted(whole)
-        bare = self._render(0, system_extra)  # no context at all: the note names every entry
+        bare = self._render(0, closing)  # no context at all: the note names every entry
         if self._has_context():
             budget = chars_within(window - max_tokens) - _chars(bare) - SECTION_SLACK
             cap = budget if self.context_cap is None else min(budget, self.context_cap)
-            fitted = self._render(max(0, cap), system_extra)
+            fitted = self._render(max(0, cap), closing)
             if _tokens(fitted) + max_tokens <= window:
                 return Fitted(fitted)
         if _tokens(bare) + max_tokens <= window:
@@ -142,15 +143,17 @@ class TaskPrompt:
     def _has_context(self) -> bool:
         return bool(self.caller.context) and self.context_cap != 0
 
-    def _render(self, cap: int | None, system_extra: str) -> Prompt:
-        key = (cap, system_extra)
+    def _render(self, cap: int | None, closing: str) -> Prompt:
+        key = (cap, closing)
         if (cached := self._rendered.get(key)) is not None:
             return cached
         parts = [self.head]
         if self._has_context():
             parts.append(context_section(self.caller.context, self.fence, cap))
-        parts.append(self.tail)
-        rendered = Prompt(self.system + system_extra, "\n\n".join(p for p in parts if p))
+        # A model's own text comes last: everything before it is the same for every member, so a
+        # server that caches prompt prefixes reads it once (app/strategies/ballot.py, in turn).
+        parts += [self.tail, closing]
+        rendered = Prompt(self.system, "\n\n".join(p for p in parts if p))
         self._rendered[key] = rendered
         return rendered
 
@@ -170,12 +173,13 @@ def context_section(context: RankedContext, fence: Fence, cap: int | None) -> st
 
 
 def fit_prompt(
-    prompt: Prompt | TaskPrompt, *, window: int | None, max_tokens: int, system_extra: str = ""
+    prompt: Prompt | TaskPrompt, *, window: int | None, max_tokens: int, closing: str = ""
 ) -> Fitted:
-    """Either kind of prompt for one model's window; a plain prompt cannot shrink, only overflow."""
+    """Either kind of prompt for one model's window, ``closing`` last; a plain prompt cannot
+    shrink, only overflow."""
     if isinstance(prompt, TaskPrompt):
-        return prompt.fit(window=window, max_tokens=max_tokens, system_extra=system_extra)
-    plain = Prompt(prompt.system + system_extra, prompt.user)
+        return prompt.fit(window=window, max_tokens=max_tokens, closing=closing)
+    plain = Prompt(prompt.system, "\n\n".join(p for p in (prompt.user, closing) if p))
     if window is None or _tokens(plain) + max_tokens <= window:
         return Fitted(plain)
     return Fitted(

@@ -18,10 +18,8 @@ def request_for(
 ) -> CompletionRequest:
     """A request that honours the model's declared capabilities and fits its context window
     (``overflow`` set when even the trimmed prompt cannot fit: the call is then skipped)."""
-    perspective = f"\n\nYour perspective: {member.spec.perspective}" if member.spec.perspective else ""
-    fitted = fit_prompt(
-        prompt, window=member.spec.context_window, max_tokens=max_tokens, system_extra=perspective
-    )
+    perspective = perspective_section(member.spec.perspective)
+    fitted = fit_prompt(prompt, window=member.spec.context_window, max_tokens=max_tokens, closing=perspective)
     return CompletionRequest(
         model=member.ref.model_id,
         prompt=fitted.prompt,
@@ -32,3 +30,9 @@ def request_for(
         temperature=temperature if member.spec.accepts_temperature else None,
         json_schema=schema if member.spec.structured_output else None,
     )
+
+
+def perspective_section(perspective: str | None) -> str:
+    """A member's point of view, the last section of its prompt (empty without one): what comes
+    before it is the same for every member, so a server caching prompt prefixes reads it once."""
+    return f"## Your perspective\n{perspective}" if perspective else ""

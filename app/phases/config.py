@@ -45,7 +45,12 @@ class ModelSpec(_Frozen):
     seed: int | None = None
     """Sampling seed, where the provider honours one (llama.cpp does)."""
     perspective: str | None = None
-    """An analyst's point of view added to the system prompt, so copies of one model diverge."""
+    """An analyst's point of view, the prompt's last section, so copies of one model diverge."""
+    serial: bool = False
+    """Calls to this model gain nothing from running at once: it runs on one machine that shares
+    its compute between them and caches prompts per slot (the bundled llama.cpp server on a
+    CPU). Strategy ``ballot`` then has its ballots wait for the writer and go one at a time, so
+    each reads the prompt from the server's cache and the writer decodes alone."""
     bounded_output: bool = False
     """Send the bounded schema (closed objects, capped lists) for structured output: for small
     models under grammar-constrained decoding, which otherwise wander until their token budget."""

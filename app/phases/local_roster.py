@@ -2,13 +2,14 @@
 
 One small model asked several times with the same settings gives several copies of one answer,
 which an ensemble cannot use. The members therefore differ where a single set of weights can:
-temperature (spread over the parallel range), seed, and the analyst's perspective in the system
-prompt. The single model writes the answer, asked as ``options.single_model`` asks it, and the
+temperature (spread over the parallel range), seed, and the analyst's perspective at the end of
+the prompt. The single model writes the answer, asked as ``options.single_model`` asks it, and the
 members cast ballots on its decision fields (strategy ``ballot``, app/synthesis/ballot.py):
 llama.cpp on a small CPU decodes three streams no faster than one, so three whole answers took
-three answers' time, while a ballot is a dozen tokens. ``options.strategy: merge`` has every
-member write a whole answer, merged field by field; ``synthesize`` adds the same model as judge,
-a second full decode that added no accuracy (EVAL.md).
+three answers' time, while a ballot is a dozen tokens. The models are ``serial``: the ballots
+follow the writer one at a time, each reading the shared prompt from the server's cache.
+``options.strategy: merge`` has every member write a whole answer, merged field by field;
+``synthesize`` adds the same model as judge, a second full decode that added no accuracy (EVAL.md).
 Schema-constrained decoding (llama.cpp's ``response_format``) keeps even a 270M model's JSON
 valid. Wild ideas are off: a model this small cannot tell a divergent idea from noise, and the
 extra call would cost a third of the phase's time budget.
@@ -48,6 +49,7 @@ def local_models(settings: LocalModelSettings) -> dict[str, ModelSpec]:
             model_id=settings.model,
             structured_output=True,
             bounded_output=True,  # Gemma 3 270M echoes schema keywords and repeats list entries
+            serial=True,  # two cores decode three streams no faster than one (BENCHMARKS.md)
             seed=seed,
             perspective=perspective,
             tags=("local",),

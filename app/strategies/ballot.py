@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.calls.fanout import fan_out
+from app.calls.guarded import Call
 from app.calls.judging import Judged
 from app.calls.validated import Attempt
+from app.domain import Outcome, Success
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall
 from app.roster import Roster
@@ -23,6 +25,7 @@ from app.strategies.base import (
 from app.synthesis.answers import Answer, by_alias
 from app.synthesis.ballot import BallotForm, ballot_form, ballot_instruction
 from app.synthesis.merge import settle_by_ballots
+from app.synthesis.validate import parse_output
 from app.synthesis.votes import tally
 
 
@@ -33,7 +36,8 @@ class Ballot(Strategy):
     The writer is the phase's single model, asked exactly as ``options.single_model`` asks it (its
     temperature and budget, no perspective), so the ballots are all the orchestration adds; with
     no single model usable, the first member writes. A phase with nothing to vote on gets the
-    writer's answer alone, and a note that says so."""
+    writer's answer alone, and a note that says so. Ballots for a ``serial`` model on the writer's
+    own server wait for the writer and go one at a time; the others run beside it."""
 
     name = "ballot"
     judged = False
@@ -49,7 +53,14 @@ class Ballot(Strategy):
         if writer is None:
             return []
         form = _form(plan.phase)
-        ballots = [PlannedCall(m.model, "parallel", form.max_tokens) for m in voters] if form.fields else []
+        ballots = (
+            [
+                PlannedCall(m.model, "parallel", form.max_tokens, in_turn=_in_turn(roster, writer, m))
+                for m in voters
+            ]
+            if form.fields
+            else []
+        )
         return [PlannedCall(writer.model, "parallel", writer.max_tokens), *ballots]
 
     async def propose(self, run: PhaseRun) -> Proposed:
@@ -57,15 +68,21 @@ class Ballot(Strategy):
         if writer is None:
             return Proposed([], [])
         form = _form(run.phase)
-        calls = [member_call(run, writer)]
+        first: list[Call] = [member_call(run, writer)]
+        then: list[Call] = []
         if form.fields:
             task = run.task.extended(ballot_instruction(form.fields))
             budget = {"max_tokens": form.max_tokens}
-            calls += [
-                member_call(run, m.model_copy(update=budget), task=task, schema=form.wire_schema)
-                for m in voters
-            ]
-        outcomes = await fan_out(calls, deadline=run.proposals_end)  # every ballot counts: no quorum
+            for voter in voters:
+                ballot = member_call(run, voter.model_copy(update=budget), task=task, schema=form.wire_schema)
+                (then if _in_turn(run.roster, writer, voter) else first).append(ballot)
+        outcomes = await fan_out(first, deadline=run.proposals_end)  # every ballot counts: no quorum
+        if then and _usable(run.phase, outcomes[0]):
+            # On one CPU-bound server, ballots at the writer's side only slow it down; after it, in
+            # turn, each reads the prompt the one before left in the server's cache (everything but
+            # the ballot's instruction and perspective) and decodes a dozen tokens alone.
+            for ballot in then:
+                outcomes += await fan_out([ballot], deadline=run.proposals_end)
         return Proposed(outcomes, successes(outcomes))
 
     async def decide(self, run: PhaseRun, answers: list[Answer]) -> Decided:
@@ -123,6 +140,21 @@ def _roles(
     if not members:
         return None, []
     return members[0], list(members[1:])
+
+
+def _in_turn(roster: Roster, writer: ModelCall, voter: ModelCall) -> bool:
+    """Whether ``voter``'s ballot waits for the writer: both run on the same ``serial`` server."""
+    ours, theirs = roster.member(writer.model), roster.member(voter.model)
+    return (
+        ours.spec.serial
+        and theirs.spec.serial
+        and (ours.ref.provider, ours.ref.model_id) == (theirs.ref.provider, theirs.ref.model_id)
+    )
+
+
+def _usable(phase: Phase, outcome: Outcome) -> bool:
+    """Whether the writer's outcome is an answer to vote on (else the fallback's turn: no ballots)."""
+    return isinstance(outcome, Success) and parse_output(outcome.completion.text, phase.output).valid
 
 
 def _form(phase: Phase) -> BallotForm:

@@ -69,6 +69,8 @@ class PlannedCall:
     count: int = 1
     reads_answers: bool = False
     """It reads every answer besides the task (a judge, a ranker)."""
+    in_turn: bool = False
+    """It waits for the answers and then runs alone (a ballot on the writer's ``serial`` server)."""
 
     @property
     def writes_answer(self) -> bool:

@@ -34,7 +34,7 @@ def upstream() -> Iterator[FakeUpstream]:
 
 
 def member_calls(upstream: FakeUpstream) -> list[Call]:
-    return [c for c in upstream.calls if "Your perspective:" in c.system]
+    return [c for c in upstream.calls if "## Your perspective" in c.user]
 
 
 @pytest.mark.parametrize(("busy", "member_attempts"), [(2, 1), (0, 3)])

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from app.main import create_app
 from app.phases.output import BOUNDED_MAX_ITEMS
 from app.settings import LocalModelSettings, OpenAICompatSettings
-from tests.fakes.upstream import Call, FakeUpstream, running, within_schema
+from tests.fakes.upstream import Call, FakeUpstream, Reply, running, within_schema
 from tests.support import client_for, fixture, free_port, make_settings
 
 IDEA = b'{"idea": "AI agent that audits freight invoices for small brokers"}'
@@ -54,12 +54,12 @@ async def test_a_phase_runs_on_the_local_roster(client: httpx.AsyncClient, upstr
 
     calls = upstream.calls
     assert {c.wire for c in calls} == {"openai_compat"} and len(calls) == 4  # writer + 3 ballots, no judge
-    [writer] = [c for c in calls if "Your perspective:" not in c.system]
-    ballots = [c for c in calls if "Your perspective:" in c.system]
+    [writer] = [c for c in calls if "## Your perspective" not in c.user]
+    ballots = [c for c in calls if "## Your perspective" in c.user]
     assert len(ballots) == 3
     assert len({c.body["seed"] for c in calls}) == 4
     assert len({c.body["temperature"] for c in ballots}) == 3
-    assert len({c.system for c in ballots}) == 3
+    assert len({c.user for c in ballots}) == 3
     # The writer is asked as options.single_model asks: its budget, no perspective, no ballot.
     assert "## Ballot" not in writer.user and writer.body["max_tokens"] == 900
     whole = writer.body["response_format"]["json_schema"]["schema"]
@@ -76,7 +76,31 @@ async def test_a_phase_runs_on_the_local_roster(client: httpx.AsyncClient, upstr
             "additionalProperties": False,
         }
         assert ballot.body["max_tokens"] == 40
-        assert ballot.system.startswith(writer.system)  # one prefix for the slots to reuse
+        # One prefix for the server's cache: the writer's whole prompt, then the ballot's own text.
+        assert ballot.system == writer.system and ballot.user.startswith(writer.user)
+
+
+async def test_the_ballots_follow_the_writer_one_at_a_time() -> None:
+    # One CPU-bound server (the local roster's models are ``serial``): a ballot beside the writer
+    # only slows it down. Each call must find nothing else in flight and every earlier call
+    # answered. The first call to arrive is held a while, so calls sent at once would overlap.
+    seen: list[tuple[int, list[str]]] = []
+
+    def respond(call: Call) -> str:
+        seen.append((fake.in_flight, [c.ended for c in fake.calls if c is not call]))
+        return within_schema(call, json.dumps(fixture("kill-test")))
+
+    fake = FakeUpstream(respond)
+    fake.script("gemma-3-270m", Reply(delay_s=0.3))
+    with running(fake):
+        settings = make_settings(local_model=local_settings(fake.base_urls()["openai_compat"]))
+        async with client_for(create_app(settings)) as client:
+            response = await client.post("/phases/kill-test/orchestrate", content=IDEA)
+    assert response.status_code == 200, response.text
+    assert ["## Ballot" in c.user for c in fake.calls] == [False, True, True, True]  # the writer first
+    assert seen == [(1, []), (1, ["answered"]), (1, ["answered"] * 2), (1, ["answered"] * 3)]
+    parallel = [m for m in response.json()["models"] if m["role"] == "parallel"]
+    assert [m["status"] for m in parallel] == ["ok"] * 4
 
 
 async def test_the_writer_is_asked_exactly_as_the_single_model_is(
@@ -87,7 +111,7 @@ async def test_the_writer_is_asked_exactly_as_the_single_model_is(
     assert (await client.post("/phases/kill-test/orchestrate", json=single)).status_code == 200
     [alone] = upstream.calls
     assert (await client.post("/phases/kill-test/orchestrate", json=idea)).status_code == 200
-    [writer] = [c for c in upstream.calls[1:] if "Your perspective:" not in c.system]
+    [writer] = [c for c in upstream.calls[1:] if "## Your perspective" not in c.user]
     # The same body (model, seed, temperature, budget, schema, streaming) and the same system
     # prompt; the user message differs only by the request's fence nonce.
     assert {k: v for k, v in writer.body.items() if k != "messages"} == {
@@ -104,7 +128,7 @@ async def test_a_failed_writer_is_not_asked_again_and_the_error_says_why() -> No
     # only single model is the writer, so no fallback call is made: the same prompt and seed
     # would only fail again. The error names the writer's rejected answer.
     def respond(call: Call) -> str:
-        if "Your perspective:" in call.system:
+        if "## Your perspective" in call.user:
             return within_schema(call, json.dumps(fixture("kill-test")))
         return "I think this idea is promising but I cannot format it."
 
@@ -118,8 +142,8 @@ async def test_a_failed_writer_is_not_asked_again_and_the_error_says_why() -> No
     writer = [m for m in error["models"] if m["model"] == "local"]
     assert [m["role"] for m in writer] == ["parallel"], error["models"]  # asked once, not again
     assert writer[0]["output_errors"], writer
-    # The writer once, and the three ballots (this file's roster has three members).
-    assert ["## Ballot" in c.user for c in fake.calls].count(False) == 1 and len(fake.calls) == 4
+    # The writer once, and no ballot: they wait for an answer to vote on, and there was none.
+    assert len(fake.calls) == 1 and "## Ballot" not in fake.calls[0].user
 
 
 async def test_every_member_writes_a_whole_answer_under_merge(

@@ -15,7 +15,10 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+from app.calls.request import perspective_section
+from app.phases.local_roster import PERSPECTIVES
 from app.prompts import phase_prompt
+from app.synthesis.ballot import ballot_form, ballot_instruction
 from tests.local_model.conftest import DEADLINE_S
 from tests.support import catalog_for
 
@@ -89,6 +92,23 @@ def test_kill_test_on_the_real_local_model(service: tuple[str, str, subprocess.P
         timings = httpx.post(f"{model_url}/chat/completions", json=chat, timeout=300).json()["timings"]
         read.append((timings["cache_n"], timings["prompt_n"]))
     assert read[1][0] > 1000, read  # the system prompt came from the cache
+
+    # Ballots follow the writer on its server (the local models are ``serial``) and find its
+    # prompt there: a ballot reads only its own text, the ballot's instruction and its
+    # perspective. (With the perspective in the system prompt it read about 200 tokens.)
+    phase = catalog_for().get("kill-test")
+    task = phase_prompt(phase, idea="AI agent that checks dental claims", context={}, instructions=None)
+    fields = ballot_form(phase.output, phase.config.decision).fields
+    ballot = task.extended(ballot_instruction(fields)).fit(
+        window=None, max_tokens=40, closing=perspective_section(PERSPECTIVES[0])
+    )
+    read = []
+    for prompt in (task.full(), ballot.prompt):
+        chat = {"messages": [{"role": "system", "content": prompt.system},
+                             {"role": "user", "content": prompt.user}], "max_tokens": 8}  # fmt: skip
+        timings = httpx.post(f"{model_url}/chat/completions", json=chat, timeout=300).json()["timings"]
+        read.append((timings["cache_n"], timings["prompt_n"]))
+    assert read[1][1] < 100 and read[1][0] > read[0][0], read
 
     # Ctrl-C stops both: the service and the model server it started.
     process.send_signal(signal.SIGINT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.phases.catalog import PhaseCatalog
 from app.phases.local_roster import (
     JUDGE,
     PERSPECTIVES,
@@ -12,9 +13,10 @@ from app.phases.local_roster import (
     localize_catalog,
 )
 from app.providers.fake import FakeProvider
-from app.providers.registry import PROVIDER_NAMES
-from app.roster import choose_roster
+from app.providers.registry import PROVIDER_NAMES, ProviderRegistry
+from app.roster import Roster, choose_roster
 from app.settings import LocalModelSettings
+from app.strategies.registry import plan_for
 from tests.support import catalog_for
 
 CATALOG = catalog_for(known_providers=PROVIDER_NAMES)
@@ -60,6 +62,27 @@ def test_every_phase_localises_and_names_only_defined_models() -> None:
     for phase in catalog:
         assert phase.config.aliases() <= set(catalog.models)
         assert all(catalog.models[a].provider == "local" for a in phase.config.aliases())
+
+
+def test_ballots_are_planned_after_the_writer_on_the_local_server_and_beside_it_elsewhere() -> None:
+    # One CPU-bound server (``serial``): the ballots wait for the writer and run one at a time,
+    # and the pace estimate adds them up. Cloud models decode on their own hardware: at once.
+    def planned(catalog: PhaseCatalog) -> list[tuple[str, bool]]:
+        phase = catalog.get("kill-test")
+        providers = {name: FakeProvider(name, default_model="served-model") for name in PROVIDER_NAMES}
+        roster = Roster(catalog.models, ProviderRegistry(providers))
+        plan = plan_for(phase, "ballot", None, None)
+        calls = plan.strategy.planned_calls(plan, roster, phase.config.parallel)
+        return [(c.alias, c.in_turn) for c in calls]
+
+    assert all(spec.serial for spec in local_models(local()).values())
+    assert planned(localize_catalog(CATALOG, local())) == [
+        ("local", False),
+        ("local-1", True),
+        ("local-2", True),
+    ]
+    cloud = planned(CATALOG)
+    assert len(cloud) > 2 and not any(in_turn for _, in_turn in cloud)
 
 
 def fakes(*available: str) -> dict[str, FakeProvider]:
