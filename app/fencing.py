@@ -2,14 +2,18 @@
 
 Every prompt quotes text that must never read as the service's own instructions: the caller's idea,
 the planner's guidance, the context (earlier phases' outputs), and other models' answers. Each such
-text sits between a line ``<<<NAME nonce>>>`` and a line ``<<<END NAME nonce>>>``. The nonce is random
-per prompt (so it cannot be guessed in advance), and every run of ``<<<`` or ``>>>`` inside the text is
-broken up first, so quoted text can neither close its block early nor open a block that looks real,
-whatever nonce it guesses.
+text sits between a line ``<<<NAME nonce>>>`` and a line ``<<<END NAME nonce>>>``. The nonce cannot
+be known in advance: random per prompt, or, for a phase's prompt, a keyed hash of the caller's text
+under a key this process drew at random (``Fence.for_text``), which nobody outside knows and no
+text can contain, since changing the text changes it. Every run of ``<<<`` or ``>>>`` inside the
+text is broken up first, so quoted text can neither close its block early nor open a block that
+looks real, whatever nonce it guesses.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -28,8 +32,17 @@ def defuse(text: str) -> str:
     return _RUN.sub(lambda run: " ".join(run.group()), text)
 
 
+_KEY = secrets.token_bytes(32)
+"""This process's key for nonces derived from the text a prompt quotes."""
+
+
 def _nonce() -> str:
     return secrets.token_hex(6)
+
+
+def _nonce_for(parts: tuple[str, ...]) -> str:
+    digest = hmac.new(_KEY, b"\x00".join(part.encode() for part in parts), hashlib.sha256)
+    return digest.hexdigest()[:12]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +50,14 @@ class Fence:
     """The markers of one prompt: every block in it carries the same random nonce."""
 
     nonce: str = field(default_factory=_nonce)
+
+    @classmethod
+    def for_text(cls, *parts: str) -> Fence:
+        """The fence of a prompt quoting ``parts``, with a nonce derived from them: the same
+        request gets the same prompt, so a server caching prompts reuses all of it and a seeded
+        model answers it as it did before (strategy ballot's writer is the single model's own
+        call, token for token)."""
+        return cls(_nonce_for(parts))
 
     def open(self, name: str) -> str:
         return f"<<<{name} {self.nonce}>>>"

@@ -190,16 +190,17 @@ def fit_prompt(
 
 
 def phase_prompt(phase: Phase, *, idea: str, context: dict[str, Any], instructions: str | None) -> TaskPrompt:
-    """System and user messages for one phase call, with a fresh fence for this request."""
+    """System and user messages for one phase call, fenced with a nonce derived from the
+    request's own text (the same request, the same prompt)."""
     caller = CallerText(
         idea.strip(), (instructions or "").strip() or None, RankedContext(phase.name, context)
     )
-    fence = Fence()
+    fence = Fence.for_text(phase.name, caller.idea, caller.instructions or "", caller.context.full.json)
     head = "\n\n".join((data_notice(fence, caller), caller_blocks(caller, fence)))
     # Everything fixed for the phase comes first and the request's own text last, so a server that
     # caches prompt prefixes (llama.cpp per slot, OpenAI-compatible providers per account) reuses
     # the instructions and the schema, about 1,250 of kill-test's 1,400 tokens, and reads only the
-    # idea, context and the fence's fresh nonce anew.
+    # idea, context and the fence's nonce anew.
     output = (
         "## Output\nOne JSON object that validates against this JSON Schema:\n" + phase.output.prompt_text
     )

@@ -100,8 +100,7 @@ class LocalModelSettings(BaseSettings):
     members: int = Field(default=2, ge=1, le=6)
     """Parallel members per phase: the same weights with other temperatures, seeds and perspectives.
     Two by default: under strategy ballot they and the writer make three votes (no tie), and each
-    ballot adds its prompt's own tokens to read (BENCHMARKS.md: 1.37x one model with two, 1.67x
-    with three)."""
+    ballot, after the writer, adds about 0.3 s on two idle cores (BENCHMARKS.md)."""
     max_tokens: int = Field(default=640, ge=64, le=8192)
     """Per parallel answer; keeps a phase on 2 CPU cores well under two minutes."""
     synthesis_max_tokens: int = Field(default=900, ge=64, le=8192)

@@ -8,10 +8,15 @@ back, `--runs` times each: one model alone (`options.single_model`) and the ship
 (the local default, strategy ballot), plus each `--also` strategy (`merge`: every member writes a
 whole answer; `synthesize`: the LLM judge). The same again while a CPU burner it starts (one busy
 process, about one core) runs, then stops it. Orchestrated runs are read as server-sent events
-(`Accept: text/event-stream`), which also gives the time to the first progress event. Figures are
-medians; a shared machine makes them noisy, and so does the model: each request's prompt differs
-(a fresh fence nonce), so the same idea draws a 100-token answer one time and 300 the next. The
-tokens each model wrote are printed per run (stderr) and as a median total in the table.
+(`Accept: text/event-stream`), which also gives the time to the first progress event.
+
+Each run asks about its own idea (the README's, with the run's number), once per kind, so no run
+reuses another run's prompt and both kinds of a run answer the same request (the same prompt: its
+fence nonce is derived from its text). The answers still differ in length (the second request
+finds the prompt in the server's cache, and arithmetic done in other batches sends a 270M model
+down another path), so the order alternates from run to run and the table gives the median of the
+runs' own ratios beside the ratio of the medians. The tokens each model wrote are printed per run
+(stderr) and as a median total in the table.
 """
 
 from __future__ import annotations
@@ -91,8 +96,8 @@ def cpu_burner() -> Iterator[None]:
         burner.wait(timeout=10)
 
 
-def single(origin: str) -> Timed:
-    body = {"idea": IDEA, "options": {"single_model": True}}
+def single(origin: str, idea: str = IDEA) -> Timed:
+    body = {"idea": idea, "options": {"single_model": True}}
     began = time.monotonic()
     response = httpx.post(f"{origin}/phases/kill-test/orchestrate", json=body, timeout=600)
     answered = response.json() if response.status_code == 200 else {}
@@ -101,13 +106,14 @@ def single(origin: str) -> Timed:
     )
 
 
-def orchestrated(origin: str, strategy: str | None = None) -> Timed:
+def orchestrated(origin: str, idea: str = IDEA, strategy: str | None = None) -> Timed:
     """The run as server-sent events: the first event's time, and the result's (or error's)."""
-    body: dict[str, Any] = {"idea": IDEA}
+    body: dict[str, Any] = {"idea": idea}
     if strategy:
         body["options"] = {"strategy": strategy}
     headers = {"Accept": "text/event-stream"}
-    began, first, status, decoded = time.monotonic(), None, "no result", ()
+    decoded: tuple[int, ...] = ()
+    began, first, status = time.monotonic(), None, "no result"
     url = f"{origin}/phases/kill-test/orchestrate"
     with httpx.stream("POST", url, json=body, headers=headers, timeout=600) as response:
         if response.status_code != 200:
@@ -141,15 +147,25 @@ def _streamed_status(event: str, data: dict[str, Any]) -> str:
     return f"error {error.get('code')}"
 
 
-def measure(origin: str, runs: int, also: list[str]) -> dict[str, list[Timed]]:
-    """Back to back, ``runs`` times: single, the default orchestration, then each ``also`` strategy."""
+def measure(origin: str, runs: int, also: list[str], label: str) -> dict[str, list[Timed]]:
+    """Back to back, ``runs`` times, each on its own idea: single, the default orchestration and
+    each ``also`` strategy, in that order on even runs and the reverse on odd ones."""
     found: dict[str, list[Timed]] = {"single": [], "default": [], **{name: [] for name in also}}
-    for _ in range(runs):
-        found["single"].append(single(origin))
-        found["default"].append(orchestrated(origin))
-        for name in also:
-            found[name].append(orchestrated(origin, name))
+    for run in range(runs):
+        idea = f"{IDEA} ({label} run {run + 1})"
+        kinds = list(found) if run % 2 == 0 else list(reversed(found))
+        for kind in kinds:
+            if kind == "single":
+                found[kind].append(single(origin, idea))
+            else:
+                found[kind].append(orchestrated(origin, idea, None if kind == "default" else kind))
     return found
+
+
+def paired(over: list[Timed], under: list[Timed]) -> str:
+    """The median of the runs' own ratios (each pair: one idea, the same answer)."""
+    ratios = [o.wall_s / u.wall_s for o, u in zip(over, under, strict=True) if u.wall_s]
+    return f"{statistics.median(ratios):.2f}×" if ratios else "–"
 
 
 def median(timed: list[Timed]) -> float | None:
@@ -206,6 +222,7 @@ def table(idle: dict[str, list[Timed]], busy: dict[str, list[Timed]], runs: int)
             *(ratio(median(m["default"]), median(m["single"])) for m in both),
             "≤ 1.5×",
         ),
+        ("orchestrated ÷ single, per run (median)", *(paired(m["default"], m["single"]) for m in both), "–"),
         (
             "the same per token of the answer (single's, or the writer's)",
             *(ratio(per_token(m["default"]), per_token(m["single"])) for m in both),
@@ -257,9 +274,9 @@ def main() -> None:
         single(origin)  # warm: model loaded, prompt cache primed
         orchestrated(origin)
         print(f"warm-up (cold start's first runs): {time.monotonic() - began:.1f} s", file=sys.stderr)
-        idle = measure(origin, args.runs, also)
+        idle = measure(origin, args.runs, also, "idle")
         with cpu_burner():
-            busy = measure(origin, args.runs, also)
+            busy = measure(origin, args.runs, also, "busy")
     for name, found in (("idle", idle), ("busy", busy)):
         for kind, timed in found.items():
             for t in timed:

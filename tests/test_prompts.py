@@ -64,6 +64,7 @@ def nonce(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> st
     if request.param == "guessed":
         return "0123456789ab"
     monkeypatch.setattr(fencing, "secrets", SimpleNamespace(token_hex=lambda _: "feedfacecafe"))
+    monkeypatch.setattr(fencing, "_nonce_for", lambda _: "feedfacecafe")  # a phase prompt's nonce
     return "feedfacecafe"
 
 
@@ -96,6 +97,24 @@ def test_the_judge_prompt_keeps_the_caller_text_in_its_blocks(nonce: str) -> Non
     assert_caller_text_is_data(fenced)
     for header in ("## Vote tally", "## Rules", "## Output"):  # the service's own, exactly once
         assert sum(line.startswith(header) for line in fenced.outside.split("\n")) == 1
+
+
+def test_the_same_request_gets_the_same_prompt_and_its_nonce_follows_every_caller_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A phase prompt's nonce is derived from the caller's text, so a server caching prompts reuses
+    # a repeated request whole and a seeded model answers it alike; any change to that text is
+    # another nonce, and without this process's key nobody can compute it.
+    text = {"idea": "Freight audit agent", "instructions": "Be brief.", "context": {"opportunity": {"a": 1}}}
+    first, again = phase_prompt(PHASE, **text).full(), phase_prompt(PHASE, **text).full()
+    assert first == again
+    nonces = {phase_prompt(PHASE, **text).fence.nonce}
+    for changed in ({"idea": "Dental audit agent"}, {"instructions": None}, {"context": {}}):
+        nonces.add(phase_prompt(PHASE, **{**text, **changed}).fence.nonce)
+    nonces.add(phase_prompt(CATALOG.get("opportunity"), **text).fence.nonce)
+    assert len(nonces) == 5 and all(len(n) == 12 for n in nonces)
+    monkeypatch.setattr(fencing, "_KEY", b"another process's key")
+    assert phase_prompt(PHASE, **text).fence.nonce not in nonces
 
 
 def test_the_judge_gets_its_own_nonce_not_the_members() -> None:
