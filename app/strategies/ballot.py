@@ -8,7 +8,7 @@ from app.calls.fanout import fan_out
 from app.calls.guarded import Call
 from app.calls.judging import Judged
 from app.calls.validated import Attempt
-from app.domain import Outcome, Success
+from app.domain import Failure, Outcome, Success
 from app.phases.catalog import Phase
 from app.phases.config import ModelCall
 from app.roster import Roster
@@ -77,7 +77,9 @@ class Ballot(Strategy):
                 ballot = member_call(run, voter.model_copy(update=budget), task=task, schema=form.wire_schema)
                 (then if _in_turn(run.roster, writer, voter) else first).append(ballot)
         outcomes = await fan_out(first, deadline=run.proposals_end)  # every ballot counts: no quorum
-        if then and _usable(run.phase, outcomes[0]):
+        if then and not _usable(run.phase, outcomes[0]):
+            outcomes += [_not_asked(ballot) for ballot in then]
+        elif then:
             # On one CPU-bound server, ballots at the writer's side only slow it down; after it, in
             # turn, each reads the prompt the one before left in the server's cache (everything but
             # the ballot's instruction and perspective) and decodes a dozen tokens alone.
@@ -155,6 +157,12 @@ def _in_turn(roster: Roster, writer: ModelCall, voter: ModelCall) -> bool:
 def _usable(phase: Phase, outcome: Outcome) -> bool:
     """Whether the writer's outcome is an answer to vote on (else the fallback's turn: no ballots)."""
     return isinstance(outcome, Success) and parse_output(outcome.completion.text, phase.output).valid
+
+
+def _not_asked(ballot: Call) -> Failure:
+    """The record of a ballot that waited for the writer and had nothing to vote on."""
+    why = "not asked: it waits for the writer's answer, and the writer gave no valid one to vote on"
+    return Failure(ballot.member.ref, ballot.role, "skipped", why, error_kind="not_asked")
 
 
 def _form(phase: Phase) -> BallotForm:

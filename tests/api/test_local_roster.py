@@ -137,7 +137,11 @@ async def test_a_failed_writer_is_not_asked_again_and_the_error_says_why() -> No
     assert [m["role"] for m in writer] == ["parallel"], error["models"]  # asked once, not again
     assert writer[0]["output_errors"], writer
     # The writer once, and no ballot: they wait for an answer to vote on, and there was none.
+    # The record says so for each of them.
     assert len(fake.calls) == 1 and "## Ballot" not in fake.calls[0].user
+    skipped = [m for m in error["models"] if m["model"] != "local"]
+    assert [m["model"] for m in skipped] == ["local-1", "local-2", "local-3"], error["models"]
+    assert all(m["status"] == "skipped" and "not asked" in m["error"] for m in skipped), skipped
 
 
 async def test_every_member_writes_a_whole_answer_under_merge(
