@@ -47,16 +47,15 @@ def _nonce_for(parts: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Fence:
-    """The markers of one prompt: every block in it carries the same random nonce."""
+    """The markers of one prompt: every block in it carries the same nonce."""
 
     nonce: str = field(default_factory=_nonce)
 
     @classmethod
     def for_text(cls, *parts: str) -> Fence:
         """The fence of a prompt quoting ``parts``, with a nonce derived from them: the same
-        request gets the same prompt, so a server caching prompts reuses all of it and a seeded
-        model answers it as it did before (strategy ballot's writer is the single model's own
-        call, token for token)."""
+        request gets the same prompt, so a server caching prompts reuses all of it when it is
+        sent again (and strategy ballot's writer sends the single model's very request)."""
         return cls(_nonce_for(parts))
 
     def open(self, name: str) -> str:
