@@ -103,6 +103,31 @@ async def test_the_ballots_follow_the_writer_one_at_a_time() -> None:
     assert [m["status"] for m in parallel] == ["ok"] * 4
 
 
+async def test_a_hanging_ballot_in_turn_costs_its_timeout_and_the_next_ballot_still_votes() -> None:
+    # In turn, a ballot that never answers holds the next one back for its own timeout only: the
+    # writer's answer stands, the hung ballot is recorded as a timeout, the other still votes.
+    fake = FakeUpstream()
+    fake.script("gemma-3-270m", Reply(), Reply(hang=True))  # the writer, then the first ballot
+    with running(fake):
+        local = LocalModelSettings(
+            _env_file=None,  # type: ignore[call-arg]
+            url=fake.base_urls()["openai_compat"],
+            members=2,
+            timeout_s=1,
+            deadline_s=30,
+        )
+        async with client_for(create_app(make_settings(local_model=local, retry_max_attempts=1))) as client:
+            response = await client.post("/phases/kill-test/orchestrate", content=IDEA)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["mode"] == "orchestrated" and body["strategy"] == "ballot"
+    parallel = {m["model"]: m for m in body["models"] if m["role"] == "parallel"}
+    assert parallel["local"]["status"] == "ok" and parallel["local-2"]["status"] == "ok"
+    assert parallel["local-1"]["status"] == "timeout", parallel["local-1"]
+    assert ["## Ballot" in c.user for c in fake.calls] == [False, True, True]
+    assert [c.ended for c in fake.calls] == ["answered", "disconnected", "answered"]
+
+
 async def test_the_writer_is_asked_exactly_as_the_single_model_is(
     client: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
